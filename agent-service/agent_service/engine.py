@@ -1,0 +1,107 @@
+"""The contract between the orchestrator and an engine (the Claude loop or the rules engine).
+
+The orchestrator builds the tools and the context, runs the four specialists concurrently and
+merges; an engine only knows how to turn one specialist's spec + tools into a Finding, and a
+list of findings into a Synthesis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from agent_service.models import (
+    EngineKind,
+    EngineUsage,
+    Finding,
+    Scope,
+    Severity,
+    SpecialistName,
+    Window,
+)
+from agent_service.tools.base import Tool
+
+
+@dataclass(frozen=True)
+class AnalysisContext:
+    """What is being analysed. `question` is the engineer's own text from POST /analyze; text
+    derived from logs or alerts never goes here (it reaches a model only inside tool results)."""
+
+    window: Window
+    scope: Scope
+    question: str | None = None
+
+
+@dataclass(frozen=True)
+class SpecialistSpec:
+    name: SpecialistName
+    prompt: str  # template name under agent_service/prompts/
+    thresholds: dict[str, float]
+    tool_names: tuple[str, ...]
+
+
+class Synthesis(BaseModel):
+    title: str = Field(max_length=200)
+    diagnosis: str
+    recommendations: list[str] = Field(default_factory=list)
+    overall_severity: Severity | None = None
+
+
+@dataclass
+class Usage:
+    llm_calls: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cost_usd: float = 0.0
+    by_model: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Usage) -> None:
+        self.llm_calls += other.llm_calls
+        self.tool_calls += other.tool_calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_input_tokens += other.cache_read_input_tokens
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens
+        self.cost_usd += other.cost_usd
+        for model, calls in other.by_model.items():
+            self.by_model[model] = self.by_model.get(model, 0) + calls
+
+    def to_engine(self, kind: EngineKind, *, specialist_model: str | None, synthesis_model: str | None) -> EngineUsage:
+        return EngineUsage(
+            kind=kind,
+            specialist_model=specialist_model,
+            synthesis_model=synthesis_model,
+            llm_calls=self.llm_calls,
+            tool_calls=self.tool_calls,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens,
+            cost_usd=round(self.cost_usd, 6),
+        )
+
+
+class Engine(Protocol):
+    kind: EngineKind
+    specialist_model: str | None
+    synthesis_model: str | None
+
+    async def investigate(
+        self, spec: SpecialistSpec, tools: Sequence[Tool], context: AnalysisContext
+    ) -> tuple[Finding, Usage]:
+        """Run one specialist. Never raises for tool or model trouble: returns a Finding with
+        status failed/timed_out and the reason. The orchestrator applies the deadline."""
+        ...
+
+    async def synthesize(
+        self, findings: Sequence[Finding], context: AnalysisContext, tools: Sequence[Tool]
+    ) -> tuple[Synthesis, Usage]:
+        """Merge findings into title, diagnosis and prioritized recommendations. May raise;
+        the orchestrator then falls back to the deterministic synthesis and says so."""
+        ...
