@@ -53,6 +53,8 @@ fi
 echo "setup: installing Python packages into .venv"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -r requirements.lock
+# pip freeze leaves the build tools out of the lock; the editable installs below need them.
+.venv/bin/python -m pip install -q "setuptools>=68" wheel
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation \
   -e common -e ingestion-service -e agent-service -e notifier-service
 echo "$digest" > "$stamp"
