@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from oncall_common.settings import ServiceSettings
 
@@ -10,10 +12,43 @@ class Settings(ServiceSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     ingestion_url: str = "http://127.0.0.1:8000"
     notifier_url: str = "http://127.0.0.1:8002"
-    llm_engine: str = "auto"
+    llm_engine: Literal["auto", "anthropic", "rules"] = "auto"
     anthropic_api_key: str | None = None
     anthropic_base_url: str | None = None
     specialist_model: str = "claude-haiku-4-5"
     synthesis_model: str = "claude-sonnet-4-6"
     api_token: str | None = None
     alerts_token: str | None = None
+
+    # Thresholds (the issue's defaults; every one settable from the environment).
+    latency_p95_warning_ms: float = Field(default=500.0, gt=0)
+    latency_p99_critical_ms: float = Field(default=1000.0, gt=0)
+    error_5xx_warning_pct: float = Field(default=5.0, gt=0, le=100)
+    error_5xx_critical_pct: float = Field(default=10.0, gt=0, le=100)
+    error_4xx_warning_pct: float = Field(default=20.0, gt=0, le=100)
+    redis_memory_warning_pct: float = Field(default=80.0, gt=0, le=100)
+    traffic_drop_critical_pct: float = Field(default=80.0, gt=0, le=100)
+    # Sustained queueing: at least this share of the window's requests waited in a queue.
+    queue_warning_pct: float = Field(default=5.0, gt=0, le=100)
+    # Below this many requests a rate (5xx %, p99) is noise and not judged.
+    min_requests: int = Field(default=20, ge=1)
+
+    # Analyses.
+    max_analyses: int = Field(default=4, ge=1, le=256)
+    specialist_deadline_s: float = Field(default=60.0, gt=0, le=600)
+    synthesis_deadline_s: float = Field(default=60.0, gt=0, le=600)
+    report_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    ingestion_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    tool_result_max_chars: int = Field(default=16_000, ge=1_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Settings:
+        if self.error_5xx_critical_pct < self.error_5xx_warning_pct:
+            raise ValueError("ERROR_5XX_CRITICAL_PCT must be >= ERROR_5XX_WARNING_PCT")
+        return self
+
+    def engine_kind(self) -> Literal["anthropic", "rules"]:
+        """LLM_ENGINE=auto → anthropic when ANTHROPIC_API_KEY is set, else the rules engine."""
+        if self.llm_engine == "auto":
+            return "anthropic" if self.anthropic_api_key else "rules"
+        return self.llm_engine
