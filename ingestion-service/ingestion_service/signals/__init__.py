@@ -1,0 +1,3 @@
+from ingestion_service.signals.aggregate import Aggregator, BatchDeltas, ScopeDelta, aggregate
+
+__all__ = ["Aggregator", "BatchDeltas", "ScopeDelta", "aggregate"]

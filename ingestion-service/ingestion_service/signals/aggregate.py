@@ -1,0 +1,192 @@
+"""A batch of LogEntry → per-minute deltas per scope (site, frontend, backend, backend/server).
+
+Pure and in process: every line lands in one group (minute, frontend, backend, server); the
+groups are folded into scopes once per batch, so the cost per line is a few dict/list updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ingestion_service.haproxy.models import LogEntry
+from ingestion_service.sketch import key_for
+
+# Positions in Group.n (sums) and Group.mx (maxima).
+N_REQ, N_4XX, N_5XX, N_ABORT, N_BYTES, N_QUEUED, N_RETRIES, N_ACT, N_SRVCONN, N_SRVQ, N_BEQ, N_TA = range(12)
+SUM_FIELDS = ("n", "e4", "e5", "ab", "by", "qd", "rt", "sa", "sc", "sq", "sb", "ta")
+MAX_FIELDS = ("ta", "ac", "sc", "sq", "bq")  # max Ta, actconn, srv_conn, srv_queue, backend_queue
+
+SITE = "s"
+FRONTEND = "f"
+BACKEND = "b"
+SERVER = "v"
+
+
+class Group:
+    __slots__ = ("n", "mx", "status", "term", "buckets")
+
+    def __init__(self) -> None:
+        self.n = [0] * 12
+        self.mx = [-1] * 5
+        self.status: dict[int, int] = {}
+        self.term: dict[str, int] = {}
+        self.buckets: dict[int, int] = {}
+
+
+@dataclass
+class ScopeDelta:
+    """What one batch adds to one scope in one minute."""
+
+    sums: dict[str, int] = field(default_factory=dict)  # SUM_FIELDS, "s:<code>", "t:<state>"
+    maxima: dict[str, int] = field(default_factory=dict)  # MAX_FIELDS
+    buckets: dict[int, int] = field(default_factory=dict)  # sketch key → count
+
+
+ScopeKey = tuple[str, str, int]  # (kind, name, minute epoch)
+
+
+@dataclass
+class PairDelta:
+    """Per frontend/backend pair, for the Prometheus series (labels frontend, backend)."""
+
+    classes: dict[str, int] = field(default_factory=dict)
+    buckets: dict[int, int] = field(default_factory=dict)
+    ta_sum_ms: int = 0
+
+
+@dataclass
+class BatchDeltas:
+    scopes: dict[ScopeKey, ScopeDelta]
+    pairs: dict[tuple[str, str], PairDelta]
+    lines: int
+    newest: float | None
+
+
+class Aggregator:
+    """Accumulates entries into groups; `fold()` turns them into scope deltas."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[int, str, str, str], Group] = {}
+        self.lines = 0
+        self.newest: float | None = None
+        self._ta_keys: dict[int, int] = {}
+
+    def add(self, e: LogEntry) -> None:
+        ts = e.timestamp
+        gk = (int(ts // 60) * 60, e.frontend, e.backend, e.server)
+        g = self.groups.get(gk)
+        if g is None:
+            g = self.groups[gk] = Group()
+        self.lines += 1
+        if self.newest is None or ts > self.newest:
+            self.newest = ts
+        n = g.n
+        mx = g.mx
+        n[N_REQ] += 1
+        status = e.status_code
+        if 400 <= status < 500:
+            n[N_4XX] += 1
+        elif 500 <= status < 600:
+            n[N_5XX] += 1
+        g.status[status] = g.status.get(status, 0) + 1
+        term = e.termination_state
+        g.term[term] = g.term.get(term, 0) + 1
+        if term[0] == "C":
+            n[N_ABORT] += 1
+        if e.bytes_read > 0:
+            n[N_BYTES] += e.bytes_read
+        if e.time_queue_ms > 0:
+            n[N_QUEUED] += 1
+        if e.retries > 0:
+            n[N_RETRIES] += e.retries
+        v = e.actconn
+        n[N_ACT] += v
+        if v > mx[1]:
+            mx[1] = v
+        v = e.srv_conn
+        n[N_SRVCONN] += v
+        if v > mx[2]:
+            mx[2] = v
+        v = e.srv_queue
+        n[N_SRVQ] += v
+        if v > mx[3]:
+            mx[3] = v
+        v = e.backend_queue
+        n[N_BEQ] += v
+        if v > mx[4]:
+            mx[4] = v
+        ta = e.response_time_ms
+        if ta >= 0:
+            n[N_TA] += ta
+            if ta > mx[0]:
+                mx[0] = ta
+            k = self._ta_keys.get(ta) if type(ta) is int else None
+            if k is None:
+                k = key_for(ta)
+                if type(ta) is int and len(self._ta_keys) < 65536:
+                    self._ta_keys[ta] = k
+            b = g.buckets
+            b[k] = b.get(k, 0) + 1
+
+    def add_all(self, entries: Iterable[LogEntry]) -> None:
+        for e in entries:
+            self.add(e)
+
+    def names(self) -> tuple[set[str], set[str], set[str]]:
+        """Distinct frontends, backends and backend/server names in the batch."""
+        fes, bes, srvs = set(), set(), set()
+        for _, fe, be, srv in self.groups:
+            fes.add(fe)
+            bes.add(be)
+            srvs.add(f"{be}/{srv}")
+        return fes, bes, srvs
+
+    def fold(self, rename: Callable[[str, str], str] | None = None) -> BatchDeltas:
+        """Scope deltas; `rename(kind, name)` maps names over the cap to `__other__`."""
+        name = rename or (lambda _kind, n: n)
+        scopes: dict[ScopeKey, ScopeDelta] = {}
+        pairs: dict[tuple[str, str], PairDelta] = {}
+        for (minute, fe, be, srv), g in self.groups.items():
+            fe_n, be_n = name(FRONTEND, fe), name(BACKEND, be)
+            sv_n = name(SERVER, f"{be}/{srv}")
+            for sk in ((SITE, "", minute), (FRONTEND, fe_n, minute), (BACKEND, be_n, minute),
+                       (SERVER, sv_n, minute)):
+                d = scopes.get(sk)
+                if d is None:
+                    d = scopes[sk] = ScopeDelta()
+                _merge_group(d, g)
+            p = pairs.get((fe_n, be_n))
+            if p is None:
+                p = pairs[(fe_n, be_n)] = PairDelta()
+            for code, c in g.status.items():
+                cls = f"{code // 100}xx" if 100 <= code < 600 else "other"
+                p.classes[cls] = p.classes.get(cls, 0) + c
+            for k, c in g.buckets.items():
+                p.buckets[k] = p.buckets.get(k, 0) + c
+            p.ta_sum_ms += g.n[N_TA]
+        return BatchDeltas(scopes, pairs, self.lines, self.newest)
+
+
+def _merge_group(d: ScopeDelta, g: Group) -> None:
+    sums, maxima, buckets = d.sums, d.maxima, d.buckets
+    for name, v in zip(SUM_FIELDS, g.n):
+        if v:
+            sums[name] = sums.get(name, 0) + v
+    for code, c in g.status.items():
+        f = f"s:{code}"
+        sums[f] = sums.get(f, 0) + c
+    for term, c in g.term.items():
+        f = f"t:{term}"
+        sums[f] = sums.get(f, 0) + c
+    for name, v in zip(MAX_FIELDS, g.mx):
+        if v >= 0 and v > maxima.get(name, -1):
+            maxima[name] = v
+    for k, c in g.buckets.items():
+        buckets[k] = buckets.get(k, 0) + c
+
+
+def aggregate(entries: Iterable[LogEntry], rename: Callable[[str, str], str] | None = None) -> BatchDeltas:
+    agg = Aggregator()
+    agg.add_all(entries)
+    return agg.fold(rename)
