@@ -1,0 +1,102 @@
+"""Build the email of one notification: subject, threading headers, text and HTML parts (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from notifier_service.report import render_report
+
+SEVERITY_COLORS = {"critical": "#cf222e", "warning": "#bf8700", "info": "#0969da", "ok": "#1a7f37"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+MAX_SUBJECT_TITLE = 180
+
+
+def root_message_id(incident_id: str, domain: str) -> str:
+    """The Message-ID every email of one incident replies to (the `opened` email carries it)."""
+    return f"<incident-{incident_id}@{domain}>"
+
+
+def own_message_id(notification_id: str, incident_id: str, domain: str) -> str:
+    return f"<incident-{incident_id}.{notification_id}@{domain}>"
+
+
+def one_line(text: str, limit: int) -> str:
+    flat = " ".join(_CONTROL.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def subject_for(*, severity: str, incident_id: str, title: str, event: str) -> str:
+    return f"[{severity.upper()}] #{incident_id} {one_line(title, MAX_SUBJECT_TITLE)} — {event}"
+
+
+def _window(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    recipients: list[str]
+    message: bytes
+    message_id: str
+
+
+class EmailComposer:
+    def __init__(self, *, sender: str, coalesce_interval: float) -> None:
+        self.sender = sender
+        self.coalesce_interval = coalesce_interval
+        loader = PackageLoader("notifier_service", "templates")
+        self._html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
+        self._text = Environment(
+            loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+        )  # noqa: S701 - text/plain part
+
+    def compose(self, fields: dict[str, str], recipients: list[str], *, now: datetime | None = None) -> Envelope:
+        now = now or datetime.now(timezone.utc)
+        incident_id, event, severity = fields["incident_id"], fields["event"], fields["severity"]
+        subject = subject_for(severity=severity, incident_id=incident_id, title=fields["title"], event=event)
+        report = render_report(fields.get("report_markdown", ""))
+        context = {
+            "subject": subject,
+            "severity_label": severity.upper(),
+            "severity_color": SEVERITY_COLORS.get(severity, "#57606a"),
+            "event_label": event,
+            "incident_id": incident_id,
+            "title": one_line(fields["title"], 300),
+            "summary": fields.get("summary", "").strip(),
+            "url": fields.get("url") or None,
+            "coalesced_count": int(fields.get("coalesced_count") or 0),
+            "coalesce_window": _window(self.coalesce_interval),
+            "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        text = self._text.get_template("email.txt.j2").render(report_text=report.text.strip(), **context)
+        html = self._html.get_template("email.html.j2").render(report_html=Markup(report.html), **context)  # noqa: S704 - produced by report.render_report, which escapes
+
+        msg = EmailMessage(policy=SMTP)
+        message_id = fields["message_id"]
+        root = fields["thread_root"]
+        msg["Subject"] = subject
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(recipients)
+        msg["Date"] = format_datetime(now)
+        msg["Message-ID"] = message_id
+        if message_id != root:
+            msg["In-Reply-To"] = root
+            msg["References"] = root
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg["X-Oncall-Incident"] = incident_id
+        msg["X-Oncall-Event"] = event
+        msg["X-Oncall-Severity"] = severity
+        msg["X-Oncall-Notification-Id"] = fields["id"]
+        msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+        msg.add_alternative(html, subtype="html", charset="utf-8")
+        return Envelope(sender=self.sender, recipients=recipients, message=msg.as_bytes(), message_id=message_id)

@@ -1,0 +1,102 @@
+"""Boundary models of the notifier-service (ARCHITECTURE.md, "notifier-service contract")."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from notifier_service.settings import parse_addresses
+
+Event = Literal["opened", "updated", "mitigated", "resolved", "report"]
+Severity = Literal["ok", "info", "warning", "critical"]
+Status = Literal["queued", "sending", "sent", "failed"]
+
+UPDATE_EVENTS: frozenset[str] = frozenset({"updated", "report"})
+INCIDENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+MAX_RECIPIENTS = 20
+
+
+class NotifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    idempotency_key: str | None = Field(default=None, description="same key again → the first notification")
+    incident_id: str = Field(description="incident number or id; threads the emails")
+    event: Event
+    severity: Severity = "warning"
+    title: str = Field(min_length=1, max_length=300)
+    summary: str = Field(default="", max_length=10_000)
+    report_markdown: str = Field(default="", max_length=200_000)
+    url: str | None = Field(default=None, max_length=2000)
+    to: list[str] = Field(default_factory=list, description="extra recipients, added to the routed ones")
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not IDEMPOTENCY_KEY.match(value):
+            raise ValueError("idempotency_key: 1-200 printable ASCII characters, no spaces")
+        return value
+
+    @field_validator("incident_id", mode="before")
+    @classmethod
+    def _incident(cls, value: object) -> str:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError("incident_id must be a number or a string")
+        text = str(value).strip()
+        if not INCIDENT_ID.match(text):
+            raise ValueError("incident_id: 1-64 characters of A-Z a-z 0-9 . _ -")
+        return text
+
+    @field_validator("severity", "event", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.match(r"^https?://[^\s<>\"'`]+$", value, flags=re.IGNORECASE):
+            raise ValueError("url must be an http(s) URL without spaces or quotes")
+        return value
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _to(cls, value: object) -> list[str]:
+        addresses = parse_addresses(value)
+        if len(addresses) > MAX_RECIPIENTS:
+            raise ValueError(f"at most {MAX_RECIPIENTS} extra recipients")
+        return addresses
+
+
+class NotifyAccepted(BaseModel):
+    id: str
+    status: Status
+
+
+class Notification(BaseModel):
+    """A notification as stored and shown by `GET /notifications/{id}`."""
+
+    id: str
+    status: Status
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: float | None = Field(default=None, description="unix time the SMTP server accepted it")
+    created_at: float
+    incident_id: str
+    event: Event
+    severity: Severity
+    title: str
+    to: list[str] = Field(default_factory=list)
+    message_id: str
+    next_attempt_at: float | None = None
+    coalesced_into: str | None = Field(default=None, description="the notification whose email carried this one")
+    coalesced_count: int = Field(default=0, description="later updates merged into this email")
+
+
+class NotificationList(BaseModel):
+    notifications: list[Notification]
+    count: int

@@ -1,0 +1,224 @@
+"""The durable notification queue in Redis.
+
+Layout (every key under the configured prefix, `notifier:` by default):
+  n:{id}            hash — the notification (status, attempts, payload, message id, …)
+  idem:{key}        the id created for an idempotency key (SET NX semantics inside a script)
+  due               sorted set id → unix time it may be sent (queued notifications only)
+  processing        sorted set id → lease expiry (notifications being sent)
+  status:{status}   sorted set id → created time, for listing
+  all               sorted set id → created time
+  incident:{n}:pending / :next_update / :root — coalescing and threading per incident
+  wake              list pushed on every enqueue; the dispatcher blocks on it when idle
+
+Why a sorted set and not a list (BLMOVE) or a stream: retries with backoff and held updates
+need *delayed* delivery, which neither a list nor a stream has; a due-time sorted set is the
+queue, and claiming moves an id atomically (Lua) into `processing`, scored by its lease expiry,
+which is what BLMOVE's processing list gives — plus a way to tell a dead worker's items from a
+live one's, so several service instances may share the queue. Every state change is one script,
+so a crash between two commands cannot leave an id in no structure at all.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from notifier_service.models import Notification, Status
+
+UNCERTAIN_ERROR = (
+    "delivery interrupted after the message data was sent: the SMTP server may have accepted it, "
+    "so it is not re-sent automatically (POST /notifications/{id}/retry re-sends it)"
+)
+
+
+def _lua(name: str) -> str:
+    return resources.files("notifier_service").joinpath("lua", name).read_text()
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    id: str
+    created: bool
+    coalesced_into: str | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A claimed notification, as the worker needs it to build and send the email."""
+
+    id: str
+    fields: dict[str, str]
+
+    @property
+    def attempts(self) -> int:
+        return int(self.fields.get("attempts") or 0)
+
+    @property
+    def to(self) -> list[str]:
+        return list(json.loads(self.fields.get("to") or "[]"))
+
+
+class NotificationStore:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = "notifier:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._enqueue = redis.register_script(_lua("enqueue.lua"))
+        self._claim = redis.register_script(_lua("claim.lua"))
+        self._transition = redis.register_script(_lua("transition.lua"))
+        self._recover = redis.register_script(_lua("recover.lua"))
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    async def enqueue(
+        self,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str | None,
+        root_message_id: str,
+        message_id_for: Any,
+        coalesce_interval: float,
+        retention: int,
+        now: float | None = None,
+    ) -> EnqueueResult:
+        new_id = uuid.uuid4().hex
+        raw = await self._enqueue(
+            args=[
+                self.prefix, new_id, idempotency_key or "", repr(now or time.time()),
+                repr(coalesce_interval), retention, root_message_id, message_id_for(new_id),
+                json.dumps(payload),
+            ]
+        )
+        ident, created, into = (_s(x) for x in raw)
+        return EnqueueResult(id=ident, created=created == "1", coalesced_into=into or None)
+
+    async def claim(self, *, n: int, lease_seconds: float, now: float | None = None) -> tuple[str, list[Stored]]:
+        now = now or time.time()
+        token = uuid.uuid4().hex
+        ids = [_s(x) for x in await self._claim(args=[self.prefix, repr(now), repr(now + lease_seconds), n, token])]
+        if not ids:
+            return token, []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ident in ids:
+                pipe.hgetall(self.key(f"n:{ident}"))
+            rows = await pipe.execute()
+        return token, [Stored(ident, {_s(k): _s(v) for k, v in row.items()}) for ident, row in zip(ids, rows)]
+
+    async def mark_data_phase(self, ident: str) -> None:
+        """Recorded just before DATA: from here on a crash leaves delivery uncertain."""
+        await self.redis.hset(self.key(f"n:{ident}"), "phase", "data")
+
+    async def transition(
+        self,
+        ident: str,
+        new: Status,
+        *,
+        token: str = "",
+        required: str = "",
+        fields: dict[str, str] | None = None,
+        due: float = 0.0,
+        expire: int | None = None,
+    ) -> str | None:
+        previous = await self._transition(
+            args=[
+                self.prefix, ident, token, required, new, json.dumps(fields or {}),
+                repr(due), "" if expire is None else str(expire),
+            ]
+        )
+        return _s(previous) if previous else None
+
+    async def recover(self, *, resend_uncertain: bool, retention: int, now: float | None = None) -> list[tuple[str, str]]:
+        raw = await self._recover(
+            args=[self.prefix, repr(now or time.time()), "1" if resend_uncertain else "0", UNCERTAIN_ERROR, retention]
+        )
+        items = [_s(x) for x in raw]
+        return list(zip(items[0::2], items[1::2]))
+
+    async def depth(self) -> int:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.key("due"))
+            pipe.zcard(self.key("processing"))
+            due, processing = await pipe.execute()
+        return int(due) + int(processing)
+
+    async def next_due(self) -> float | None:
+        first = await self.redis.zrange(self.key("due"), 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Block until something is enqueued (or `timeout`); the wake list is only a hint."""
+        if timeout <= 0:
+            return
+        await self.redis.blpop([self.key("wake")], timeout=max(timeout, 0.01))
+
+    async def get(self, ident: str) -> Notification | None:
+        fields = await self._fields(ident)
+        if fields is None:
+            return None
+        carrier = None
+        if fields.get("status") == "coalesced":
+            carrier = await self._fields(fields.get("coalesced_into", ""))
+        return to_view(fields, carrier)
+
+    async def list(self, *, status: Status | None, limit: int) -> list[Notification]:
+        index = self.key(f"status:{status}" if status else "all")
+        ids = [_s(x) for x in await self.redis.zrevrange(index, 0, limit - 1)]
+        views: list[Notification] = []
+        for ident in ids:
+            view = await self.get(ident)
+            if view is None:
+                await self.redis.zrem(index, ident)  # expired after its retention
+            elif status is None or view.status == status:
+                views.append(view)
+        return views
+
+    async def trim_indexes(self, *, older_than: float) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in ("all", "status:sent", "status:failed"):
+                pipe.zremrangebyscore(self.key(name), "-inf", older_than)
+            await pipe.execute()
+
+    async def _fields(self, ident: str) -> dict[str, str] | None:
+        if not ident:
+            return None
+        row = await self.redis.hgetall(self.key(f"n:{ident}"))
+        return {_s(k): _s(v) for k, v in row.items()} or None
+
+
+def _float(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
+def to_view(fields: dict[str, str], carrier: dict[str, str] | None = None) -> Notification:
+    """A stored hash as the API shows it; a coalesced one takes its delivery state from its carrier."""
+    state = carrier if carrier is not None else fields
+    status = state.get("status", "queued")
+    if status == "coalesced":  # carrier expired: the email went out long ago or the data is gone
+        status = "sent"
+    return Notification(
+        id=fields["id"],
+        status=status,  # type: ignore[arg-type]
+        attempts=int(state.get("attempts") or 0),
+        last_error=state.get("last_error") or None,
+        sent_at=_float(state.get("sent_at")),
+        created_at=float(fields["created_at"]),
+        incident_id=fields["incident_id"],
+        event=fields["event"],  # type: ignore[arg-type]
+        severity=fields["severity"],  # type: ignore[arg-type]
+        title=fields["title"],
+        to=json.loads(fields.get("to") or "[]"),
+        message_id=state.get("message_id", ""),
+        next_attempt_at=_float(state.get("next_attempt_at")) if status == "queued" else None,
+        coalesced_into=fields.get("coalesced_into") or None,
+        coalesced_count=int(fields.get("coalesced_count") or 0),
+    )

@@ -1,0 +1,222 @@
+"""The delivery worker: claims due notifications from Redis and sends them over SMTP.
+
+One dispatcher claims as many notifications as there are idle sender tasks (each sender owns
+one reusable SMTP connection); a maintenance task hands back notifications whose claim lease ran
+out (their worker died) and keeps the queue-depth gauge current.
+
+Delivery promise and its residual window. A notification is marked `sent` right after the SMTP
+server answers 250 to DATA. Just before DATA the worker records `phase=data`. If the process
+dies before that mark, the server cannot have accepted the message (it discards a transaction
+whose data never ended) and the notification is queued again when its lease expires: nothing
+is lost. If it dies after the mark but before `sent` is written — the time of one DATA round
+trip plus one Redis write — nobody can know whether the server accepted it; such notifications
+become `failed` with a reason saying so (listed as dead letters, re-sendable by hand), unless
+RESEND_UNCERTAIN=true, which sends them again under the same Message-ID (receivers that dedupe
+by Message-ID show it once). A live worker that loses the connection during DATA retries, as
+every SMTP client does; that is the classic SMTP duplicate window (RFC 1047) and the same
+Message-ID is again what lets receivers collapse it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import redis.exceptions
+
+from notifier_service.backoff import backoff_delay
+from notifier_service.compose import EmailComposer
+from notifier_service.metrics import Metrics
+from notifier_service.settings import Settings
+from notifier_service.smtp import DeliveryError, SmtpConnection
+from notifier_service.store import NotificationStore, Stored
+
+log = logging.getLogger(__name__)
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+TRIM_EVERY_SECONDS = 60.0
+
+
+class Worker:
+    def __init__(self, *, store: NotificationStore, settings: Settings, composer: EmailComposer, metrics: Metrics) -> None:
+        self.store = store
+        self.settings = settings
+        self.composer = composer
+        self.metrics = metrics
+        self._inbox: asyncio.Queue[tuple[str, Stored]] = asyncio.Queue()
+        self._idle = asyncio.Semaphore(settings.worker_concurrency)
+        self._busy: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._senders: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._dispatch(), name="notifier-dispatch"),
+            asyncio.create_task(self._maintain(), name="notifier-maintenance"),
+        ]
+        self._senders = [
+            asyncio.create_task(self._send_loop(i), name=f"notifier-sender-{i}")
+            for i in range(self.settings.worker_concurrency)
+        ]
+
+    async def stop(self) -> None:
+        """Stop claiming, let in-flight sends finish (up to the grace period), hand back the rest."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        deadline = time.monotonic() + self.settings.shutdown_grace_seconds
+        while (self._busy or not self._inbox.empty()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for task in self._senders:
+            task.cancel()
+        await asyncio.gather(*self._senders, return_exceptions=True)
+        while not self._inbox.empty():
+            token, item = self._inbox.get_nowait()
+            await self._release(item, token)
+
+    # -- dispatcher -------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while True:
+            try:
+                await self._idle.acquire()
+                free = 1
+                while not self._idle.locked() and free < self.settings.worker_concurrency:
+                    await self._idle.acquire()
+                    free += 1
+                token, items = await self.store.claim(n=free, lease_seconds=self.settings.lease_seconds)
+                for item in items:
+                    self._inbox.put_nowait((token, item))
+                for _ in range(free - len(items)):
+                    self._idle.release()
+                if not items:
+                    await self._wait_for_work()
+            except asyncio.CancelledError:
+                raise
+            except REDIS_ERRORS as exc:
+                log.warning("redis unavailable for the notification queue: %s", exc)
+                await asyncio.sleep(self.settings.poll_interval_seconds)
+            except Exception:
+                log.exception("notification dispatcher error")
+                await asyncio.sleep(self.settings.poll_interval_seconds)
+
+    async def _wait_for_work(self) -> None:
+        timeout = self.settings.poll_interval_seconds
+        next_due = await self.store.next_due()
+        if next_due is not None:
+            timeout = min(timeout, max(next_due - time.time(), 0.0))
+        await self.store.wait_for_work(timeout)
+
+    # -- senders ----------------------------------------------------------------------------
+
+    async def _send_loop(self, index: int) -> None:
+        connection = SmtpConnection(self.settings)
+        try:
+            while True:
+                try:
+                    token, item = await asyncio.wait_for(self._inbox.get(), timeout=self.settings.poll_interval_seconds)
+                except TimeoutError:
+                    await connection.close()  # idle: do not hold a connection open
+                    continue
+                self._busy.add(item.id)
+                try:
+                    await self._deliver(connection, item, token)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("delivering notification %s", item.id)
+                finally:
+                    self._busy.discard(item.id)
+                    self._idle.release()
+        finally:
+            await asyncio.shield(connection.close())
+
+    async def _deliver(self, connection: SmtpConnection, item: Stored, token: str) -> None:
+        envelope = self.composer.compose(item.fields, item.to)
+        in_data = False
+
+        async def before_data() -> None:
+            nonlocal in_data
+            await self.store.mark_data_phase(item.id)
+            in_data = True
+
+        try:
+            delivered = await connection.send(envelope, before_data=before_data)
+        except DeliveryError as exc:
+            await self._after_failure(item, token, exc)
+            return
+        except asyncio.CancelledError:
+            if not in_data:
+                await asyncio.shield(self._release(item, token))
+            raise
+        note = "; ".join(f"refused {k}: {v}" for k, v in delivered.refused.items())
+        await self._mark_sent(item, note)
+
+    async def _mark_sent(self, item: Stored, note: str) -> None:
+        """Written right after the server's 250; retried briefly, because sending again is worse."""
+        sent_at = time.time()
+        fields = {"sent_at": repr(sent_at), "last_error": note, "phase": ""}
+        for attempt in range(5):
+            try:
+                await self.store.transition(item.id, "sent", fields=fields, expire=self.settings.retention_seconds)
+                break
+            except REDIS_ERRORS:
+                if attempt == 4:
+                    log.error("notification %s was sent but could not be recorded; it will not be re-sent", item.id)
+                    return
+                await asyncio.sleep(0.2 * 2**attempt)
+        self.metrics.sent.labels(item.fields["event"]).inc()
+        ready = float(item.fields.get("ready_at") or item.fields["created_at"])
+        self.metrics.delivery.observe(max(sent_at - ready, 0.0))
+        log.info("notification sent", extra={"notification_id": item.id, "incident_id": item.fields["incident_id"]})
+
+    async def _after_failure(self, item: Stored, token: str, exc: DeliveryError) -> None:
+        if exc.permanent or item.attempts >= self.settings.max_attempts:
+            await self.store.transition(
+                item.id, "failed", token=token, fields={"last_error": exc.reason[:1000], "phase": ""},
+                expire=self.settings.retention_seconds,
+            )
+            self.metrics.failed.inc()
+            log.warning("notification %s failed after %d attempt(s): %s", item.id, item.attempts, exc.reason)
+            return
+        delay = backoff_delay(item.attempts, base=self.settings.backoff_base_seconds, cap=self.settings.backoff_max_seconds)
+        await self.store.transition(
+            item.id, "queued", token=token, fields={"last_error": exc.reason[:1000]}, due=time.time() + delay
+        )
+        self.metrics.retried.inc()
+        log.info("notification %s retry in %.1f s: %s", item.id, delay, exc.reason)
+
+    async def _release(self, item: Stored, token: str) -> None:
+        """Hand a claimed notification back untried (shutdown before its DATA)."""
+        with contextlib.suppress(*REDIS_ERRORS):
+            await self.store.transition(
+                item.id, "queued", token=token, required="sending",
+                fields={"attempts": str(max(item.attempts - 1, 0))}, due=time.time(),
+            )
+
+    # -- maintenance ------------------------------------------------------------------------
+
+    async def _maintain(self) -> None:
+        last_trim = 0.0
+        while True:
+            try:
+                for ident, outcome in await self.store.recover(
+                    resend_uncertain=self.settings.resend_uncertain, retention=self.settings.retention_seconds
+                ):
+                    log.warning("notification %s: lease expired, %s", ident, outcome)
+                    if outcome == "failed":
+                        self.metrics.failed.inc()
+                self.metrics.queue_depth.set(await self.store.depth())
+                if time.monotonic() - last_trim > TRIM_EVERY_SECONDS:
+                    await self.store.trim_indexes(older_than=time.time() - self.settings.retention_seconds)
+                    last_trim = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except REDIS_ERRORS as exc:
+                log.warning("redis unavailable for notification maintenance: %s", exc)
+            except Exception:
+                log.exception("notification maintenance error")
+            await asyncio.sleep(self.settings.poll_interval_seconds)
