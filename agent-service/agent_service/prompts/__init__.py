@@ -14,7 +14,7 @@ PROMPTS_DIR = Path(__file__).resolve().parent
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(  # noqa: S701 - plain-text prompts, not HTML
+    return Environment(  # nosec B701 - plain-text prompts for a model, never rendered as HTML
         loader=FileSystemLoader(PROMPTS_DIR),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
