@@ -28,6 +28,7 @@ class Settings(ServiceSettings):
     error_4xx_warning_pct: float = Field(default=20.0, gt=0, le=100)
     redis_memory_warning_pct: float = Field(default=80.0, gt=0, le=100)
     traffic_drop_critical_pct: float = Field(default=80.0, gt=0, le=100)
+    traffic_surge_warning_pct: float = Field(default=200.0, gt=0)
     # Sustained queueing: at least this share of the window's requests waited in a queue.
     queue_warning_pct: float = Field(default=5.0, gt=0, le=100)
     # Below this many requests a rate (5xx %, p99) is noise and not judged.
@@ -40,6 +41,16 @@ class Settings(ServiceSettings):
     report_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
     ingestion_timeout_s: float = Field(default=5.0, gt=0, le=120)
     tool_result_max_chars: int = Field(default=16_000, ge=1_000)
+
+    # --- Alert intake and incidents (agent_service/alerts, agent_service/incidents) ---
+    notifier_token: str | None = None
+    notifier_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    public_url: str = "http://127.0.0.1:8001"  # base of incident links in notifications
+    auto_resolve_quiet_minutes: float = Field(default=0.0, ge=0)  # 0 = RESOLVED only by a human
+    alert_dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    alert_claim_idle_s: float = Field(default=60.0, gt=0)  # re-claim a crashed worker's entries after
+    alert_worker_enabled: bool = True
+    incident_analysis_timeout_s: float = Field(default=180.0, gt=0, le=1800)
 
     @model_validator(mode="after")
     def _ordered(self) -> Settings:

@@ -49,7 +49,11 @@ def _thresholds(settings: Settings, name: SpecialistName) -> dict[str, float]:
             "p95_warning_ms": settings.latency_p95_warning_ms,
             **common,
         }
-    return {"traffic_drop_critical_pct": settings.traffic_drop_critical_pct, **common}
+    return {
+        "traffic_drop_critical_pct": settings.traffic_drop_critical_pct,
+        "traffic_surge_warning_pct": settings.traffic_surge_warning_pct,
+        **common,
+    }
 
 
 def specialist_specs(settings: Settings) -> dict[SpecialistName, SpecialistSpec]:

@@ -1,0 +1,37 @@
+"""Number formatting for rules-engine text: the same rounding the grounding check accepts."""
+
+from __future__ import annotations
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def pct(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}%"
+
+
+def num(value: float | int | None) -> str:
+    if value is None:
+        return "n/a"
+    if float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.1f}"
+
+
+def worst(*severities: str) -> str:
+    rank = {"ok": 0, "warning": 1, "critical": 2}
+    best = "ok"
+    for severity in severities:
+        if rank.get(severity, -1) > rank[best]:
+            best = severity
+    return best
+
+
+def signal_key(name: str, scope: str) -> str:
+    """Per-backend signals are keyed `name[backend]` so the synthesis can tell which backend."""
+    return f"{name}[{scope}]"

@@ -1,0 +1,87 @@
+"""Latency: P95/P99 of HAProxy Ta, site-wide and per backend, against the thresholds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_service.rules.fmt import ms, num, signal_key, worst
+from agent_service.rules.recorder import Recorder
+from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.tools.registry import BACKENDS, RESPONSE_TIMES
+
+
+def grade(p95: float | None, p99: float | None, warn95: float, crit99: float) -> str:
+    if p99 is not None and p99 > crit99:
+        return "critical"
+    if p95 is not None and p95 > warn95:
+        return "warning"
+    return "ok"
+
+
+async def check(rec: Recorder, inp: CheckInput) -> Verdict:
+    warn95 = inp.t("p95_warning_ms", 500)
+    crit99 = inp.t("p99_critical_ms", 1000)
+    min_req = inp.t("min_requests", 20)
+    rt: dict[str, Any] | None = await rec.call(RESPONSE_TIMES, window=inp.window)
+    backends_data = await rec.call(BACKENDS, window=inp.window)
+    if rt is None and backends_data is None:
+        raise LookupError("; ".join(rec.errors) or "no latency data")
+    rt = rt or {}
+    count = int(rt.get("count") or 0)
+    p95, p99 = rt.get("p95_ms"), rt.get("p99_ms")
+    signals: dict[str, float] = {"requests": count}
+    if p95 is not None:
+        signals["p95_ms"] = p95
+    if p99 is not None:
+        signals["p99_ms"] = p99
+    site = grade(p95, p99, warn95, crit99) if count >= min_req else "ok"
+
+    offenders: list[tuple[str, dict[str, Any]]] = []
+    for backend in (backends_data or {}).get("backends", []):
+        if backend.get("requests", 0) < min_req:
+            continue
+        sev = grade(backend.get("p95_ms"), backend.get("p99_ms"), warn95, crit99)
+        if sev != "ok":
+            offenders.append((sev, backend))
+    offenders.sort(key=lambda item: (item[0] != "critical", -(item[1].get("p99_ms") or 0)))
+    severity = worst(site, *(sev for sev, _ in offenders))
+
+    previous = None
+    if severity != "ok":
+        previous = await rec.call(RESPONSE_TIMES, window=inp.window, end=inp.start)
+
+    parts: list[str] = []
+    details: list[str] = [
+        f"Thresholds: p95 above {ms(warn95)} is a warning, p99 above {ms(crit99)} is critical."
+    ]
+    for sev, backend in offenders[:3]:
+        name = backend["name"]
+        parts.append(
+            f"Backend {name} is slow: p99 {ms(backend.get('p99_ms'))}, p95 {ms(backend.get('p95_ms'))} "
+            f"over {num(backend.get('requests'))} requests ({sev})."
+        )
+        if backend.get("p99_ms") is not None:
+            signals[signal_key("p99_ms", name)] = backend["p99_ms"]
+        if backend.get("p95_ms") is not None:
+            signals[signal_key("p95_ms", name)] = backend["p95_ms"]
+    if count < min_req:
+        parts.append(f"Only {num(count)} requests in the last {inp.window}: too few to judge latency.")
+    elif offenders or severity != "ok":
+        parts.append(f"Site-wide p95 {ms(p95)}, p99 {ms(p99)} over {num(count)} requests.")
+    else:
+        parts.append(
+            f"Latency within thresholds: p95 {ms(p95)}, p99 {ms(p99)} over {num(count)} requests "
+            f"in the last {inp.window}."
+        )
+    if previous and previous.get("count"):
+        prev95, prev99 = previous.get("p95_ms"), previous.get("p99_ms")
+        if prev99 is not None:
+            signals["previous_p99_ms"] = prev99
+        parts.append(f"In the {inp.window} before, p95 was {ms(prev95)} and p99 {ms(prev99)}.")
+    elif severity != "ok":
+        details.append("No traffic in the previous window to compare with.")
+    if len(offenders) > 3:
+        details.append(f"{len(offenders) - 3} more slow backends: " + ", ".join(b["name"] for _, b in offenders[3:10]))
+    if rt.get("max_ms") is not None:
+        details.append(f"Slowest request: {ms(rt.get('max_ms'))}; p50 {ms(rt.get('p50_ms'))}.")
+    return Verdict(severity=severity, summary=" ".join(parts), details=" ".join(details), signals=signals)

@@ -1,0 +1,106 @@
+"""Saturation: HAProxy queueing (sustained share of queued requests), Redis memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_service.rules import termination
+from agent_service.rules.fmt import ms, num, pct, signal_key, worst
+from agent_service.rules.recorder import Recorder
+from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.tools.registry import BACKENDS, OVERVIEW, RESPONSE_TIMES, SATURATION, TERMINATION_STATES
+
+MAX_BACKEND_PROBES = 5
+
+
+async def check(rec: Recorder, inp: CheckInput) -> Verdict:
+    mem_warn = inp.t("redis_memory_warning_pct", 80)
+    queue_warn = inp.t("queue_warning_pct", 5)
+    min_req = inp.t("min_requests", 20)
+    sat: dict[str, Any] | None = await rec.call(SATURATION, window=inp.window)
+    if sat is None:
+        raise LookupError("; ".join(rec.errors) or "no saturation data")
+    ov = (await rec.call(OVERVIEW, window=inp.window)) or {}
+    total = int(ov.get("total_requests") or 0)
+    redis = sat.get("redis") or {}
+    haproxy = sat.get("haproxy") or {}
+    signals: dict[str, float] = {"requests": total}
+    for key in ("max_srv_queue", "max_backend_queue", "queued_requests", "max_srv_conn", "max_actconn", "retries"):
+        if haproxy.get(key) is not None:
+            signals[key] = haproxy[key]
+    mem_pct = redis.get("memory_pct")
+    if mem_pct is not None:
+        signals["redis_memory_pct"] = mem_pct
+
+    parts: list[str] = []
+    details = [
+        f"Thresholds: requests waiting in a HAProxy queue for at least {pct(queue_warn)} of the window's "
+        f"requests is a warning; Redis memory above {pct(mem_warn)} of maxmemory is a warning."
+    ]
+    severities = ["ok"]
+    queued = int(haproxy.get("queued_requests") or 0)
+    sustained = total >= min_req and queued * 100.0 >= queue_warn * total
+    if sustained:
+        severities.append("warning")
+        states = ((await rec.call(TERMINATION_STATES, window=inp.window)) or {}).get("termination_states", {})
+        timeouts = sum(n for s, n in states.items() if termination.is_queue_timeout(s))
+        rt = (await rec.call(RESPONSE_TIMES, window=inp.window)) or {}
+        where = await _queueing_backend(rec, inp, min_req)
+        if where:
+            name, data = where
+            signals[signal_key("queued_requests", name)] = data.get("queued_requests") or 0
+            parts.append(
+                f"Backend {name} is saturated: {num(data.get('queued_requests'))} requests waited in a queue "
+                f"(server queue up to {num(data.get('max_srv_queue'))}, backend queue up to "
+                f"{num(data.get('max_backend_queue'))}, up to {num(data.get('max_srv_conn'))} connections per server)."
+            )
+        parts.append(
+            f"Sustained queueing: {num(queued)} of {num(total)} requests waited in a HAProxy queue in the last "
+            f"{inp.window}, above the {pct(queue_warn)} threshold; highest server queue {num(haproxy.get('max_srv_queue'))}, "
+            f"backend queue {num(haproxy.get('max_backend_queue'))}."
+        )
+        if rt.get("p95_ms") is not None:
+            parts.append(f"Latency meanwhile: p95 {ms(rt.get('p95_ms'))}, p99 {ms(rt.get('p99_ms'))}.")
+        if timeouts:
+            severities.append("critical")
+            signals["queue_timeouts"] = timeouts
+            parts.append(f"{num(timeouts)} requests timed out in the queue (sQ): clients are being turned away.")
+    elif queued:
+        details.append(
+            f"{num(queued)} of {num(total)} requests queued briefly (below the threshold); "
+            f"highest server queue {num(haproxy.get('max_srv_queue'))}."
+        )
+    if mem_pct is not None and mem_pct > mem_warn:
+        severities.append("warning")
+        parts.append(
+            f"Redis memory at {pct(mem_pct)} of maxmemory ({num(redis.get('used_memory_bytes'))} of "
+            f"{num(redis.get('maxmemory_bytes'))} bytes), above the {pct(mem_warn)} threshold; "
+            f"evicted keys: {num(redis.get('evicted_keys'))}."
+        )
+    if redis.get("rejected_connections"):
+        details.append(f"Redis rejected {num(redis['rejected_connections'])} connections.")
+    severity = worst(*severities)
+    if severity == "ok":
+        mem_text = f"Redis memory {pct(mem_pct)} of maxmemory" if mem_pct is not None else "Redis has no maxmemory set"
+        parts.append(
+            f"No saturation: {num(queued)} queued requests of {num(total)} in the last {inp.window}, "
+            f"highest server queue {num(haproxy.get('max_srv_queue'))}; {mem_text}."
+        )
+    if haproxy.get("retries"):
+        details.append(f"HAProxy retried {num(haproxy['retries'])} connections.")
+    return Verdict(severity, " ".join(parts), " ".join(details), signals)
+
+
+async def _queueing_backend(rec: Recorder, inp: CheckInput, min_req: float) -> tuple[str, dict[str, Any]] | None:
+    backends = ((await rec.call(BACKENDS, window=inp.window)) or {}).get("backends", [])
+    ranked = [b for b in sorted(backends, key=lambda b: -b.get("requests", 0)) if b.get("requests", 0) >= min_req]
+    if len(ranked) == 1:
+        scoped = await rec.call(SATURATION, window=inp.window, backend=ranked[0]["name"])
+        return (ranked[0]["name"], (scoped or {}).get("haproxy") or {})
+    best: tuple[str, dict[str, Any]] | None = None
+    for backend in ranked[:MAX_BACKEND_PROBES]:
+        scoped = await rec.call(SATURATION, window=inp.window, backend=backend["name"])
+        haproxy = (scoped or {}).get("haproxy") or {}
+        if (haproxy.get("queued_requests") or 0) > (best[1].get("queued_requests") or 0 if best else 0):
+            best = (backend["name"], haproxy)
+    return best

@@ -1,0 +1,228 @@
+"""The deterministic synthesis: title, diagnosis and prioritized recommendations from findings.
+
+Used by the rules engine, and by the orchestrator when an LLM synthesis fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent_service.engine import AnalysisContext, Synthesis
+from agent_service.models import SPECIALISTS, Finding
+from agent_service.rules.facts import Facts, read
+
+_LABEL = {"latency": "high latency", "errors": "errors", "saturation": "saturation", "traffic": "traffic"}
+MAX_RECOMMENDATIONS = 6
+REDIS_HOT_PCT = 80.0
+
+
+def synthesize(findings: Sequence[Finding], context: AnalysisContext | None = None) -> Synthesis:
+    facts = read(findings)
+    overall = facts.overall()
+    ordered = sorted(findings, key=lambda f: SPECIALISTS.index(f.specialist))
+    where = _scope_text(context)
+    done = [f.specialist for f in ordered if f.status == "completed"]
+    if not done:
+        title = f"Analysis incomplete: no signal could be read{where}"
+        story = "None of the specialists could read its signals, so nothing can be said about the service's health."
+    elif overall == "ok":
+        partial = f" ({len(done)} of {len(ordered)} specialists finished)" if len(done) < len(ordered) else ""
+        title = f"Healthy: golden signals within thresholds{where}{partial}"
+        story = f"The {_names(done)} specialists found their golden signals within thresholds."
+    else:
+        title = f"{overall.capitalize()}: {_problems(facts)}{_on(facts) or where}"
+        story = _story(facts)
+    lines = [story]
+    for finding in ordered:
+        if finding.status != "completed":
+            lines.append(f"The {finding.specialist} specialist did not finish ({finding.status}): {finding.error or 'no reason given'}.")
+        elif finding.severity in {"warning", "critical"}:
+            lines.append(f"{finding.specialist.capitalize()} ({finding.severity}): {finding.summary}")
+    recs = _recommendations(facts)
+    return Synthesis(title=title[:200], diagnosis=" ".join(lines), recommendations=recs, overall_severity=overall)  # type: ignore[arg-type]
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _scope_text(context: AnalysisContext | None) -> str:
+    if context is None:
+        return ""
+    scope = [f"backend {context.scope.backend}" if context.scope.backend else "",
+             f"frontend {context.scope.frontend}" if context.scope.frontend else ""]
+    text = ", ".join(s for s in scope if s)
+    return f" ({text})" if text else ""
+
+
+def _on(facts: Facts) -> str:
+    backends = facts.scoped("p99_ms", "p95_ms", "error_rate_5xx_pct", "queued_requests", "requests", "error_rate_4xx_pct")
+    if not backends:
+        return ""
+    return f" on backend {backends[0]}" + (f" (and {len(backends) - 1} more)" if len(backends) > 1 else "")
+
+
+def _problems(facts: Facts) -> str:
+    names: list[str] = []
+    if facts.bad("traffic"):
+        names.append("traffic drop" if facts.sev("traffic") == "critical" else "traffic surge")
+    if facts.bad("latency"):
+        names.append("high latency")
+    if facts.bad("errors"):
+        names.append(_error_label(facts))
+    if facts.bad("saturation"):
+        names.append("queueing" if _queueing(facts) else "saturation")
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _error_label(facts: Facts) -> str:
+    fivexx = facts.scoped("error_rate_5xx_pct") or any(c >= 500 for c in facts.codes)
+    auth = _auth_codes(facts)
+    if fivexx:
+        return "5xx errors"
+    if auth:
+        return f"{auth[0]} errors (authentication)"
+    fourxx = sorted((c for c in facts.codes if 400 <= c < 500), key=lambda c: -facts.codes[c])
+    return f"{fourxx[0]} client errors" if fourxx else "client errors"
+
+
+def _auth_codes(facts: Facts) -> list[int]:
+    four = {c: n for c, n in facts.codes.items() if 400 <= c < 500}
+    if not four:
+        return []
+    top = max(four, key=lambda c: four[c])
+    return [top] if top in (401, 403) else []
+
+
+def _queueing(facts: Facts) -> bool:
+    sat = facts.signals.get("saturation", {})
+    return facts.bad("saturation") and bool(facts.scoped("queued_requests") or sat.get("queued_requests", 0) > 0)
+
+
+def _redis_hot(facts: Facts) -> bool:
+    sat = facts.signals.get("saturation", {})
+    return facts.bad("saturation") and sat.get("redis_memory_pct", 0) >= REDIS_HOT_PCT
+
+
+def _five_xx(facts: Facts) -> bool:
+    return bool(facts.scoped("error_rate_5xx_pct")) or any(c >= 500 for c in facts.codes)
+
+
+def _refused(facts: Facts) -> bool:
+    return any(s[:2] in {"SC", "sC", "DC"} or s[:1] == "D" for s in facts.terminations)
+
+
+def _story(facts: Facts) -> str:
+    slow = facts.scoped("p99_ms", "p95_ms")
+    failing = facts.scoped("error_rate_5xx_pct")
+    queueing = facts.scoped("queued_requests")
+    if facts.sev("traffic") == "critical":
+        lost = facts.scoped("requests")
+        if lost:
+            return (f"Traffic to backend {lost[0]} collapsed while the rest of the site kept its traffic: requests "
+                    "are no longer routed to it (routing rule, ACL or the clients that call it).")
+        return ("Traffic collapsed: the problem most likely sits in front of HAProxy (load balancer, DNS, network, "
+                "firewall or the clients) or in the log pipeline, rather than in the backends.")
+    same = [b for b in slow if b in failing]
+    if same and facts.bad("latency") and facts.bad("errors"):
+        return (f"Backend {same[0]} regressed: its latency and its 5xx errors rose together, the signature of a bad "
+                "deploy or a failing dependency of that backend.")
+    if _queueing(facts):
+        name = (queueing or slow or ["the busiest backend"])[0]
+        return (f"Backend {name} is saturated: requests wait in HAProxy queues for a free server connection "
+                "(servers at maxconn), which adds latency" + (" and turns clients away." if facts.bad("errors") else "."))
+    if facts.bad("errors") and _five_xx(facts):
+        name = failing[0] if failing else "the site"
+        if _refused(facts):
+            return (f"Servers of {name} are down or refusing connections: HAProxy could not reach a healthy server "
+                    "and answered 5xx itself.")
+        return f"Backend {name} is failing: it answers 5xx errors above the thresholds."
+    if facts.bad("errors") and _auth_codes(facts):
+        return ("Authentication is failing: a storm of "
+                f"{_auth_codes(facts)[0]} responses while 5xx errors and latency stay normal, typical of a broken auth "
+                "deploy, rotated keys or expired credentials.")
+    if facts.bad("errors"):
+        return ("Clients receive many 4xx responses while 5xx errors are normal: a client-side problem (a misbehaving "
+                "client, bot or bad link), not an outage of the service.")
+    if facts.bad("latency"):
+        name = slow[0] if slow else "the site"
+        return f"Backend {name} is slow but not failing: latency is above the thresholds while errors stay normal."
+    if _redis_hot(facts):
+        return "A resource is running hot: Redis memory is close to its limit."
+    if facts.bad("saturation"):
+        return "The saturation specialist flagged a resource running hot."
+    if facts.bad("traffic"):
+        return "Traffic rose sharply; the other signals still hold, so watch for saturation."
+    return "The specialists flagged a problem."
+
+
+def _recommendations(facts: Facts) -> list[str]:
+    recs: list[tuple[int, str]] = []
+    slow = facts.scoped("p99_ms", "p95_ms")
+    failing = facts.scoped("error_rate_5xx_pct")
+    queueing = facts.scoped("queued_requests")
+    if facts.sev("traffic") == "critical":
+        lost = facts.scoped("requests")
+        if lost:
+            recs.append((0, f"Check why traffic to backend {lost[0]} stopped: HAProxy routing rules/ACLs and recent "
+                            "configuration changes, and the clients or upstream services that call it."))
+        else:
+            recs.append((0, "Check the path in front of HAProxy: the upstream load balancer, DNS records, network/firewall "
+                            "rules and whether HAProxy is up and accepting connections."))
+            recs.append((3, "Confirm the log pipeline still ships logs (HAProxy syslog to ingestion): a silent pipeline "
+                            "also looks like zero traffic."))
+    same = [b for b in slow if b in failing]
+    if same and facts.bad("errors") and facts.bad("latency"):
+        recs.append((1, f"Roll back the most recent deploy or configuration change of backend {same[0]}, then watch its "
+                        "p99 latency and 5xx rate recover."))
+        recs.append((4, f"If nothing was deployed, check the dependencies of {same[0]} (database, downstream APIs) for "
+                        "slowness or errors."))
+    if _queueing(facts):
+        name = (queueing or slow or ["the saturated backend"])[0]
+        recs.append((1, f"Scale out backend {name} (add servers) or raise its servers' maxconn if they have CPU and "
+                        "memory headroom, so queued requests get a connection."))
+        recs.append((3, f"Find what holds connections open on {name}: slow queries or a slow dependency make every "
+                        "request occupy a slot longer; consider a queue timeout and rate limiting meanwhile."))
+    if facts.bad("errors") and _five_xx(facts) and not same:
+        name = failing[0] if failing else "the failing backend"
+        if _refused(facts):
+            recs.append((1, f"Check the servers of {name}: health checks, whether the processes run and accept "
+                            "connections; restart or replace the dead ones and take a bad server out of the pool "
+                            "(`set server <backend>/<server> state maint`)."))
+        else:
+            recs.append((1, f"Look at the application logs of {name} for the cause of the 5xx; if one server dominates "
+                            "the errors, take it out of the pool; roll back a recent deploy if one coincides."))
+    if facts.bad("errors") and _auth_codes(facts):
+        recs.append((1, f"Check authentication: the auth service and its recent deploys, token signing keys and their "
+                        f"rotation, and client credentials (a storm of {_auth_codes(facts)[0]})."))
+    elif facts.bad("errors") and not _five_xx(facts):
+        codes = sorted((c for c in facts.codes if 400 <= c < 500), key=lambda c: -facts.codes[c])
+        recs.append((2, "A 4xx flood is not an outage: find the client(s) behind it in the HAProxy logs (source IP, "
+                        "path) and rate-limit or block them if abusive"
+                        + (f"; check recent changes for the {codes[0]} responses." if codes else ".")))
+    if facts.bad("latency") and not same and not _queueing(facts):
+        name = slow[0] if slow else "the slow backend"
+        recs.append((2, f"Find what slowed {name}: compare with its recent deploys (roll back if one coincides) and "
+                        "check its dependencies and resource usage."))
+    if facts.sev("traffic") == "warning":
+        recs.append((3, "Traffic surged: scale out ahead of saturation and check whether it is legitimate (campaign, "
+                        "retry storm) or abusive (rate-limit it)."))
+    if _redis_hot(facts):
+        recs.append((3, "Redis memory is near maxmemory: raise maxmemory or shorten RETENTION_HOURS, and check the "
+                        "eviction policy before signals get evicted."))
+    if facts.failed:
+        reasons = sorted(set(facts.failed.values()))
+        if any("unreachable" in r for r in reasons):
+            recs.append((0 if len(facts.failed) == len(facts.severity) else 5,
+                         "Check that ingestion-service (INGESTION_URL) is up and reachable, then re-run the analysis: "
+                         f"the {_names(list(facts.failed))} specialists could not read their signals."))
+        else:
+            recs.append((5, f"Re-run the analysis: the {_names(list(facts.failed))} specialists did not finish "
+                            f"({'; '.join(reasons)[:200]})."))
+    if not recs:
+        recs.append((9, "No action needed: keep watching the golden signals."))
+    out: list[str] = []
+    for _, text in sorted(recs, key=lambda r: r[0]):
+        if text not in out:
+            out.append(text)
+    return out[:MAX_RECOMMENDATIONS]

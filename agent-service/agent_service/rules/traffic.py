@@ -1,0 +1,157 @@
+"""Traffic: drops to zero or by more than the threshold (against the previous window and inside
+the window's own per-minute series), and surges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_service.rules.fmt import num, pct, signal_key, worst
+from agent_service.rules.recorder import Recorder
+from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.tools.registry import BACKENDS, OVERVIEW, RPS_SERIES
+
+MAX_BACKEND_PROBES = 5
+
+
+def series_drop(requests: list[int], drop_pct: float, min_requests: float) -> tuple[int, int] | None:
+    """(typical requests/min before, highest requests/min in the latest minutes) when the latest
+    minutes all sit below `drop_pct` under the typical minute before them; else None."""
+    n = len(requests)
+    if n < 4:
+        return None
+    k = max(2, n // 5)
+    head, tail = requests[: n - k], requests[n - k :]
+    # The typical minute once traffic had started (leading empty minutes are before the logs began).
+    started = [value for value in head if value > 0]
+    if sum(started) < min_requests or not started:
+        return None
+    typical = sorted(started)[len(started) // 2]
+    if max(tail) <= typical * (1 - drop_pct / 100.0):
+        return typical, max(tail)
+    return None
+
+
+def series_surge(requests: list[int], surge_pct: float, min_requests: float) -> tuple[int, int] | None:
+    n = len(requests)
+    if n < 4:
+        return None
+    k = max(2, n // 5)
+    head, tail = [v for v in requests[: n - k] if v > 0], requests[n - k :]
+    if not head or sum(head) < min_requests:
+        return None
+    typical = sorted(head)[len(head) // 2]
+    if min(tail) >= typical * (1 + surge_pct / 100.0):
+        return typical, min(tail)
+    return None
+
+
+async def check(rec: Recorder, inp: CheckInput) -> Verdict:
+    drop = inp.t("traffic_drop_critical_pct", 80)
+    surge = inp.t("traffic_surge_warning_pct", 200)
+    min_req = inp.t("min_requests", 20)
+    ov, rps, backends, prev_backends = await rec.call_many(
+        [
+            (OVERVIEW, {"window": inp.window}),
+            (RPS_SERIES, {"window": inp.window}),
+            (BACKENDS, {"window": inp.window}),
+            (BACKENDS, {"window": inp.window, "end": inp.end_of_previous}),
+        ]
+    )
+    if ov is None and rps is None:
+        raise LookupError("; ".join(rec.errors) or "no traffic data")
+    ov = ov or {}
+    previous = ov.get("previous") or {}
+    total, prev_total = int(ov.get("total_requests") or 0), int(previous.get("total_requests") or 0)
+    cur_rps, prev_rps = float(ov.get("rps") or 0), float(previous.get("rps") or 0)
+    series = [int(p.get("requests") or 0) for p in (rps or {}).get("series", [])]
+    signals: dict[str, float] = {"requests": total, "rps": cur_rps, "previous_requests": prev_total, "previous_rps": prev_rps}
+    parts: list[str] = []
+    severities = ["ok"]
+
+    if prev_total >= min_req and total == 0:
+        severities.append("critical")
+        parts.append(
+            f"Traffic fell to zero: 0 requests in the last {inp.window}, against {num(prev_total)} "
+            f"in the {inp.window} before."
+        )
+    elif prev_total >= min_req and cur_rps < prev_rps * (1 - drop / 100.0):
+        severities.append("critical")
+        parts.append(
+            f"Traffic dropped by more than {pct(drop)}: {num(cur_rps)} requests/s in the last {inp.window} "
+            f"against {num(prev_rps)} requests/s before ({num(total)} against {num(prev_total)} requests)."
+        )
+    else:
+        dropped = series_drop(series, drop, min_req)
+        if dropped:
+            severities.append("critical")
+            typical, latest = dropped
+            if latest == 0:
+                parts.append(
+                    f"Traffic fell to zero: 0 requests per minute in the latest minutes, after about "
+                    f"{num(typical)} requests per minute earlier in the last {inp.window}."
+                )
+            else:
+                parts.append(
+                    f"Traffic dropped by more than {pct(drop)}: at most {num(latest)} requests per minute in "
+                    f"the latest minutes, after about {num(typical)} per minute earlier in the last {inp.window}."
+                )
+        elif prev_total >= min_req and cur_rps > prev_rps * (1 + surge / 100.0):
+            severities.append("warning")
+            parts.append(
+                f"Traffic surge: {num(cur_rps)} requests/s in the last {inp.window} against {num(prev_rps)} "
+                f"requests/s before."
+            )
+        else:
+            surged = series_surge(series, surge, min_req)
+            if surged:
+                severities.append("warning")
+                parts.append(
+                    f"Traffic surge: at least {num(surged[1])} requests per minute in the latest minutes, after "
+                    f"about {num(surged[0])} per minute earlier in the last {inp.window}."
+                )
+
+    if "critical" not in severities:
+        lost = await _backend_drops(rec, inp, backends, prev_backends, drop, min_req)
+        for name, before, after in lost[:3]:
+            severities.append("critical")
+            signals[signal_key("requests", name)] = after
+            parts.append(
+                f"Backend {name} lost its traffic: at most {num(after)} requests per minute in the latest minutes "
+                f"after about {num(before)} per minute before."
+            )
+    severity = worst(*severities)
+    if severity == "ok":
+        if total == 0 and prev_total == 0:
+            parts.append(f"No requests in the last {inp.window} nor in the {inp.window} before: nothing to judge.")
+        else:
+            parts.append(
+                f"Traffic steady: {num(total)} requests ({num(cur_rps)} requests/s) in the last {inp.window}, "
+                f"{num(prev_total)} in the {inp.window} before."
+            )
+    top = sorted((backends or {}).get("backends", []), key=lambda b: -b.get("requests", 0))[:5]
+    details = f"Thresholds: a drop of more than {pct(drop)} or to zero is critical; a rise of more than {pct(surge)} is a warning."
+    if top:
+        details += " Busiest backends: " + ", ".join(f"{b['name']} ({num(b.get('requests'))})" for b in top) + "."
+    return Verdict(severity, " ".join(parts), details, signals)
+
+
+async def _backend_drops(
+    rec: Recorder, inp: CheckInput, backends: Any, prev_backends: Any, drop: float, min_req: float
+) -> list[tuple[str, int, int]]:
+    """Backends whose own traffic fell while the site's did not: per-backend series."""
+    current = {b["name"]: b for b in (backends or {}).get("backends", [])}
+    before = {b["name"]: b for b in (prev_backends or {}).get("backends", [])}
+    names = sorted(set(current) | set(before), key=lambda n: -max(current.get(n, {}).get("requests", 0), before.get(n, {}).get("requests", 0)))
+    names = [n for n in names if max(current.get(n, {}).get("requests", 0), before.get(n, {}).get("requests", 0)) >= min_req]
+    names = names[:MAX_BACKEND_PROBES]
+    if len(names) < 2:
+        return []  # with one backend the site-wide checks above already said it
+    minutes = inp.minutes * 2 if before else inp.minutes
+    results = await rec.call_many([(RPS_SERIES, {"minutes": minutes, "backend": n}) for n in names])
+    lost: list[tuple[str, int, int]] = []
+    for name, data in zip(names, results, strict=True):
+        series = [int(p.get("requests") or 0) for p in (data or {}).get("series", [])]
+        found = series_drop(series, drop, min_req)
+        if found:
+            lost.append((name, found[0], found[1]))
+    return lost

@@ -1,0 +1,42 @@
+"""What a rules check receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agent_service.engine import AnalysisContext
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    window: str  # e.g. "15m", passed explicitly to every tool call so it shows in the evidence
+    start: datetime
+    end: datetime
+    thresholds: dict[str, float]
+
+    @classmethod
+    def of(cls, context: AnalysisContext, thresholds: dict[str, float]) -> CheckInput:
+        minutes = max(1, context.window.seconds // 60)
+        window = f"{minutes // 60}h" if minutes % 60 == 0 and minutes >= 60 else f"{minutes}m"
+        return cls(window=window, start=context.window.start, end=context.window.end, thresholds=thresholds)
+
+    @property
+    def minutes(self) -> int:
+        value = int(self.window[:-1])
+        return value * 60 if self.window.endswith("h") else value
+
+    @property
+    def end_of_previous(self) -> datetime:
+        return self.start
+
+    def t(self, name: str, default: float) -> float:
+        return float(self.thresholds.get(name, default))
+
+
+@dataclass
+class Verdict:
+    severity: str
+    summary: str
+    details: str = ""
+    signals: dict[str, float] = field(default_factory=dict)
