@@ -1,0 +1,167 @@
+"""docker-compose.yml and the Dockerfiles, checked statically (no Docker engine on this machine)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.support.binaries import require_binary
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SERVICES: dict[str, dict] = COMPOSE["services"]
+OURS = {"ingestion": "ingestion-service", "agent": "agent-service", "notifier": "notifier-service"}
+# variables every service reads (oncall_common.settings.ServiceSettings)
+COMMON_VARS = {"HOST", "PORT", "LOG_LEVEL", "LOG_JSON", "DOCS_ENABLED", "CORS_ORIGINS", "MAX_BODY_BYTES",
+               "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_CONSOLE"}
+
+
+def compose_schema() -> dict:
+    schema = json.loads((Path(__file__).parent / "compose-spec.json").read_text())
+    # The committed schema (2021) predates `secrets.<name>.environment` (Compose >= 2.23, which
+    # creates a secret from a variable). Allow exactly that one property; nothing else is relaxed.
+    schema = copy.deepcopy(schema)
+    schema["definitions"]["secret"]["properties"]["environment"] = {"type": "string"}
+    return schema
+
+
+def architecture_vars() -> dict[str, set[str]]:
+    """Per service, the environment variables ARCHITECTURE.md lists in its table."""
+    text = (REPO.parent / "shared" / "ARCHITECTURE.md").read_text()
+    found: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        match = re.match(r"\|\s*(ingestion-service|agent-service|notifier-service)\s*\|", line)
+        if match:
+            found[match.group(1)] = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", line))
+    assert set(found) == set(OURS.values()), "ARCHITECTURE.md table not found"
+    return found
+
+
+def test_compose_file_is_valid_against_the_compose_specification_schema() -> None:
+    jsonschema.validate(COMPOSE, compose_schema(), cls=jsonschema.Draft201909Validator)
+
+
+def test_the_schema_check_catches_a_broken_file() -> None:
+    broken = copy.deepcopy(COMPOSE)
+    broken["services"]["redis"]["healthcheck"]["intervall"] = "5s"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, compose_schema(), cls=jsonschema.Draft201909Validator)
+
+
+def test_the_whole_stack_is_there() -> None:
+    expected = {"redis", "ingestion", "agent", "notifier", "prometheus", "alertmanager", "grafana", "mailpit"}
+    assert expected <= set(SERVICES)
+    demo = {name for name, service in SERVICES.items() if "demo" in service.get("profiles", [])}
+    assert demo == {"haproxy", "demo-backend", "loadgen"}
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_every_service_is_healthchecked_restarted_and_not_root(name: str) -> None:
+    service = SERVICES[name]
+    assert service["healthcheck"]["test"], name
+    assert not service["healthcheck"].get("disable", False)
+    assert service["restart"] in {"unless-stopped", "always", "on-failure"}
+    if "build" not in service:  # our images set USER in their Dockerfile
+        assert service.get("user") not in (None, "root", "0", "0:0"), f"{name} must not run as root"
+    for dependency, condition in service.get("depends_on", {}).items():
+        assert dependency in SERVICES
+        assert condition["condition"] == "service_healthy", f"{name} -> {dependency}"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_published_ports_are_bound_to_loopback(name: str) -> None:
+    for port in SERVICES[name].get("ports", []):
+        assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+    if name in {"redis", "notifier"}:
+        assert "ports" not in SERVICES[name]
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_mounted_files_exist(name: str) -> None:
+    for volume in SERVICES[name].get("volumes", []):
+        source = volume.split(":", 1)[0]
+        if source.startswith("./"):
+            assert (REPO / source).exists(), f"{name} mounts missing {source}"
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_service_images_build_from_a_multi_stage_non_root_dockerfile(name: str) -> None:
+    build = SERVICES[name]["build"]
+    context = REPO / build["context"]
+    dockerfile = context / build["dockerfile"]
+    assert context.is_dir() and dockerfile.is_file()
+    assert dockerfile.parent.name == OURS[name]
+    text = dockerfile.read_text()
+    assert len(re.findall(r"^FROM ", text, re.M)) >= 2, "multi-stage"
+    assert all("slim" in line for line in re.findall(r"^FROM .*$", text, re.M))
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert "requirements.lock" in text and "--constraint requirements.lock" in text
+    assert "HEALTHCHECK" in text
+    for source in re.findall(r"^COPY (?!--from)(\S+)", text, re.M):
+        assert (context / source).exists(), f"{dockerfile} copies missing {source}"
+    assert re.search(rf'^CMD \["{OURS[name]}"\]', text, re.M)
+
+
+def test_dockerignore_keeps_secrets_and_venv_out_of_the_build_context() -> None:
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    for entry in (".env", ".venv", ".git"):
+        assert entry in lines
+    for needed in ("common", "requirements.lock", "ingestion-service", "agent-service", "notifier-service"):
+        assert needed not in lines
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_service_environment_matches_architecture(name: str) -> None:
+    allowed = architecture_vars()[OURS[name]] | COMMON_VARS
+    used = set(SERVICES[name].get("environment", {}))
+    assert used <= allowed, f"{name} sets variables the contract does not know: {used - allowed}"
+
+
+def test_env_example_lists_only_known_variables_and_no_secret_values() -> None:
+    known = set().union(*architecture_vars().values()) | COMMON_VARS | {"GRAFANA_ADMIN_PASSWORD"}
+    entries = dict(
+        line.split("=", 1) for line in (REPO / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert set(entries) <= known, set(entries) - known
+    assert entries["ANTHROPIC_API_KEY"] == ""
+    assert {"ALERTS_TOKEN", "GRAFANA_ADMIN_PASSWORD"} <= set(entries)
+    assert (REPO / ".env").exists() is False or _git_ignored(".env")
+
+
+def _git_ignored(path: str) -> bool:
+    return subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO, check=False).returncode == 0
+
+
+def test_alertmanager_gets_the_alerts_token_as_a_secret_file() -> None:
+    assert COMPOSE["secrets"]["alerts_token"] == {"environment": "ALERTS_TOKEN"}
+    assert "alerts_token" in SERVICES["alertmanager"]["secrets"]
+
+
+def test_redis_has_an_eviction_policy_and_persistence() -> None:
+    command = SERVICES["redis"]["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=False))
+    assert options["--maxmemory-policy"] == "volatile-ttl"
+    assert options["--maxmemory"].endswith("mb")
+    assert options["--appendonly"] == "yes"
+    assert any(volume.endswith(":/data") for volume in SERVICES["redis"]["volumes"])
+
+
+@pytest.mark.real
+def test_demo_haproxy_config_is_valid(tmp_path: Path) -> None:
+    haproxy = require_binary("haproxy")
+    text = (REPO / "monitoring" / "demo" / "haproxy.cfg").read_text()
+    config = tmp_path / "haproxy.cfg"
+    # compose service names do not resolve here: check the same file against loopback
+    config.write_text(text.replace("demo-backend:", "127.0.0.1:").replace("ingestion:", "127.0.0.1:"))
+    result = subprocess.run([haproxy, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "option httplog" in text
