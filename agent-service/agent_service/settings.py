@@ -6,6 +6,8 @@ from pydantic import Field, model_validator
 
 from oncall_common.settings import ServiceSettings
 
+from agent_service.llm.pricing import ModelPrice
+
 
 class Settings(ServiceSettings):
     port: int = Field(default=8001, ge=1, le=65535)
@@ -51,6 +53,15 @@ class Settings(ServiceSettings):
     alert_claim_idle_s: float = Field(default=60.0, gt=0)  # re-claim a crashed worker's entries after
     alert_worker_enabled: bool = True
     incident_analysis_timeout_s: float = Field(default=180.0, gt=0, le=1800)
+
+    # --- Claude engine (agent_service/llm) ---
+    max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer
+    llm_max_tokens: int = Field(default=2048, ge=256, le=32_000)
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=600)  # one HTTP attempt; deadlines bound the run
+    llm_max_retries: int = Field(default=2, ge=0, le=10)  # the SDK's retries on 408/409/429/5xx
+    tool_timeout_s: float = Field(default=15.0, gt=0, le=300)
+    # JSON {"model": {"input": 1, "output": 5, "cache_read": 0.1, "cache_write": 1.25}} (USD per MTok)
+    llm_prices: dict[str, ModelPrice] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _ordered(self) -> Settings:

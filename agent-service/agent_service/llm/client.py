@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from anthropic import AsyncAnthropic, Timeout
 
 from agent_service.llm.pricing import ModelPrice, PriceTable
+
+if TYPE_CHECKING:
+    from agent_service.settings import Settings
 
 CONNECT_TIMEOUT_S = 5.0
 
@@ -28,26 +31,22 @@ class LlmConfig:
     prices: Mapping[str, ModelPrice] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> LlmConfig:
-        """Build from agent_service.settings.Settings; fields it lacks keep their defaults."""
+    def from_settings(cls, settings: Settings) -> LlmConfig:
         if not settings.anthropic_api_key:
             raise ValueError("ANTHROPIC_API_KEY is required for LLM_ENGINE=anthropic")
-        values: dict[str, Any] = {"api_key": settings.anthropic_api_key, "base_url": settings.anthropic_base_url}
-        for name, setting in (
-            ("specialist_model", "specialist_model"),
-            ("synthesis_model", "synthesis_model"),
-            ("max_steps", "max_steps"),
-            ("max_tokens", "llm_max_tokens"),
-            ("timeout_s", "llm_timeout_s"),
-            ("max_retries", "llm_max_retries"),
-            ("tool_timeout_s", "tool_timeout_s"),
-            ("tool_result_max_chars", "tool_result_max_chars"),
-            ("prices", "llm_prices"),
-        ):
-            value = getattr(settings, setting, None)
-            if value is not None:
-                values[name] = value
-        return cls(**values)
+        return cls(
+            api_key=settings.anthropic_api_key,
+            base_url=settings.anthropic_base_url,
+            specialist_model=settings.specialist_model,
+            synthesis_model=settings.synthesis_model,
+            max_steps=settings.max_steps,
+            max_tokens=settings.llm_max_tokens,
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            tool_timeout_s=settings.tool_timeout_s,
+            tool_result_max_chars=settings.tool_result_max_chars,
+            prices=settings.llm_prices,
+        )
 
     def price_table(self) -> PriceTable:
         return PriceTable(self.prices)

@@ -14,7 +14,8 @@ PROMPTS_DIR = Path(__file__).resolve().parent
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(  # nosec B701 - plain-text prompts for a model, never rendered as HTML
+    # plain-text prompts for a model, never rendered as HTML: no autoescape
+    return Environment(  # nosec B701
         loader=FileSystemLoader(PROMPTS_DIR),
         undefined=StrictUndefined,
         keep_trailing_newline=True,

@@ -68,3 +68,24 @@ def test_templates_are_known_by_name_and_strict() -> None:
         render("../settings")
     with pytest.raises(Exception, match="max_words"):
         render("handoff")
+
+
+def test_config_from_settings_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_service.llm.client import LlmConfig, build_client
+    from agent_service.settings import Settings
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k-1")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MAX_STEPS", "3")
+    monkeypatch.setenv("LLM_TIMEOUT_S", "12")
+    monkeypatch.setenv("LLM_PRICES", '{"claude-haiku-4-5": {"input": 2, "output": 8, "cache_read": 0.2, "cache_write": 2.5}}')
+    config = LlmConfig.from_settings(Settings())
+    assert (config.max_steps, config.timeout_s, config.specialist_model) == (3, 12.0, "claude-haiku-4-5")
+    assert config.price_table().cost("claude-haiku-4-5", input_tokens=10**6, output_tokens=0) == pytest.approx(2.0)
+    client = build_client(config)
+    assert str(client.base_url).startswith("http://127.0.0.1:9") and client.max_retries == 2
+    assert client.timeout.read == 12.0  # type: ignore[union-attr]
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    with pytest.raises(ValueError, match="ANTHROPIC_API_KEY"):
+        LlmConfig.from_settings(Settings())
