@@ -1,34 +1,88 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
+from oncall_common.security import BearerAuth
 from oncall_common.web import create_base_app
+from ingestion_service.api.logs import logs_router
+from ingestion_service.api.metrics import metrics_router
+from ingestion_service.ingest.pipeline import Ingestor
+from ingestion_service.metrics import IngestMetrics
+from ingestion_service.queries.window import InvalidQuery
 from ingestion_service.settings import Settings
+from ingestion_service.syslog_udp import SyslogListener
+
+log = logging.getLogger(__name__)
+REDIS_GAUGE_SECONDS = 5.0
+
+
+async def _refresh_redis_gauges(client: aioredis.Redis, metrics: IngestMetrics) -> None:
+    while True:
+        try:
+            info = await client.info("memory")
+            metrics.redis_used.set(int(info.get("used_memory", 0)))
+            metrics.redis_max.set(int(info.get("maxmemory", 0)))
+        except Exception as exc:  # noqa: BLE001 - a gauge must not kill the service
+            log.debug("redis memory not read: %s", exc)
+        await asyncio.sleep(REDIS_GAUGE_SECONDS)
 
 
 def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> FastAPI:
     registry = CollectorRegistry()
+    metrics = IngestMetrics(registry)
+    auth = BearerAuth(settings.ingest_token, name="INGEST_TOKEN")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = redis or aioredis.Redis.from_url(settings.redis_url)
+        client = redis or aioredis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+            health_check_interval=10,
+        )
         app.state.redis = client
+        app.state.ingestor = Ingestor(client, metrics, ttl_seconds=settings.retention_hours * 3600,
+                                      name_cap=settings.name_cap, server_cap=settings.server_name_cap)
+        listener = None
+        if settings.syslog_udp_port:
+            listener = SyslogListener(app.state.ingestor, metrics, host=settings.host,
+                                      port=settings.syslog_udp_port, capacity=settings.syslog_buffer_lines,
+                                      flush_seconds=settings.syslog_flush_seconds)
+            await listener.start()
+        app.state.syslog = listener
+        gauges = asyncio.create_task(_refresh_redis_gauges(client, metrics))
         try:
             yield
         finally:
+            gauges.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gauges
+            if listener:
+                await listener.stop()
             if redis is None:
                 await client.aclose()
 
     app = create_base_app(settings, service="ingestion-service", registry=registry, lifespan=lifespan)
+    app.state.metrics = metrics
+
+    @app.exception_handler(InvalidQuery)
+    async def invalid_query(request: Request, exc: InvalidQuery) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.get("/health/ready", include_in_schema=False)
     async def ready() -> dict[str, str]:
         await app.state.redis.ping()
         return {"status": "ready"}
 
+    app.include_router(logs_router(auth))
+    app.include_router(metrics_router())
     return app

@@ -8,6 +8,11 @@ from oncall_common.settings import ServiceSettings
 class Settings(ServiceSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     syslog_udp_port: int | None = Field(default=None, ge=1, le=65535)
+    syslog_buffer_lines: int = Field(default=50_000, ge=100, le=10_000_000)
+    syslog_flush_seconds: float = Field(default=1.0, gt=0, le=1.0)
     retention_hours: int = Field(default=26, ge=1, le=24 * 90)
     ingest_token: str | None = None
+    name_cap: int = Field(default=200, ge=1, le=100_000)  # distinct frontends, and backends
+    server_name_cap: int = Field(default=1000, ge=1, le=100_000)

@@ -1,0 +1,49 @@
+"""POST /logs: thin route; parsing, aggregation and the write live in ingest/."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+
+from ingestion_service.api.models import IngestResponse
+from ingestion_service.ingest.body import SUPPORTED, UnreadableBody, media_type, parse_body
+from ingestion_service.ingest.pipeline import Ingestor, Prepared, prepare
+
+_THREAD_THRESHOLD = 64 * 1024  # bodies above this are parsed in a worker thread
+
+
+def _prepare(kind: str, body: bytes) -> Prepared:
+    return prepare(parse_body(kind, body))
+
+
+def logs_router(auth: Any) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/logs", status_code=status.HTTP_202_ACCEPTED, response_model=IngestResponse,
+                 dependencies=[Depends(auth)])
+    async def post_logs(
+        request: Request,
+        content_type: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        kind = media_type(content_type)
+        if kind not in SUPPORTED:
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                                detail=f"Content-Type must be one of {', '.join(SUPPORTED)}")
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                                detail="Idempotency-Key must be 1 to 200 characters")
+        body = await request.body()
+        try:
+            if len(body) > _THREAD_THRESHOLD:
+                batch = await asyncio.to_thread(_prepare, kind, body)
+            else:
+                batch = _prepare(kind, body)
+        except UnreadableBody as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+        ingestor: Ingestor = request.app.state.ingestor
+        return await ingestor.commit(batch, source="http", idempotency_key=idempotency_key)
+
+    return router

@@ -1,0 +1,75 @@
+"""GET /metrics/*: validate window/end/filters, then call queries.signals."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from ingestion_service.api import models
+from ingestion_service.queries import signals
+from ingestion_service.queries.window import Window, window_from
+from ingestion_service.signals.aggregate import BACKEND, FRONTEND
+
+WindowQ = Annotated[str, Query(description="1m..24h", max_length=10)]
+EndQ = Annotated[str | None, Query(description="RFC 3339, default now", max_length=64)]
+NameQ = Annotated[str | None, Query(max_length=256)]
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter(prefix="/metrics")
+
+    def scope(backend: str | None, frontend: str | None) -> tuple[str, str]:
+        return signals.scope_for(backend, frontend)
+
+    @router.get("/overview", response_model=models.Overview)
+    async def overview(request: Request, window: WindowQ = "5m", end: EndQ = None,
+                       backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        return await signals.overview(request.app.state.redis, window_from(window, end), scope(backend, frontend))
+
+    @router.get("/status-codes", response_model=models.StatusCodes)
+    async def status_codes(request: Request, window: WindowQ = "5m", end: EndQ = None,
+                           backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        return await signals.status_codes(request.app.state.redis, window_from(window, end), scope(backend, frontend))
+
+    @router.get("/termination-states", response_model=models.TerminationStates)
+    async def termination_states(request: Request, window: WindowQ = "5m", end: EndQ = None,
+                                 backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        return await signals.termination_states(request.app.state.redis, window_from(window, end),
+                                                 scope(backend, frontend))
+
+    @router.get("/response-times", response_model=models.ResponseTimes)
+    async def response_times(request: Request, window: WindowQ = "5m", end: EndQ = None,
+                             backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        return await signals.response_times(request.app.state.redis, window_from(window, end),
+                                            scope(backend, frontend))
+
+    @router.get("/rps", response_model=models.RpsSeries)
+    async def rps(request: Request, window: WindowQ = "5m", end: EndQ = None,
+                  minutes: Annotated[int | None, Query(ge=1, le=1440)] = None,
+                  backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        w = window_from(window, end)
+        if minutes is not None:
+            w = Window(minutes, w.end)
+        return await signals.rps_series(request.app.state.redis, w, scope(backend, frontend))
+
+    @router.get("/backends", response_model=models.Backends)
+    async def backends(request: Request, window: WindowQ = "5m", end: EndQ = None,
+                       backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        w = window_from(window, end)
+        rows = await signals.by_name(request.app.state.redis, w, BACKEND, backend)
+        return {"window_seconds": w.seconds, "backends": rows}
+
+    @router.get("/frontends", response_model=models.Frontends)
+    async def frontends(request: Request, window: WindowQ = "5m", end: EndQ = None,
+                        backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        w = window_from(window, end)
+        rows = await signals.by_name(request.app.state.redis, w, FRONTEND, frontend)
+        return {"window_seconds": w.seconds, "frontends": rows}
+
+    @router.get("/saturation", response_model=models.Saturation)
+    async def saturation(request: Request, window: WindowQ = "5m", end: EndQ = None,
+                         backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        return await signals.saturation(request.app.state.redis, window_from(window, end), scope(backend, frontend))
+
+    return router

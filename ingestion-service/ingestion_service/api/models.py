@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class LineError(BaseModel):
+    line: int
+    reason: str
+
+
+class IngestResponse(BaseModel):
+    accepted: int
+    rejected: int
+    skipped: int
+    errors: list[LineError]
+
+
+class OverviewWindow(BaseModel):
+    window_seconds: int
+    total_requests: int
+    errors_4xx: int
+    errors_5xx: int
+    error_rate_4xx_pct: float
+    error_rate_5xx_pct: float
+    rps: float
+
+
+class Overview(OverviewWindow):
+    previous: OverviewWindow
+
+
+class StatusCodes(BaseModel):
+    window_seconds: int
+    status_codes: dict[str, int]
+
+
+class TerminationStates(BaseModel):
+    window_seconds: int
+    termination_states: dict[str, int]
+
+
+class ResponseTimes(BaseModel):
+    window_seconds: int
+    count: int
+    p50_ms: float | None
+    p90_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+
+
+class RpsPoint(BaseModel):
+    minute: str
+    requests: int
+    rps: float
+
+
+class RpsSeries(BaseModel):
+    window_seconds: int
+    series: list[RpsPoint]
+
+
+class NamedSignals(BaseModel):
+    name: str
+    requests: int
+    error_rate_5xx_pct: float
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class Backends(BaseModel):
+    window_seconds: int
+    backends: list[NamedSignals]
+
+
+class Frontends(BaseModel):
+    window_seconds: int
+    frontends: list[NamedSignals]
+
+
+class RedisSaturation(BaseModel):
+    used_memory_bytes: int
+    maxmemory_bytes: int
+    memory_pct: float | None
+    connected_clients: int
+    blocked_clients: int
+    rejected_connections: int
+    evicted_keys: int
+
+
+class HaproxySaturation(BaseModel):
+    max_actconn: int
+    max_srv_conn: int
+    max_srv_queue: int
+    max_backend_queue: int
+    queued_requests: int
+    retries: int
+
+
+class Saturation(BaseModel):
+    window_seconds: int
+    redis: RedisSaturation
+    haproxy: HaproxySaturation

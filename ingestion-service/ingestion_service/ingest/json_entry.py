@@ -1,0 +1,69 @@
+"""JSON log entries (the contract's field names) → LogEntry, validated by hand (fast, clear reasons)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+from ingestion_service.haproxy.models import LogEntry, ParseError
+
+_REQUIRED_STR = ("frontend", "backend", "server")
+_OPTIONAL_INT = {
+    "time_request_ms": -1, "time_queue_ms": -1, "time_connect_ms": -1, "time_response_ms": -1,
+    "bytes_read": 0, "actconn": 0, "feconn": 0, "beconn": 0, "srv_conn": 0, "retries": 0,
+    "srv_queue": 0, "backend_queue": 0,
+}
+_OPTIONAL_STR = {"method": "", "path": "", "client_ip": "", "termination_state": "----"}
+
+
+def _timestamp(value: Any) -> float:
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError("timestamp must be an RFC 3339 string")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def _int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number")
+    if not math.isfinite(value) or abs(value) > 2**53:
+        raise ValueError(f"{name} out of range")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{name} must be an integer")
+    return int(value)
+
+
+def entry_from_json(obj: Any) -> LogEntry | ParseError:
+    if not isinstance(obj, dict):
+        return ParseError("entry must be a JSON object")
+    try:
+        missing = [f for f in ("timestamp", *_REQUIRED_STR, "status_code", "response_time_ms") if f not in obj]
+        if missing:
+            return ParseError("missing required field(s): " + ", ".join(missing))
+        strings = {}
+        for f in _REQUIRED_STR:
+            v = obj[f]
+            if not isinstance(v, str) or not v or len(v) > 256:
+                return ParseError(f"{f} must be a non-empty string")
+            strings[f] = v
+        ta = obj["response_time_ms"]
+        if isinstance(ta, bool) or not isinstance(ta, (int, float)) or not math.isfinite(ta) or ta < 0 or ta > 1e12:
+            return ParseError("response_time_ms must be a number >= 0")
+        ints = {f: _int(f, obj[f]) if obj.get(f) is not None else d for f, d in _OPTIONAL_INT.items()}
+        texts = {}
+        for f, d in _OPTIONAL_STR.items():
+            v = obj.get(f)
+            if v is not None and not isinstance(v, str):
+                return ParseError(f"{f} must be a string")
+            texts[f] = (v if v is not None else d)[:2048]
+        return LogEntry(
+            timestamp=_timestamp(obj["timestamp"]),
+            status_code=_int("status_code", obj["status_code"]),
+            response_time_ms=int(ta) if float(ta).is_integer() else ta,  # type: ignore[arg-type]
+            **strings, **ints, **texts,
+        )
+    except (ValueError, TypeError, OverflowError) as exc:
+        return ParseError(str(exc)[:200])

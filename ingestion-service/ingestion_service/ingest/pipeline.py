@@ -1,0 +1,100 @@
+"""Parse results → aggregate → name cap → one atomic Redis write → metrics. Shared by HTTP and UDP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from ingestion_service.haproxy.models import LogEntry, ParseResult, Skip
+from ingestion_service.metrics import IngestMetrics
+from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SERVER, Aggregator
+from ingestion_service.store.names import NameRegistry
+from ingestion_service.store.writer import write_batch
+
+MAX_ERRORS = 100
+
+
+@dataclass
+class Prepared:
+    """A parsed and aggregated batch, not yet written."""
+
+    aggregator: Aggregator
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def answer(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "rejected": self.rejected, "skipped": self.skipped,
+                "errors": self.errors}
+
+
+def prepare(results: Iterable[tuple[int, ParseResult]]) -> Prepared:
+    """Pure: count and aggregate (CPU only, run in a worker thread for big batches)."""
+    agg = Aggregator()
+    out = Prepared(agg)
+    add = agg.add
+    errors = out.errors
+    for number, r in results:
+        if type(r) is LogEntry:
+            add(r)
+        elif type(r) is Skip:
+            out.skipped += 1
+        else:
+            out.rejected += 1
+            if len(errors) < MAX_ERRORS:
+                errors.append({"line": number, "reason": r.reason})
+    out.accepted = agg.lines
+    return out
+
+
+class Ingestor:
+    def __init__(self, redis: aioredis.Redis, metrics: IngestMetrics, *, ttl_seconds: int,
+                 name_cap: int, server_cap: int) -> None:
+        self.redis = redis
+        self.metrics = metrics
+        self.ttl = ttl_seconds
+        self.names = NameRegistry(cap=name_cap, server_cap=server_cap, ttl=ttl_seconds)
+
+    async def commit(self, batch: Prepared, *, source: str, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Write the batch; returns the answer (the first one when the idempotency key was seen)."""
+        answer = batch.answer()
+        if batch.accepted:
+            try:
+                previous = await self._write(batch, answer, idempotency_key)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                    redis.exceptions.OutOfMemoryError):
+                self.metrics.batches.labels("redis_error").inc()
+                raise
+            if previous is not None:
+                self.metrics.batches.labels("duplicate").inc()
+                return previous
+            self.metrics.batches.labels("ok").inc()
+        lines = self.metrics.lines
+        lines.labels("accepted", source).inc(batch.accepted)
+        lines.labels("rejected", source).inc(batch.rejected)
+        lines.labels("skipped", source).inc(batch.skipped)
+        if batch.aggregator.newest is not None:
+            self.metrics.lag.set(max(0.0, time.time() - batch.aggregator.newest))
+        return answer
+
+    async def _write(self, batch: Prepared, answer: dict[str, Any], idempotency_key: str | None) -> dict[str, Any] | None:
+        agg = batch.aggregator
+        fes, bes, srvs = agg.names()
+        await self.names.resolve(self.redis, {FRONTEND: fes, BACKEND: bes, SERVER: srvs})
+        deltas = await asyncio.to_thread(agg.fold, self.names.rename)
+        used: dict[str, set[str]] = {FRONTEND: set(), BACKEND: set(), SERVER: set()}
+        for kind, name, _minute in deltas.scopes:
+            if kind in used:
+                used[kind].add(name)
+        previous = await write_batch(self.redis, deltas, names=used, ttl=self.ttl, result=answer,
+                                     idempotency_key=idempotency_key)
+        if previous is None:
+            self.metrics.golden.observe(deltas)
+        return previous

@@ -1,0 +1,143 @@
+"""Read scope-minutes and turn them into the contract's answers (plain dicts for the API models)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from ingestion_service.queries.window import Window
+from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SITE
+from ingestion_service.sketch import Sketch
+from ingestion_service.store import reader
+from ingestion_service.store.reader import MinuteData
+
+
+def scope_for(backend: str | None, frontend: str | None) -> tuple[str, str]:
+    """The scope a query reads: a backend, else a frontend, else the whole site."""
+    if backend:
+        return (BACKEND, backend)
+    if frontend:
+        return (FRONTEND, frontend)
+    return (SITE, "")
+
+
+def _total(data: list[MinuteData], name: str) -> int:
+    return sum(d.sums.get(name, 0) for d in data)
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 3) if whole else 0.0
+
+
+def _sketch(data: list[MinuteData]) -> Sketch:
+    s = Sketch()
+    for d in data:
+        s.merge(d.buckets)
+    return s
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def overview_of(data: list[MinuteData], seconds: int) -> dict[str, Any]:
+    total = _total(data, "n")
+    e4, e5 = _total(data, "e4"), _total(data, "e5")
+    return {"window_seconds": seconds, "total_requests": total, "errors_4xx": e4, "errors_5xx": e5,
+            "error_rate_4xx_pct": _pct(e4, total), "error_rate_5xx_pct": _pct(e5, total),
+            "rps": round(total / seconds, 4)}
+
+
+async def overview(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+    prev = window.previous()
+    minutes = prev.minute_starts() + window.minute_starts()
+    data = (await reader.read_minutes(redis, [scope], minutes))[scope]
+    current = overview_of(data[window.minutes:], window.seconds)
+    current["previous"] = overview_of(data[: window.minutes], window.seconds)
+    return current
+
+
+async def _window_data(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> list[MinuteData]:
+    return (await reader.read_minutes(redis, [scope], window.minute_starts()))[scope]
+
+
+def _prefixed(data: list[MinuteData], prefix: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in data:
+        for name, v in d.sums.items():
+            if name.startswith(prefix):
+                out[name[len(prefix):]] = out.get(name[len(prefix):], 0) + v
+    return dict(sorted(out.items()))
+
+
+async def status_codes(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+    data = await _window_data(redis, window, scope)
+    return {"window_seconds": window.seconds, "status_codes": _prefixed(data, "s:")}
+
+
+async def termination_states(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+    data = await _window_data(redis, window, scope)
+    return {"window_seconds": window.seconds, "termination_states": _prefixed(data, "t:")}
+
+
+def latency_of(data: list[MinuteData]) -> dict[str, Any]:
+    s = _sketch(data)
+    maxima = [d.maxima["ta"] for d in data if "ta" in d.maxima]
+    return {"count": s.count, "p50_ms": _ms(s.quantile(0.5)), "p90_ms": _ms(s.quantile(0.9)),
+            "p95_ms": _ms(s.quantile(0.95)), "p99_ms": _ms(s.quantile(0.99)),
+            "max_ms": float(max(maxima)) if maxima else None}
+
+
+async def response_times(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+    data = await _window_data(redis, window, scope)
+    return {"window_seconds": window.seconds, **latency_of(data)}
+
+
+async def rps_series(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+    minutes = window.minute_starts()
+    data = (await reader.read_minutes(redis, [scope], minutes))[scope]
+    series = []
+    for start, d in zip(minutes, data):
+        n = d.sums.get("n", 0)
+        iso = datetime.fromtimestamp(start, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        series.append({"minute": iso, "requests": n, "rps": round(n / 60, 4)})
+    return {"window_seconds": window.seconds, "series": series}
+
+
+async def by_name(redis: aioredis.Redis, window: Window, kind: str, only: str | None) -> list[dict[str, Any]]:
+    names = [only] if only else await reader.names(redis, kind)
+    scopes = [(kind, n) for n in names]
+    data = await reader.read_minutes(redis, scopes, window.minute_starts())
+    rows = []
+    for (_, name), minutes in data.items():
+        total = _total(minutes, "n")
+        s = _sketch(minutes)
+        rows.append({"name": name, "requests": total, "error_rate_5xx_pct": _pct(_total(minutes, "e5"), total),
+                     "p95_ms": _ms(s.quantile(0.95)), "p99_ms": _ms(s.quantile(0.99))})
+    rows.sort(key=lambda r: (-r["requests"], r["name"]))
+    return rows
+
+
+async def saturation(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+    info = await redis.info()
+    used = int(info.get("used_memory", 0))
+    maxmem = int(info.get("maxmemory", 0))
+    data = await _window_data(redis, window, scope)
+
+    def peak(name: str) -> int:
+        return max((d.maxima.get(name, 0) for d in data), default=0)
+
+    return {
+        "window_seconds": window.seconds,
+        "redis": {"used_memory_bytes": used, "maxmemory_bytes": maxmem,
+                  "memory_pct": round(100.0 * used / maxmem, 3) if maxmem else None,
+                  "connected_clients": int(info.get("connected_clients", 0)),
+                  "blocked_clients": int(info.get("blocked_clients", 0)),
+                  "rejected_connections": int(info.get("rejected_connections", 0)),
+                  "evicted_keys": int(info.get("evicted_keys", 0))},
+        "haproxy": {"max_actconn": peak("ac"), "max_srv_conn": peak("sc"), "max_srv_queue": peak("sq"),
+                    "max_backend_queue": peak("bq"), "queued_requests": _total(data, "qd"),
+                    "retries": _total(data, "rt")},
+    }

@@ -1,0 +1,62 @@
+"""`window` (1m..24h) and `end` (RFC 3339) → the whole minutes a query reads."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+_WINDOW = re.compile(r"^(\d{1,4})([mh])$")
+MAX_MINUTES = 24 * 60
+
+
+class InvalidQuery(ValueError):
+    """→ 422 with this message."""
+
+
+def parse_window(text: str) -> int:
+    """Minutes in `text` (`5m`, `1h`, `24h`)."""
+    m = _WINDOW.match(text.strip())
+    if not m:
+        raise InvalidQuery(f"window must look like 5m or 2h (1m to 24h), got {text[:20]!r}")
+    minutes = int(m.group(1)) * (60 if m.group(2) == "h" else 1)
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise InvalidQuery(f"window must be between 1m and 24h, got {text!r}")
+    return minutes
+
+
+def parse_end(text: str | None, *, now: float | None = None) -> float:
+    if text is None or text == "":
+        return time.time() if now is None else now
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError as exc:
+        raise InvalidQuery(f"end must be an RFC 3339 time such as 2026-11-22T14:05:00Z, got {text[:40]!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+@dataclass(frozen=True)
+class Window:
+    minutes: int
+    end: float
+
+    @property
+    def seconds(self) -> int:
+        return self.minutes * 60
+
+    def minute_starts(self) -> list[int]:
+        """Epoch seconds of the minutes in the window; the last one is the minute holding `end`
+        (a window ending exactly on a minute boundary stops before that minute)."""
+        last = (math.ceil(self.end / 60) - 1) * 60
+        return [last - 60 * i for i in range(self.minutes - 1, -1, -1)]
+
+    def previous(self) -> Window:
+        return Window(self.minutes, self.end - self.seconds)
+
+
+def window_from(window: str, end: str | None, *, now: float | None = None) -> Window:
+    return Window(parse_window(window), parse_end(end, now=now))

@@ -1,0 +1,61 @@
+"""Read scope-minutes back: one pipelined round trip for any number of (scope, minute)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from ingestion_service.sketch import ZERO_KEY
+from ingestion_service.store import keys
+from ingestion_service.store.scripts import READ_SCOPE
+
+
+@dataclass
+class MinuteData:
+    sums: dict[str, int] = field(default_factory=dict)
+    maxima: dict[str, int] = field(default_factory=dict)
+    buckets: dict[int, int] = field(default_factory=dict)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _decode(raw: list[list[bytes]]) -> MinuteData:
+    counters, buckets = raw
+    data = MinuteData()
+    for i in range(0, len(counters), 2):
+        name, value = _text(counters[i]), int(counters[i + 1])
+        if name.startswith("x:"):
+            data.maxima[name[2:]] = value
+        elif name == "hz":
+            data.buckets[ZERO_KEY] = value
+        elif name != "hk":
+            data.sums[name] = value
+    for i in range(0, len(buckets), 2):
+        k = int(buckets[i])
+        data.buckets[k] = data.buckets.get(k, 0) + int(buckets[i + 1])
+    return data
+
+
+async def read_minutes(
+    redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int]
+) -> dict[tuple[str, str], list[MinuteData]]:
+    """For each (kind, name) the data of each minute (epoch seconds of minute starts), in order."""
+    if not scopes or not minutes:
+        return {s: [] for s in scopes}
+    async with redis.pipeline(transaction=False) as pipe:
+        for kind, name in scopes:
+            for m in minutes:
+                pipe.eval(READ_SCOPE, 1, keys.counters_key(kind, name, m // 60))
+        raw = await pipe.execute()
+    out: dict[tuple[str, str], list[MinuteData]] = {}
+    it = iter(raw)
+    for scope in scopes:
+        out[scope] = [_decode(next(it)) for _ in minutes]
+    return out
+
+
+async def names(redis: aioredis.Redis, kind: str) -> list[str]:
+    return sorted(_text(n) for n in await redis.smembers(keys.names_key(kind)))

@@ -1,0 +1,87 @@
+"""One batch → one MULTI/EXEC round trip (one script call per scope-minute, all or nothing)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from ingestion_service.signals.aggregate import BatchDeltas, ScopeDelta
+from ingestion_service.sketch import ZERO_KEY
+from ingestion_service.store import keys
+from ingestion_service.store.scripts import WRITE_SCOPE
+
+_WATCH_ATTEMPTS = 5
+
+
+def scope_call(kind: str, name: str, minute_epoch: int, delta: ScopeDelta, ttl: int) -> tuple[list[str], list[Any]]:
+    """KEYS and ARGV of WRITE_SCOPE for one scope-minute."""
+    minute = minute_epoch // 60
+    tag = keys.scope_tag(kind, name, minute)
+    sums = dict(delta.sums)
+    chunks: dict[int, list[Any]] = defaultdict(list)
+    for k, c in delta.buckets.items():
+        if k == ZERO_KEY:
+            sums["hz"] = sums.get("hz", 0) + c
+        else:
+            chunks[keys.chunk_of(k)].extend((k, c))
+    argv: list[Any] = [ttl, len(sums)]
+    for f, v in sums.items():
+        argv += (f, v)
+    argv.append(len(delta.maxima))
+    for f, v in delta.maxima.items():
+        argv += ("x:" + f, v)
+    key_list = [tag + ":c"]
+    for chunk, pairs in chunks.items():
+        key_list.append(f"{tag}:h{chunk}")
+        argv += (chunk, len(pairs) // 2, *pairs)
+    return key_list, argv
+
+
+def _queue_batch(pipe: Any, deltas: BatchDeltas, names: dict[str, set[str]], ttl: int) -> None:
+    for (kind, name, minute), delta in deltas.scopes.items():
+        key_list, argv = scope_call(kind, name, minute, delta, ttl)
+        pipe.eval(WRITE_SCOPE, len(key_list), *key_list, *argv)
+    for kind, members in names.items():
+        if members:
+            pipe.sadd(keys.names_key(kind), *members)
+            pipe.expire(keys.names_key(kind), ttl)
+
+
+async def write_batch(
+    redis: aioredis.Redis,
+    deltas: BatchDeltas,
+    *,
+    names: dict[str, set[str]],
+    ttl: int,
+    result: dict[str, Any],
+    idempotency_key: str | None = None,
+) -> dict[str, Any] | None:
+    """Write atomically. With an idempotency key the key is stored in the same transaction;
+    returns the first answer when that key was already written (nothing counted twice), else None.
+    """
+    if idempotency_key is None:
+        async with redis.pipeline(transaction=True) as pipe:
+            _queue_batch(pipe, deltas, names, ttl)
+            await pipe.execute()
+        return None
+    idem = keys.idempotency_key(idempotency_key)
+    for _ in range(_WATCH_ATTEMPTS):
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(idem)
+                previous = await pipe.get(idem)
+                if previous is not None:
+                    await pipe.unwatch()
+                    return dict(json.loads(previous))
+                pipe.multi()
+                _queue_batch(pipe, deltas, names, ttl)
+                pipe.set(idem, json.dumps(result), ex=ttl)
+                await pipe.execute()
+                return None
+            except WatchError:
+                continue  # another replica wrote the same key meanwhile: read it again
+    raise RuntimeError("idempotency key contended too long")
