@@ -97,8 +97,8 @@ class AnthropicEngine:
     ) -> tuple[Finding, Usage]:
         started = time.perf_counter()
         usage = Usage()
-        wanted = set(spec.tool_names)
-        usable = [t for t in tools if t.name not in RESERVED and (not wanted or t.name in wanted)]
+        # the orchestrator picks the specialist's tools; names the loop reserves are dropped
+        usable = [t for t in tools if t.name not in RESERVED]
         context_tool = _ContextTool(context_payload(context, spec.name))
         runner = ToolRunner(
             [context_tool, *usable],

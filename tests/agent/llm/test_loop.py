@@ -186,9 +186,10 @@ async def test_text_answer_is_followed_by_a_forced_request_for_the_finding(fake_
     assert fake.bodies[1]["messages"][-1]["content"][0]["type"] == "text"
 
 
-async def test_spec_tool_names_select_the_tools_offered(fake_llm, engine_for) -> None:
+async def test_every_tool_given_is_offered_except_reserved_names(fake_llm, engine_for) -> None:
     fake, url = fake_llm
     fake.enqueue(finding_turn())
-    tools = [FakeTool("overview", {}), FakeTool("saturation", {}), FakeTool("report_finding", {})]
+    tools = [FakeTool("overview", {}), FakeTool("similar_incidents", {}), FakeTool("report_finding", {})]
     await engine_for(url).investigate(spec(tools=("overview",)), tools, context())
-    assert [t["name"] for t in fake.bodies[0]["tools"]] == ["analysis_context", "overview", "report_finding"]
+    names = [t["name"] for t in fake.bodies[0]["tools"]]
+    assert names == ["analysis_context", "overview", "similar_incidents", "report_finding"]
