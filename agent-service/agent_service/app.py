@@ -89,6 +89,7 @@ def create_app(
     app = create_base_app(settings, service="agent-service", registry=registry, lifespan=lifespan)
     app.state.redis = redis_client
     app.state.analyzer = analyzer
+    app.state.engine = engine
     app.state.reports = store
     app.state.metrics = metrics
     app.state.llm_metrics = llm_metrics

@@ -102,7 +102,8 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
             where = f" Backend {name} has 4xx on {pct(rate)} of its requests"
             where += (" (" + ", ".join(f"{c} × {num(n)}" for c, n in scoped_top) + ")." if scoped_top else ".")
         parts.append("Most frequent 4xx: " + ", ".join(f"{c} × {num(n)}" for c, n in four) + "." + where)
-    for code, n in five + four:
+    flagged = (five if sev5 != "ok" or bad5 else []) + (four if sev4 != "ok" else [])
+    for code, n in flagged:
         signals[f"status_{code}"] = n
     odd = termination.abnormal(states)
     if odd and severity != "ok":

@@ -11,6 +11,14 @@ from agent_service.rules.verdict import CheckInput, Verdict
 from agent_service.tools.registry import BACKENDS, OVERVIEW, RPS_SERIES
 
 MAX_BACKEND_PROBES = 5
+# Below this many requests in a typical minute, empty minutes are chance, not a drop.
+MIN_TYPICAL_PER_MINUTE = 5
+
+
+def tail_minutes(n: int) -> int:
+    """How many of the latest minutes must all be low: enough to be sustained, and more than one
+    so a still-filling current minute alone never looks like a drop."""
+    return 3 if n >= 8 else 2
 
 
 def series_drop(requests: list[int], drop_pct: float, min_requests: float) -> tuple[int, int] | None:
@@ -19,13 +27,15 @@ def series_drop(requests: list[int], drop_pct: float, min_requests: float) -> tu
     n = len(requests)
     if n < 4:
         return None
-    k = max(2, n // 5)
+    k = tail_minutes(n)
     head, tail = requests[: n - k], requests[n - k :]
     # The typical minute once traffic had started (leading empty minutes are before the logs began).
     started = [value for value in head if value > 0]
     if sum(started) < min_requests or not started:
         return None
     typical = sorted(started)[len(started) // 2]
+    if typical < MIN_TYPICAL_PER_MINUTE:
+        return None
     if max(tail) <= typical * (1 - drop_pct / 100.0):
         return typical, max(tail)
     return None
@@ -35,7 +45,7 @@ def series_surge(requests: list[int], surge_pct: float, min_requests: float) -> 
     n = len(requests)
     if n < 4:
         return None
-    k = max(2, n // 5)
+    k = tail_minutes(n)
     head, tail = [v for v in requests[: n - k] if v > 0], requests[n - k :]
     if not head or sum(head) < min_requests:
         return None
