@@ -30,10 +30,10 @@ def logs_router(auth: Any) -> APIRouter:
     ) -> dict[str, Any]:
         kind = media_type(content_type)
         if kind not in SUPPORTED:
-            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            raise HTTPException(415,
                                 detail=f"Content-Type must be one of {', '.join(SUPPORTED)}")
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(422,
                                 detail="Idempotency-Key must be 1 to 200 characters")
         body = await request.body()
         try:
@@ -42,7 +42,7 @@ def logs_router(auth: Any) -> APIRouter:
             else:
                 batch = _prepare(kind, body)
         except UnreadableBody as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+            raise HTTPException(422, detail=str(exc)) from exc
         ingestor: Ingestor = request.app.state.ingestor
         return await ingestor.commit(batch, source="http", idempotency_key=idempotency_key)
 
