@@ -197,9 +197,9 @@ class Analyzer:
                 report.sources["incidents"] = "unreachable"
         report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         if self.save_report is not None:
+            report.sources["redis"] = "ok"  # the stored copy says so too
             try:
                 await self.save_report(report)
-                report.sources["redis"] = "ok"
             except Exception as exc:  # noqa: BLE001 - the report is still worth returning
                 log.warning("could not store report %s: %s", report.id, exc)
                 report.sources["redis"] = "unreachable"
