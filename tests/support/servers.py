@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import uvicorn
@@ -50,6 +51,7 @@ class ServiceProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{command}-{self.port}.log"
 
     @property
@@ -58,7 +60,7 @@ class ServiceProcess:
 
     def start(self, *, ready_path: str = "/health", timeout: float = 20.0) -> ServiceProcess:
         executable = VENV_BIN / self.command
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed by the process end
+        self._log = log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([str(executable)], env=self.env, stdout=log, stderr=log, cwd=REPO)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -84,6 +86,9 @@ class ServiceProcess:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def logs(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
