@@ -47,6 +47,8 @@ class Recorded:
     body: dict[str, Any]
     headers: dict[str, str]
     auth: str | None
+    received_at: float = 0.0  # time.monotonic() in this process
+    answered_at: float | None = None
 
 
 Handler = Callable[[dict[str, Any]], Reply]
@@ -224,42 +226,49 @@ class FakeAnthropic:
                 auth = "x-api-key"
             elif request.headers.get("authorization") == f"Bearer {self.api_key}":
                 auth = "bearer"
-            self.requests.append(Recorded(body=body, headers=dict(request.headers), auth=auth))
-            if auth is None:
-                reply = api_error(401, text="invalid x-api-key")
-            elif problem := check_request(body):
-                reply = _invalid(problem)
-            else:
-                reply = self._next(body)
-            delay = (self.delay_ms + reply.delay_ms) / 1000
-            if delay:
-                await asyncio.sleep(delay)
-            if reply.hang:
-                started = time.monotonic()
-                while not self._closed.is_set() and time.monotonic() - started < MAX_HANG_S:
-                    await asyncio.sleep(0.02)
-                return JSONResponse({"type": "error", "error": {"type": "api_error", "message": "hung"}}, 500)
-            if reply.status != 200:
-                return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
-            content = (reply.body or {}).get("content", [])
-            payload = {
-                "id": f"msg_fake_{next(_ids):06d}",
-                "type": "message",
-                "role": "assistant",
-                "model": body["model"],
-                "content": content,
-                "stop_reason": (reply.body or {}).get("stop_reason", "end_turn"),
-                "stop_sequence": None,
-                "usage": self._usage(body, content),
-            }
-            return JSONResponse(payload, headers=reply.headers)
+            record = Recorded(body=body, headers=dict(request.headers), auth=auth, received_at=time.monotonic())
+            self.requests.append(record)
+            try:
+                return await self._answer(body, auth)
+            finally:
+                record.answered_at = time.monotonic()
 
         return app
 
+    async def _answer(self, body: dict[str, Any], auth: str | None) -> JSONResponse:
+        if auth is None:
+            reply = api_error(401, text="invalid x-api-key")
+        elif problem := check_request(body):
+            reply = _invalid(problem)
+        else:
+            reply = self._next(body)
+        delay = (self.delay_ms + reply.delay_ms) / 1000
+        if delay:
+            await asyncio.sleep(delay)
+        if reply.hang:
+            started = time.monotonic()
+            while not self._closed.is_set() and time.monotonic() - started < MAX_HANG_S:
+                await asyncio.sleep(0.02)
+            return JSONResponse({"type": "error", "error": {"type": "api_error", "message": "hung"}}, 500)
+        if reply.status != 200:
+            return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+        content = (reply.body or {}).get("content", [])
+        payload = {
+            "id": f"msg_fake_{next(_ids):06d}",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": content,
+            "stop_reason": (reply.body or {}).get("stop_reason", "end_turn"),
+            "stop_sequence": None,
+            "usage": self._usage(body, content),
+        }
+        return JSONResponse(payload, headers=reply.headers)
+
 
 def agent_script(tool_turns: int = 3) -> Handler:
-    """A model that makes `tool_turns` tool turns (one call to the first offered tool each, with
-    distinct arguments), then reports a finding; answers synthesis requests with a synthesis."""
+    """A model that makes `tool_turns` tool turns (one call each, going round the offered tools with
+    no arguments), then reports a finding; answers synthesis requests with a synthesis."""
 
     def handle(body: dict[str, Any]) -> Reply:
         names = [t["name"] for t in body.get("tools", [])]
@@ -275,6 +284,6 @@ def agent_script(tool_turns: int = 3) -> Handler:
         forced = (body.get("tool_choice") or {}).get("type") == "tool"
         if forced or done >= tool_turns or not callable_tools:
             return finding_turn("ok", "Scripted finding.", signals={"turns": float(done)})
-        return tool_use_turn((callable_tools[0], {"turn": done}))
+        return tool_use_turn((callable_tools[done % len(callable_tools)], {}))
 
     return handle

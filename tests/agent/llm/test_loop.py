@@ -193,3 +193,18 @@ async def test_every_tool_given_is_offered_except_reserved_names(fake_llm, engin
     await engine_for(url).investigate(spec(tools=("overview",)), tools, context())
     names = [t["name"] for t in fake.bodies[0]["tools"]]
     assert names == ["analysis_context", "overview", "similar_incidents", "report_finding"]
+
+
+async def test_agent_script_makes_the_scripted_tool_turns_then_reports(fake_llm, engine_for) -> None:
+    from tests.fakes.anthropic_api import agent_script
+
+    fake, url = fake_llm
+    fake.respond_with(agent_script(3))
+    tools = [FakeTool("a", {"n": 1}), FakeTool("b", {"n": 2})]
+    engine = engine_for(url)
+    finding, usage = await engine.investigate(spec(), tools, context())
+    assert finding.status == "completed" and finding.signals == {"turns": 3.0}
+    assert usage.llm_calls == 4 and [len(t.calls) for t in tools] == [1, 1]  # the third turn repeats a → refused
+    synthesis, _ = await engine.synthesize([finding], context(), [])
+    assert synthesis.title == "Scripted incident"
+    assert all(r.answered_at is not None and r.answered_at >= r.received_at for r in fake.requests)
