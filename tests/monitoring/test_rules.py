@@ -83,7 +83,7 @@ def test_alertmanager_posts_to_the_agent_with_a_bearer_token_file() -> None:
     config = yaml.safe_load((MONITORING / "alertmanager.yml").read_text())
     receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
     assert config["route"]["receiver"] == "oncall-agent"
-    assert "backend" in config["route"]["group_by"]
+    assert config["route"]["group_by"] == ["backend"]
     (webhook,) = receivers["oncall-agent"]["webhook_configs"]
     assert webhook["url"].endswith("/alerts")
     assert webhook["send_resolved"] is True
