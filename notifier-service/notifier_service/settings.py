@@ -41,6 +41,7 @@ class Settings(ServiceSettings):
     smtp_tls: Literal["none", "starttls", "ssl"] = "none"
     smtp_validate_certs: bool = True
     smtp_ca_file: str | None = None
+    smtp_local_hostname: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,253}$")
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Whole SMTP transaction (connect + envelope + data) for one message; the claim lease is longer.
     smtp_send_timeout_seconds: float = Field(default=30.0, gt=0, le=600)

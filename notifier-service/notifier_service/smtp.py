@@ -8,6 +8,7 @@ problems are transient (retried with backoff) — they concern the server, not t
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ class SmtpConnection:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client: aiosmtplib.SMTP | None = None
+        # aiosmtplib would otherwise call getfqdn() (a DNS lookup) in a thread for every connection.
+        self.local_hostname = settings.smtp_local_hostname or socket.gethostname() or "localhost"
 
     def _new_client(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -48,6 +51,7 @@ class SmtpConnection:
             port=s.smtp_port,
             username=s.smtp_username,
             password=s.smtp_password,
+            local_hostname=self.local_hostname,
             use_tls=s.smtp_tls == "ssl",
             start_tls=s.smtp_tls == "starttls",  # False, not None: "none" never upgrades on its own
             validate_certs=s.smtp_validate_certs,

@@ -50,6 +50,7 @@ class Worker:
         self._tasks: list[asyncio.Task[None]] = []
         self._senders: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._closed = False
 
     async def start(self) -> None:
         self._tasks = [
@@ -62,17 +63,24 @@ class Worker:
         ]
 
     async def stop(self) -> None:
-        """Stop claiming, let in-flight sends finish (up to the grace period), hand back the rest."""
+        """Stop claiming, let in-flight sends finish (up to the grace period), hand back the rest.
+
+        Loops also check flags: on Python 3.11 a cancellation that meets a timeout firing at the
+        same moment can be turned into a TimeoutError, which a retrying loop would swallow.
+        """
         self._stopping = True
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
         deadline = time.monotonic() + self.settings.shutdown_grace_seconds
         while (self._busy or not self._inbox.empty()) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
+        self._closed = True
         for task in self._senders:
             task.cancel()
-        await asyncio.gather(*self._senders, return_exceptions=True)
+        if self._senders:
+            await asyncio.wait(self._senders, timeout=5)
         while not self._inbox.empty():
             token, item = self._inbox.get_nowait()
             await self._release(item, token)
@@ -80,7 +88,7 @@ class Worker:
     # -- dispatcher -------------------------------------------------------------------------
 
     async def _dispatch(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._idle.acquire()
                 free = 1
@@ -115,7 +123,7 @@ class Worker:
     async def _send_loop(self, index: int) -> None:
         connection = SmtpConnection(self.settings)
         try:
-            while True:
+            while not self._closed:
                 try:
                     token, item = await asyncio.wait_for(self._inbox.get(), timeout=self.settings.poll_interval_seconds)
                 except TimeoutError:
@@ -201,7 +209,7 @@ class Worker:
 
     async def _maintain(self) -> None:
         last_trim = 0.0
-        while True:
+        while not self._stopping:
             try:
                 for ident, outcome in await self.store.recover(
                     resend_uncertain=self.settings.resend_uncertain, retention=self.settings.retention_seconds
