@@ -84,3 +84,30 @@ def describe(stats: WindowStats) -> str:
         f"p50 {stats.p50_ms:.0f} p95 {stats.p95_ms:.0f} p99 {stats.p99_ms:.0f} ms, "
         f"srv_queue max {stats.max_srv_queue}, queued {stats.queued}"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print, per scenario, what its lines say over the analysis window and the one before."""
+    import sys
+    import time
+
+    from tests.scenarios.generator import generate
+    from tests.scenarios.model import load_scenario, scenario_files, seconds
+    from tests.scenarios.run import select
+
+    names = sys.argv[1:] if argv is None else argv
+    now = time.time()
+    for scenario in select(names, scenario_files()[0].parent) if names else map(load_scenario, scenario_files()):
+        generated = generate(scenario, end=now)
+        window = seconds(scenario.analyze.window)
+        start, stop = minute_window(now, window)
+        print(f"{scenario.name} ({len(generated.requests)} lines), expect {scenario.expect.overall_severity}")
+        print(f"  window   {describe(window_stats(generated.requests, start, stop))}")
+        print(f"  previous {describe(window_stats(generated.requests, start - window, start))}")
+        if scenario.expect.backend:
+            backend = window_stats(generated.requests, start, stop, backend=scenario.expect.backend)
+            print(f"  {scenario.expect.backend:8} {describe(backend)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Every public scenario against the real stack: redis-server, ingestion-service, agent-service.
+
+One stack per session (per engine); Redis is flushed before each scenario. The rules-engine runs
+are part of `make test`; the Claude runs are marked `claude` and need ANTHROPIC_API_KEY.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.scenarios.model import load_scenario, scenario_files, seconds
+from tests.scenarios.play import Outcome, play
+from tests.scenarios.stack import Stack, start_stack
+from tests.scenarios.stats import minute_window, window_stats
+from tests.support.binaries import require_binary
+
+FILES = scenario_files()
+pytestmark = pytest.mark.real
+
+
+def _stack(engine: str) -> Iterator[Stack]:
+    stack = start_stack(engine=engine, redis_binary=require_binary("redis-server"))  # type: ignore[arg-type]
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def rules_stack() -> Iterator[Stack]:
+    yield from _stack("rules")
+
+
+@pytest.fixture(scope="session")
+def claude_stack() -> Iterator[Stack]:
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        pytest.skip("ANTHROPIC_API_KEY is not set")
+    yield from _stack("anthropic")
+
+
+def _explain(outcome: Outcome, stack: Stack) -> str:
+    report = outcome.report or {}
+    findings = "\n".join(f"  {f.get('specialist')}: {f.get('severity')} — {f.get('summary')}"
+                         for f in report.get("findings") or [])
+    return (
+        f"scenario {outcome.scenario.name} failed:\n- " + "\n- ".join(outcome.score.reasons)
+        + f"\nreport: {report.get('overall_severity')} | {report.get('title')}\n{report.get('diagnosis')}\n"
+        + f"recommendations: {report.get('recommendations')}\nfindings:\n{findings}\n"
+        + ("" if outcome.report else stack.logs())
+    )
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_scenario_with_rules_engine(path: Path, rules_stack: Stack) -> None:
+    outcome = play(load_scenario(path), rules_stack)
+    assert outcome.report is not None and outcome.report["engine"]["kind"] == "rules"
+    assert outcome.score.passed, _explain(outcome, rules_stack)
+
+
+@pytest.mark.claude
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_scenario_with_claude(path: Path, claude_stack: Stack) -> None:
+    outcome = play(load_scenario(path), claude_stack)
+    assert outcome.report is not None and outcome.report["engine"]["kind"] == "anthropic"
+    assert outcome.score.passed, _explain(outcome, claude_stack)
+
+
+def _overview(stack: Stack, start: float, window: float) -> dict[str, object]:
+    from datetime import UTC, datetime
+
+    end = datetime.fromtimestamp(start + window - 0.001, tz=UTC).isoformat()
+    response = httpx.get(f"{stack.ingestion_url}/metrics/overview",
+                         params={"window": f"{int(window // 60)}m", "end": end}, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.mark.parametrize("transport", ["http", "syslog"])
+def test_ingestion_counts_what_the_generator_wrote(transport: str, rules_stack: Stack) -> None:
+    """The same lines over HTTP or syslog UDP: ingestion's counts equal the generator's own."""
+    scenario = load_scenario(next(p for p in FILES if p.stem == "nosrv-all-servers-down"))
+    outcome = play(scenario, rules_stack, transport=transport, aligned=True)  # type: ignore[arg-type]
+    assert outcome.ingest is not None and outcome.report is not None
+    window = seconds(scenario.analyze.window)
+    start, stop = minute_window(outcome.generated.end, window)
+    local = window_stats(outcome.generated.requests, start, stop)
+    previous = window_stats(outcome.generated.requests, start - window, start)
+    overview = _overview(rules_stack, start, window)
+    if transport == "http":
+        assert (outcome.ingest.accepted, outcome.ingest.rejected, outcome.ingest.skipped) == (
+            len(outcome.generated.requests), 0, len(outcome.generated.messages))
+    assert (overview["total_requests"], overview["errors_4xx"], overview["errors_5xx"]) == (
+        local.total, local.errors_4xx, local.errors_5xx)
+    prev = overview["previous"]
+    assert isinstance(prev, dict)
+    assert (prev["total_requests"], prev["errors_5xx"]) == (previous.total, previous.errors_5xx)
+    assert outcome.score.passed, _explain(outcome, rules_stack)
