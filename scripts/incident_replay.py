@@ -40,8 +40,9 @@ def line(moment: datetime, rng: random.Random, *, frontend: str, backend: str, s
         queue = 0
         active = int(rng.lognormvariate(3.6, 0.4))  # ~ 37 ms median
         failed = rng.random() < 0.004
-    status = 503 if failed else (404 if rng.random() < 0.02 else 200)
-    termination = "sH--" if failed else "----"
+    # a saturated backend: requests that waited long in the queue get 503 (sQ--), slow ones 504 (sH--)
+    status = (503 if queue > 20 else 504) if failed else (404 if rng.random() < 0.02 else 200)
+    termination = ("sQ--" if status == 503 else "sH--") if failed else "----"
     srv_queue = rng.randint(1, 12) if bad and queue else 0
     connect, response = 0, max(0, active - queue - 1)
     path = rng.choice(["/checkout/cart", "/checkout/pay", "/checkout/confirm"]) if "checkout" in backend \
