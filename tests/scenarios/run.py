@@ -69,13 +69,13 @@ def _row(outcome: Outcome) -> str:
                            for name in ("latency", "errors", "saturation", "traffic"))
     flag = {None: "  -", True: "yes", False: " NO"}
     return (f"{'PASS' if s.passed else 'FAIL'}  {outcome.scenario.name:28} "
-            f"{'/'.join(s.severity_expected):>8} {str(s.severity_got):>8}  {specialists:34} "
+            f"{'/'.join(s.severity_expected):>10} {str(s.severity_got):>8}  {specialists:34} "
             f"{flag[s.backend_ok]:>4} {flag[s.keywords_ok]:>4} {s.wall_ms:8.0f} "
             f"{s.input_tokens + s.output_tokens:8d} {s.cost_usd:8.4f}")
 
 
 def print_table(outcomes: list[Outcome], *, verbose: bool) -> None:
-    print(f"{'':6}{'scenario':28} {'expected':>8} {'got':>8}  {'specialists':34} {'be':>4} {'kw':>4} "
+    print(f"{'':6}{'scenario':28} {'expected':>10} {'got':>8}  {'specialists':34} {'be':>4} {'kw':>4} "
           f"{'ms':>8} {'tokens':>8} {'cost $':>8}")
     for outcome in outcomes:
         print(_row(outcome))

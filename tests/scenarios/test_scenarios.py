@@ -22,6 +22,22 @@ from tests.support.binaries import require_binary
 FILES = scenario_files()
 pytestmark = pytest.mark.real
 
+# Fair scenarios the rules engine fails today, each with what it lacks. Strict: once the engine
+# passes one, the XPASS fails the run and the entry must go. `make scenarios` still shows them as
+# FAIL; the scenarios themselves are not weakened.
+RULES_KNOWN_FAILURES = {
+    "auth-401-small-backend": (
+        "rules/errors.py grades 4xx site-wide only: the per-backend 4xx probe runs only when the "
+        "site-wide 4xx rate is above 20%, and its result does not raise the severity"
+    ),
+}
+
+
+def _rules_param(path: Path) -> object:
+    reason = RULES_KNOWN_FAILURES.get(path.stem)
+    marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+    return pytest.param(path, id=path.stem, marks=marks)
+
 
 def _stack(engine: str) -> Iterator[Stack]:
     stack = start_stack(engine=engine, redis_binary=require_binary("redis-server"))  # type: ignore[arg-type]
@@ -55,7 +71,7 @@ def _explain(outcome: Outcome, stack: Stack) -> str:
     )
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+@pytest.mark.parametrize("path", [_rules_param(p) for p in FILES])
 def test_scenario_with_rules_engine(path: Path, rules_stack: Stack) -> None:
     outcome = play(load_scenario(path), rules_stack)
     assert outcome.report is not None and outcome.report["engine"]["kind"] == "rules"
