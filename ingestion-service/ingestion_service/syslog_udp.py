@@ -10,8 +10,7 @@ import asyncio
 import logging
 import uuid
 
-from ingestion_service.ingest.body import TEXT, parse_body
-from ingestion_service.ingest.pipeline import Ingestor, prepare
+from ingestion_service.ingest.pipeline import Ingestor, prepare_text
 from ingestion_service.metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
@@ -92,6 +91,6 @@ class SyslogListener:
                 return
             self.pending = (b"\n".join(lines), uuid.uuid4().hex)
         body, key = self.pending
-        batch = await asyncio.to_thread(lambda: prepare(parse_body(TEXT, body)))
+        batch = await asyncio.to_thread(prepare_text, body.decode("utf-8", "replace"))
         await self.ingestor.commit(batch, source="syslog", idempotency_key="udp:" + key)
         self.pending = None

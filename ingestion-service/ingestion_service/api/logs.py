@@ -8,13 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 
 from ingestion_service.api.models import IngestResponse
-from ingestion_service.ingest.body import SUPPORTED, UnreadableBody, media_type, parse_body
-from ingestion_service.ingest.pipeline import Ingestor, Prepared, prepare
+from ingestion_service.ingest.body import SUPPORTED, TEXT, UnreadableBody, decode, media_type, parse_body
+from ingestion_service.ingest.pipeline import Ingestor, Prepared, prepare, prepare_text
 
 _THREAD_THRESHOLD = 64 * 1024  # bodies above this are parsed in a worker thread
 
 
 def _prepare(kind: str, body: bytes) -> Prepared:
+    if kind == TEXT:
+        return prepare_text(decode(body))
     return prepare(parse_body(kind, body))
 
 

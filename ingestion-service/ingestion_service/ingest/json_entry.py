@@ -59,6 +59,9 @@ def entry_from_json(obj: Any) -> LogEntry | ParseError:
             if v is not None and not isinstance(v, str):
                 return ParseError(f"{f} must be a string")
             texts[f] = (v if v is not None else d)[:2048]
+        term = texts["termination_state"]
+        if not term or len(term) > 8 or any(ch.isspace() for ch in term):
+            return ParseError("termination_state must be 1 to 8 characters without spaces")
         return LogEntry(
             timestamp=_timestamp(obj["timestamp"]),
             status_code=_int("status_code", obj["status_code"]),

@@ -11,9 +11,12 @@ from typing import Any
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from ingestion_service.haproxy.fast import FALLBACK, scan
 from ingestion_service.haproxy.models import LogEntry, ParseResult, Skip
+from ingestion_service.haproxy.parser import parse_line
 from ingestion_service.metrics import IngestMetrics
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SERVER, Aggregator
+from ingestion_service.signals.bulk import add_rows
 from ingestion_service.store.names import NameRegistry
 from ingestion_service.store.writer import write_batch
 
@@ -35,9 +38,9 @@ class Prepared:
                 "errors": self.errors}
 
 
-def prepare(results: Iterable[tuple[int, ParseResult]]) -> Prepared:
+def prepare(results: Iterable[tuple[int, ParseResult]], agg: Aggregator | None = None) -> Prepared:
     """Pure: count and aggregate (CPU only, run in a worker thread for big batches)."""
-    agg = Aggregator()
+    agg = agg or Aggregator()
     out = Prepared(agg)
     add = agg.add
     errors = out.errors
@@ -50,6 +53,28 @@ def prepare(results: Iterable[tuple[int, ParseResult]]) -> Prepared:
             out.rejected += 1
             if len(errors) < MAX_ERRORS:
                 errors.append({"line": number, "reason": r.reason})
+    out.accepted = agg.lines
+    return out
+
+
+def prepare_text(text: str) -> Prepared:
+    """Text bodies: the bulk scanner for request lines, `parse_line` for everything else."""
+    rows = scan(text)
+    agg = Aggregator()
+    slow = add_rows(agg, rows)
+    out = Prepared(agg)
+    if slow:
+        lines: list[str] | None = None
+        results = []
+        for i in slow:
+            line = rows[i][FALLBACK]
+            if not rows[i][FALLBACK]:
+                lines = lines if lines is not None else text.split("\n")
+                line = lines[i]
+            if line and not line.isspace():
+                results.append((i + 1, parse_line(line)))
+        extra = prepare(results, agg)
+        out.skipped, out.rejected, out.errors = extra.skipped, extra.rejected, extra.errors
     out.accepted = agg.lines
     return out
 

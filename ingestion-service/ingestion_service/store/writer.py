@@ -17,10 +17,14 @@ from ingestion_service.store.scripts import WRITE_SCOPE
 _WATCH_ATTEMPTS = 5
 
 
+def _packed(pairs: dict[str, int] | list[Any]) -> str:
+    flat = [x for kv in pairs.items() for x in kv] if isinstance(pairs, dict) else pairs
+    return " ".join(map(str, flat))
+
+
 def scope_call(kind: str, name: str, minute_epoch: int, delta: ScopeDelta, ttl: int) -> tuple[list[str], list[Any]]:
-    """KEYS and ARGV of WRITE_SCOPE for one scope-minute."""
-    minute = minute_epoch // 60
-    tag = keys.scope_tag(kind, name, minute)
+    """KEYS and ARGV of WRITE_SCOPE for one scope-minute (field names never contain spaces)."""
+    tag = keys.scope_tag(kind, name, minute_epoch // 60)
     sums = dict(delta.sums)
     chunks: dict[int, list[Any]] = defaultdict(list)
     for k, c in delta.buckets.items():
@@ -28,16 +32,11 @@ def scope_call(kind: str, name: str, minute_epoch: int, delta: ScopeDelta, ttl: 
             sums["hz"] = sums.get("hz", 0) + c
         else:
             chunks[keys.chunk_of(k)].extend((k, c))
-    argv: list[Any] = [ttl, len(sums)]
-    for f, v in sums.items():
-        argv += (f, v)
-    argv.append(len(delta.maxima))
-    for f, v in delta.maxima.items():
-        argv += ("x:" + f, v)
+    argv: list[Any] = [ttl, _packed(sums), _packed({"x:" + f: v for f, v in delta.maxima.items()})]
     key_list = [tag + ":c"]
     for chunk, pairs in chunks.items():
         key_list.append(f"{tag}:h{chunk}")
-        argv += (chunk, len(pairs) // 2, *pairs)
+        argv += (chunk, _packed(pairs))
     return key_list, argv
 
 

@@ -1,0 +1,215 @@
+"""Ingestion benchmark: realistic HAProxy lines → HTTP → real ingestion-service → real redis-server.
+
+Prints lines/s end to end, Redis memory (used_memory over an empty server) for N lines over one
+hour and for 2N lines over the same hour, and the same file through mtail one-shot for a ratio.
+`python -m bench ingestion --lines 200000` for a quick run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import redis
+
+START = 1_795_352_400  # 2026-11-22T13:00:00Z
+END = "2026-11-22T14:00:00Z"  # START + 1 hour
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+# backend: (frontend, servers, median Ta ms, sigma, 5xx share)
+BACKENDS = {
+    "be_web": ("fe_www", 4, 35, 0.7, 0.004),
+    "be_static": ("fe_www", 3, 3, 0.6, 0.0005),
+    "be_api": ("fe_api", 4, 60, 0.9, 0.01),
+    "be_auth": ("fe_api", 2, 25, 0.5, 0.003),
+    "be_search": ("fe_api", 3, 140, 1.0, 0.02),
+}
+WEIGHTS = [0.35, 0.25, 0.25, 0.08, 0.07]
+PATHS = ["/", "/index.html", "/api/v1/orders", "/api/v1/users/42", "/static/app.js", "/login", "/search?q=x"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"port {port} not open")
+
+
+def generate(path: Path, lines: int, seed: int) -> None:
+    """`lines` syslog-framed httplog lines spread over one hour, in time order."""
+    rng = random.Random(seed)
+    names = list(BACKENDS)
+    step = 3600.0 / lines
+    with path.open("w") as out:
+        buf = []
+        for i in range(lines):
+            t = START + i * step
+            sec = int(t)
+            tm = time.gmtime(sec)
+            date = (f"{tm.tm_mday:02d}/{MONTHS[tm.tm_mon - 1]}/{tm.tm_year}:{tm.tm_hour:02d}:{tm.tm_min:02d}:"
+                    f"{tm.tm_sec:02d}.{int((t - sec) * 1000):03d}")
+            be = rng.choices(names, WEIGHTS)[0]
+            fe, nsrv, median, sigma, p5xx = BACKENDS[be]
+            r = rng.random()
+            if r < p5xx:
+                status = rng.choice((500, 502, 503, 504))
+            elif r < p5xx + 0.03:
+                status = 404
+            elif r < p5xx + 0.05:
+                status = 304
+            else:
+                status = 200
+            srv = f"{be}_{rng.randrange(nsrv) + 1}"
+            ta = max(0, int(rng.lognormvariate(math.log(median), sigma)))
+            tr = rng.randint(0, 3)
+            tw = 0 if rng.random() < 0.97 else rng.randint(1, 50)
+            term = "----" if rng.random() < 0.995 else rng.choice(("CD--", "SH--", "cD--", "sH--"))
+            act = 100 + int(50 * math.sin(i / lines * 6.28)) + rng.randint(0, 20)
+            buf.append(
+                f"<134>{MONTHS[tm.tm_mon - 1]} {tm.tm_mday:2d} {tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} "
+                f"haproxy[4242]: 10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}:"
+                f"{rng.randint(1024, 65535)} [{date}] {fe} {be}/{srv} {tr}/{tw}/1/{max(0, ta - tr - 1)}/{ta} "
+                f"{status} {rng.randint(200, 20000)} - - {term} {act}/{act - 5}/{act // 5}/{act // 20}/0 "
+                f"{0 if tw == 0 else rng.randint(0, 3)}/0 \"{rng.choice(('GET', 'GET', 'POST'))} "
+                f"{rng.choice(PATHS)} HTTP/1.1\"\n"
+            )
+            if len(buf) >= 10000:
+                out.write("".join(buf))
+                buf.clear()
+        out.write("".join(buf))
+
+
+def batches(path: Path, size: int) -> list[bytes]:
+    data = path.read_bytes().split(b"\n")
+    return [b"\n".join(data[i:i + size]) for i in range(0, len(data), size) if data[i:i + size] != [b""]]
+
+
+def post_all(url: str, bodies: list[bytes], workers: int) -> float:
+    def send(body: bytes) -> int:
+        with httpx.Client(timeout=120) as client:
+            r = client.post(url + "/logs", content=body, headers={"Content-Type": "text/plain"})
+            r.raise_for_status()
+            return int(r.json()["accepted"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        accepted = sum(pool.map(send, bodies))
+    elapsed = time.perf_counter() - started
+    expected = sum(b.count(b"\n") + 1 for b in bodies)
+    if accepted != expected:
+        raise RuntimeError(f"accepted {accepted} of {expected} lines")
+    return elapsed
+
+
+MTAIL_PROG = r"""
+counter haproxy_requests_total by status, backend
+histogram haproxy_ta_ms by backend buckets 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000
+
+/ (?P<backend>[^\/\s]+)\/(?P<server>\S+) (?P<tr>-?\d+)\/(?P<tw>-?\d+)\/(?P<tc>-?\d+)\/(?P<tres>-?\d+)\/\+?(?P<ta>\d+) (?P<status>-?\d+) / {
+  haproxy_requests_total[$status][$backend]++
+  haproxy_ta_ms[$backend] = $ta
+}
+"""
+
+
+def run_mtail(path: Path, workdir: Path) -> float | None:
+    binary = shutil.which("mtail") or ("/usr/bin/mtail" if os.path.exists("/usr/bin/mtail") else None)
+    if not binary:
+        return None
+    progs = workdir / "progs"
+    progs.mkdir(exist_ok=True)
+    (progs / "haproxy.mtail").write_text(MTAIL_PROG)
+    started = time.perf_counter()
+    out = subprocess.run([binary, "--one_shot", "--one_shot_format=prometheus", "--progs", str(progs),
+                          "--logs", str(path), "--logtostderr"], capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - started
+    if out.returncode != 0 or "haproxy_requests_total" not in out.stdout:
+        print(f"mtail failed ({out.returncode}): {out.stderr[-500:]}")
+        return None
+    return elapsed
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="bench ingestion")
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-ingestion-"))
+    redis_port, http_port = free_port(), free_port()
+    redis_proc = subprocess.Popen(
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    service = None
+    try:
+        wait_port(redis_port)
+        r = redis.Redis(port=redis_port)
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(http_port), "LOG_LEVEL": "WARNING",
+               "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "MAX_BODY_BYTES": str(64 * 1024 * 1024)}
+        exe = Path(sys.executable).parent / "ingestion-service"
+        service = subprocess.Popen([str(exe)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(http_port)
+        url = f"http://127.0.0.1:{http_port}"
+        results = {}
+        for n in (args.lines, 2 * args.lines):
+            path = work / f"haproxy-{n}.log"
+            t0 = time.perf_counter()
+            generate(path, n, args.seed)
+            gen = time.perf_counter() - t0
+            bodies = batches(path, args.batch)
+            r.flushall()
+            time.sleep(0.2)
+            empty = int(r.info("memory")["used_memory"])
+            elapsed = post_all(url, bodies, args.workers)
+            used = int(r.info("memory")["used_memory"]) - empty
+            total = httpx.get(url + "/metrics/overview", params={"window": "2h", "end": END},
+                              timeout=30).json()["total_requests"]
+            mtail = run_mtail(path, work)
+            results[n] = used
+            print(f"{n:,} lines over one hour ({path.stat().st_size / 1e6:.0f} MB, generated in {gen:.1f}s), "
+                  f"batches of {args.batch:,}, {args.workers} client threads")
+            print(f"  ours:  {elapsed:.2f}s  {n / elapsed:,.0f} lines/s end to end (HTTP → Redis); "
+                  f"overview total_requests={total:,}")
+            print(f"  redis: used_memory {used / 1e6:.2f} MB over empty ({used / n:.2f} B/request), "
+                  f"{r.dbsize():,} keys")
+            if mtail:
+                print(f"  mtail: {mtail:.2f}s  {n / mtail:,.0f} lines/s one-shot; ours/mtail = "
+                      f"{(n / elapsed) / (n / mtail):.2f}x")
+            else:
+                print("  mtail: not run (not installed or failed)")
+            path.unlink()
+        a, b = results[args.lines], results[2 * args.lines]
+        print(f"memory {2 * args.lines:,} vs {args.lines:,} lines over the same hour: {b / a:.3f}x "
+              f"({(b / a - 1) * 100:+.1f}%, target within +25%)")
+    finally:
+        if service:
+            service.terminate()
+            service.wait(timeout=15)
+        redis_proc.terminate()
+        redis_proc.wait(timeout=15)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,102 @@
+"""Aggregate the bulk scanner's raw tuples column-wise: per group, C-level counting and sums."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ingestion_service.haproxy.fast import FALLBACK
+from ingestion_service.haproxy.timestamps import minute_epoch
+from ingestion_service.signals.aggregate import (
+    N_4XX, N_5XX, N_ABORT, N_ACT, N_BEQ, N_BYTES, N_QUEUED, N_REQ, N_RETRIES, N_SRVCONN, N_SRVQ, N_TA,
+    Aggregator, Group,
+)
+from ingestion_service.sketch import key_for
+
+_TA_KEYS: dict[str, int] = {}
+
+
+def _ta_key(ta: str) -> int:
+    k = _TA_KEYS.get(ta)
+    if k is None:
+        k = key_for(int(ta))
+        if len(_TA_KEYS) < 100_000:
+            _TA_KEYS[ta] = k
+    return k
+
+
+def add_rows(agg: Aggregator, rows: list[tuple[str, ...]]) -> list[int]:
+    """Add every request row; returns the indexes of rows the slow path must look at."""
+    slow: list[int] = []
+    by_key: dict[tuple[str, str, str, str], list[tuple[str, ...]]] = {}
+    for i, r in enumerate(rows):
+        if r[FALLBACK] or not r[0]:
+            slow.append(i)
+            continue
+        key = (r[0], r[2], r[3], r[4])
+        group = by_key.get(key)
+        if group is None:
+            by_key[key] = [r]
+        else:
+            group.append(r)
+    for (minute, fe, be, srv), group in by_key.items():
+        base = minute_epoch(minute)
+        cols = list(zip(*group))
+        if base is None or max(cols[1]) > "60":
+            slow.extend(i for i, r in enumerate(rows) if (r[0], r[2], r[3], r[4]) == (minute, fe, be, srv))
+            continue
+        _add_group(agg, base, fe, be, srv, cols, len(group))
+    slow.sort()
+    return slow
+
+
+def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, cols: list[tuple[str, ...]], n: int) -> None:
+    gk = (base, fe, be, srv)
+    g = agg.groups.get(gk)
+    if g is None:
+        g = agg.groups[gk] = Group()
+    agg.lines += n
+    newest = base + int(max(cols[1]))
+    if agg.newest is None or newest > agg.newest:
+        agg.newest = newest
+    sums, mx = g.n, g.mx
+    sums[N_REQ] += n
+    for status, c in Counter(cols[7]).items():
+        code = int(status)
+        g.status[code] = g.status.get(code, 0) + c
+        if 400 <= code < 500:
+            sums[N_4XX] += c
+        elif 500 <= code < 600:
+            sums[N_5XX] += c
+    for term, c in Counter(cols[9]).items():
+        g.term[term] = g.term.get(term, 0) + c
+        if term[0] == "C":
+            sums[N_ABORT] += c
+    tw = cols[5]
+    if tw.count("0") != n:
+        sums[N_QUEUED] += sum(1 for v in tw if v[0] != "-" and int(v) > 0)
+    sums[N_BYTES] += sum(map(int, cols[8]))
+    sums[N_RETRIES] += sum(map(int, cols[12]))
+    for pos, col, mpos in ((N_ACT, 10, 1), (N_SRVCONN, 11, 2), (N_SRVQ, 13, 3), (N_BEQ, 14, 4)):
+        values = cols[col]
+        if values.count("0") == n:
+            if mx[mpos] < 0:
+                mx[mpos] = 0
+            continue
+        ints = list(map(int, values))
+        sums[pos] += sum(ints)
+        m = max(ints)
+        if m > mx[mpos]:
+            mx[mpos] = m
+    buckets = g.buckets
+    ta_sum, ta_max = 0, mx[0]
+    for ta, c in Counter(cols[6]).items():
+        v = int(ta)
+        if v < 0:
+            continue
+        ta_sum += v * c
+        if v > ta_max:
+            ta_max = v
+        k = _ta_key(ta)
+        buckets[k] = buckets.get(k, 0) + c
+    sums[N_TA] += ta_sum
+    mx[0] = ta_max
