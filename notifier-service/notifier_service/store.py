@@ -105,14 +105,12 @@ class NotificationStore:
     async def claim(self, *, n: int, lease_seconds: float, now: float | None = None) -> tuple[str, list[Stored]]:
         now = now or time.time()
         token = uuid.uuid4().hex
-        ids = [_s(x) for x in await self._claim(args=[self.prefix, repr(now), repr(now + lease_seconds), n, token])]
-        if not ids:
-            return token, []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for ident in ids:
-                pipe.hgetall(self.key(f"n:{ident}"))
-            rows = await pipe.execute()
-        return token, [Stored(ident, {_s(k): _s(v) for k, v in row.items()}) for ident, row in zip(ids, rows)]
+        raw = await self._claim(args=[self.prefix, repr(now), repr(now + lease_seconds), n, token])
+        items = []
+        for ident, flat in raw:
+            pairs = [_s(x) for x in flat]
+            items.append(Stored(_s(ident), dict(zip(pairs[0::2], pairs[1::2]))))
+        return token, items
 
     async def mark_data_phase(self, ident: str) -> None:
         """Recorded just before DATA: from here on a crash leaves delivery uncertain."""

@@ -1,5 +1,5 @@
 -- Claim up to n due notifications: queued → sending, into the processing set with a lease.
--- ARGV: prefix, now, lease_until, n, claim_token. Returns the claimed ids.
+-- ARGV: prefix, now, lease_until, n, claim_token. Returns {{id, {field, value, ...}}, ...}.
 local p, now, lease, n, token = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local ids = redis.call('ZRANGEBYSCORE', p .. 'due', '-inf', now, 'LIMIT', 0, n)
 local out = {}
@@ -15,7 +15,7 @@ for _, id in ipairs(ids) do
     redis.call('ZADD', p .. 'processing', lease, id)
     local pending = p .. 'incident:' .. redis.call('HGET', key, 'incident_id') .. ':pending'
     if redis.call('GET', pending) == id then redis.call('DEL', pending) end
-    table.insert(out, id)
+    table.insert(out, {id, redis.call('HGETALL', key)})
   end
 end
 return out
