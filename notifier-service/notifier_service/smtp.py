@@ -84,6 +84,18 @@ class SmtpConnection:
         except TimeoutError as exc:
             await self.close()
             raise DeliveryError(f"SMTP transaction timed out after {self.settings.smtp_send_timeout_seconds:g} s", permanent=False) from exc
+        except asyncio.CancelledError:
+            self.abort()
+            raise
+        except Exception:  # e.g. Redis failing in before_data: the transaction is half done
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Drop the connection without a goodbye (the server discards an unfinished transaction)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     async def _send(self, envelope: Envelope, before_data: Callable[[], Awaitable[None]]) -> Delivered:
         client = await self._connected()

@@ -143,7 +143,12 @@ class Worker:
             await asyncio.shield(connection.close())
 
     async def _deliver(self, connection: SmtpConnection, item: Stored, token: str) -> None:
-        envelope = self.composer.compose(item.fields, item.to)
+        try:
+            envelope = self.composer.compose(item.fields, item.to)
+        except Exception as exc:  # a bug or corrupt data: retrying cannot help
+            log.exception("cannot build the email of notification %s", item.id)
+            await self._after_failure(item, token, DeliveryError(f"cannot build the email: {exc!r}", permanent=True))
+            return
         in_data = False
 
         async def before_data() -> None:

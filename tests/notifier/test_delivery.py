@@ -246,8 +246,11 @@ def test_auth_and_validation(redis_url: str, smtp_sink: SmtpSink) -> None:
     assert smtp_sink.messages() == []
 
 
-def test_redis_down_answers_503(smtp_sink: SmtpSink, fresh_redis) -> None:
+def test_redis_outage_answers_503_and_the_worker_resumes(smtp_sink: SmtpSink, fresh_redis) -> None:
     with running(fast_settings(fresh_redis.url, smtp_sink.port)) as client:
         fresh_redis.kill()
         response = client.post("/notify", json=notify_body())
         assert response.status_code == 503 and response.headers["Retry-After"]
+        fresh_redis.start()  # same port, empty (the test server keeps nothing on disk)
+        wait_until(lambda: client.post("/notify", json=notify_body()).status_code == 202)
+        wait_until(lambda: len(smtp_sink.messages()) == 1)
