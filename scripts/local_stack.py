@@ -192,6 +192,16 @@ class LocalStack:
         return [name for name, proc, _ in self._procs if proc.poll() is not None]
 
     def stop(self) -> None:
+        """Stop everything started, in reverse order; a second Ctrl-C meanwhile does not cut it short."""
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        try:
+            self._stop_all()
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, previous)
+
+    def _stop_all(self) -> None:
         for name, proc, log_file in reversed(self._procs):
             if proc.poll() is None:
                 proc.terminate()
