@@ -126,6 +126,7 @@ def run(url: str, sink: Sink, count: int, *, tag: str, rate: float | None, timeo
     t0 = time.time()
     started = asyncio.run(post_all(url, count, tag=tag, rate=rate))
     accepted = time.time() - t0
+    during = sink.count() - before
     deadline = time.monotonic() + timeout
     while sink.count() - before < count:
         if time.monotonic() > deadline:
@@ -138,7 +139,10 @@ def run(url: str, sink: Sink, count: int, *, tag: str, rate: float | None, timeo
     svc = service_latencies(url, list(started))
     mode = f"paced {rate:g}/s" if rate else "burst"
     print(f"{mode}: {count} notifications; POSTs accepted in {accepted:.2f} s ({count / accepted:,.0f}/s)")
-    print(f"  delivered: {count / elapsed:,.0f} notifications/s (all {count} in the sink after {elapsed:.2f} s); duplicates: {sink.duplicates}")
+    print(
+        f"  delivered: {count / elapsed:,.0f} notifications/s (all {count} in the sink after {elapsed:.2f} s, "
+        f"{during} of them while the POSTs were still coming); duplicates: {sink.duplicates}"
+    )
     print(
         "  latency end to end (POST → sink): "
         f"p50 {percentile(e2e, 0.5) * 1000:,.0f} ms, p95 {percentile(e2e, 0.95) * 1000:,.0f} ms, p99 {percentile(e2e, 0.99) * 1000:,.0f} ms"
