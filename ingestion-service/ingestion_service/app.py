@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +38,20 @@ async def _refresh_redis_gauges(client: aioredis.Redis, metrics: IngestMetrics) 
         await asyncio.sleep(REDIS_GAUGE_SECONDS)
 
 
+async def _start_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Worker processes for parsing big bodies (CPU bound: threads would share one GIL)."""
+    if workers <= 0:
+        return None
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(workers)))
+    return pool
+
+
+def _warm() -> None:
+    import ingestion_service.ingest.pipeline  # noqa: F401 - import once per worker at start-up
+
+
 def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> FastAPI:
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
@@ -59,6 +75,7 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
                                       flush_seconds=settings.syslog_flush_seconds)
             await listener.start()
         app.state.syslog = listener
+        app.state.parse_pool = await _start_pool(settings.parse_workers)
         gauges = asyncio.create_task(_refresh_redis_gauges(client, metrics))
         try:
             yield
@@ -68,6 +85,8 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
                 await gauges
             if listener:
                 await listener.stop()
+            if app.state.parse_pool is not None:
+                app.state.parse_pool.shutdown(wait=True, cancel_futures=True)
             if redis is None:
                 await client.aclose()
 

@@ -14,5 +14,6 @@ class Settings(ServiceSettings):
     syslog_flush_seconds: float = Field(default=1.0, gt=0, le=1.0)
     retention_hours: int = Field(default=26, ge=1, le=24 * 90)
     ingest_token: str | None = None
+    parse_workers: int = Field(default=2, ge=0, le=64)  # processes parsing big bodies; 0 = in process
     name_cap: int = Field(default=200, ge=1, le=100_000)  # distinct frontends, and backends
     server_name_cap: int = Field(default=1000, ge=1, le=100_000)

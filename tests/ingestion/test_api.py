@@ -21,7 +21,7 @@ LINE = ('10.0.0.1:4000 [22/Nov/2026:14:03:17.032] fe be/app1 0/0/1/7/{ta} {statu
 
 @pytest.fixture
 def api(redis_url: str) -> Iterator[httpx.Client]:
-    settings = Settings(redis_url=redis_url, ingest_token="s3cret", max_body_bytes=512 * 1024)
+    settings = Settings(redis_url=redis_url, ingest_token="s3cret", max_body_bytes=512 * 1024, parse_workers=0)
     with serve_app(create_app(settings)) as url:
         with httpx.Client(base_url=url, timeout=10, headers={"Authorization": "Bearer s3cret"}) as client:
             yield client

@@ -39,7 +39,10 @@ def logs_router(auth: Any) -> APIRouter:
                                 detail="Idempotency-Key must be 1 to 200 characters")
         body = await request.body()
         try:
-            if len(body) > _THREAD_THRESHOLD:
+            pool = request.app.state.parse_pool
+            if len(body) > _THREAD_THRESHOLD and pool is not None:
+                batch = await asyncio.get_running_loop().run_in_executor(pool, _prepare, kind, body)
+            elif len(body) > _THREAD_THRESHOLD:
                 batch = await asyncio.to_thread(_prepare, kind, body)
             else:
                 batch = _prepare(kind, body)

@@ -17,6 +17,7 @@ N_REQ, N_4XX, N_5XX, N_ABORT, N_BYTES, N_QUEUED, N_RETRIES, N_ACT, N_SRVCONN, N_
 SUM_FIELDS = ("n", "e4", "e5", "ab", "by", "qd", "rt", "sa", "sc", "sq", "sb", "ta")
 MAX_FIELDS = ("ta", "ac", "sc", "sq", "bq")  # max Ta, actconn, srv_conn, srv_queue, backend_queue
 
+_TA_KEYS: dict[int, int] = {}  # Ta (integer ms) → sketch key, a pure cache
 SITE = "s"
 FRONTEND = "f"
 BACKEND = "b"
@@ -70,7 +71,6 @@ class Aggregator:
         self.groups: dict[tuple[int, str, str, str], Group] = {}
         self.lines = 0
         self.newest: float | None = None
-        self._ta_keys: dict[int, int] = {}
 
     def add(self, e: LogEntry) -> None:
         ts = e.timestamp
@@ -121,11 +121,11 @@ class Aggregator:
             n[N_TA] += ta
             if ta > mx[0]:
                 mx[0] = ta
-            k = self._ta_keys.get(ta) if type(ta) is int else None
+            k = _TA_KEYS.get(ta) if type(ta) is int else None
             if k is None:
                 k = key_for(ta)
-                if type(ta) is int and len(self._ta_keys) < 65536:
-                    self._ta_keys[ta] = k
+                if type(ta) is int and len(_TA_KEYS) < 65536:
+                    _TA_KEYS[ta] = k
             b = g.buckets
             b[k] = b.get(k, 0) + 1
 
