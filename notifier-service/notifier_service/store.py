@@ -171,14 +171,27 @@ class NotificationStore:
     async def list(self, *, status: Status | None, limit: int) -> list[Notification]:
         index = self.key(f"status:{status}" if status else "all")
         ids = [_s(x) for x in await self.redis.zrevrange(index, 0, limit - 1)]
+        rows = await self._many(ids)
+        wanted = sorted({r["coalesced_into"] for r in rows if r and r.get("status") == "coalesced"})
+        carriers = dict(zip(wanted, await self._many(wanted), strict=True))
         views: list[Notification] = []
-        for ident in ids:
-            view = await self.get(ident)
-            if view is None:
+        for ident, fields in zip(ids, rows, strict=True):
+            if fields is None:
                 await self.redis.zrem(index, ident)  # expired after its retention
-            elif status is None or view.status == status:
+                continue
+            view = to_view(fields, carriers.get(fields.get("coalesced_into", "")))
+            if status is None or view.status == status:
                 views.append(view)
         return views
+
+    async def _many(self, ids: list[str]) -> list[dict[str, str] | None]:
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ident in ids:
+                pipe.hgetall(self.key(f"n:{ident}"))
+            raw = await pipe.execute()
+        return [{_s(k): _s(v) for k, v in row.items()} or None for row in raw]
 
     async def trim_indexes(self, *, older_than: float) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -188,6 +188,9 @@ def test_updates_are_coalesced_and_status_changes_are_not_delayed(redis_url: str
         wait_until(lambda: len(smtp_sink.messages()) == 2, timeout=5)
         assert status_of(client, merged)["status"] == "sent"
         assert metric(client, "oncall_notifications_coalesced_total") == 1
+        listed = {n["id"]: n for n in client.get("/notifications").json()["notifications"]}
+        assert listed[merged]["status"] == "sent" and listed[merged]["coalesced_into"] == held
+        assert [n["id"] for n in client.get("/notifications", params={"status": "sent", "limit": 2}).json()["notifications"]] == [held, first]
 
         # A held update goes out at once with a status change; the status change is never held.
         send("u4", event="updated", summary="fourth")
