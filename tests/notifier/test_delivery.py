@@ -105,10 +105,12 @@ def test_smtp_down_then_back_delivers_exactly_once(redis_url: str) -> None:
             state = wait_until(lambda: (s := status_of(client, ident))["attempts"] >= 3 and s)
             assert state["status"] in ("queued", "sending") and "connecting to 127.0.0.1" in state["last_error"]
             assert metric(client, "oncall_notifications_retried_total") >= 2
+            wait_until(lambda: metric(client, "oncall_notification_queue_depth") == 1)
             sink.start()
             wait_until(lambda: status_of(client, ident)["status"] == "sent")
             wait_until(lambda: metric(client, "oncall_notifications_sent_total") == 1)
             assert metric(client, "oncall_notification_delivery_seconds_count") == 1
+            wait_until(lambda: metric(client, "oncall_notification_queue_depth") == 0)
         assert len(sink.messages()) == 1
         assert sink.handler.data_seen == 1
     finally:

@@ -25,6 +25,12 @@ def test_backoff_spreads_retries() -> None:
     assert len(delays) > 40 and all(4 <= d <= 8 for d in delays)
 
 
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PORT", "EMAIL_TO_WARNING", "SMTP_USERNAME", "SMTP_PASSWORD", "MESSAGE_ID_DOMAIN", "SMTP_TLS"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMAIL_TO", "a@example.com, B@example.com ,a@example.com")
     monkeypatch.setenv("EMAIL_TO_CRITICAL", "pager@example.com")
