@@ -13,6 +13,7 @@ from oncall_common.security import BearerAuth
 from oncall_common.web import create_base_app
 from agent_service.api import analyze, reports
 from agent_service.engine import Engine
+from agent_service.incidents.install import install_incidents
 from agent_service.ingestion_client import IngestionClient
 from agent_service.llm.metrics import LlmMetrics
 from agent_service.metrics import AgentMetrics
@@ -93,6 +94,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.llm_metrics = llm_metrics
     app.state.registry = registry
+    install_incidents(app, settings, registry=registry)  # POST /alerts, /incidents, alert worker
 
     auth = [Depends(BearerAuth(settings.api_token, name="API_TOKEN"))]
     app.include_router(analyze.router, dependencies=auth)

@@ -1,0 +1,80 @@
+"""POST /alerts intake: deduplicate, pick the incident id and persist the delivery in one atomic
+Redis script, so the 202 is sent only once the delivery is durable and two concurrent copies of
+the same delivery can never both be queued.
+
+Grouping rule (documented in docs/post-mortems/README.md): one incident per Alertmanager group
+(groupKey) while that incident is not RESOLVED; a firing delivery for a group without one gets a
+new sequential id here, and the worker creates the incident with that id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+
+from agent_service.alerts.models import WebhookPayload
+from agent_service.incidents.store import SEQ, group_last_key, group_open_key
+
+STREAM = "alerts:deliveries"
+GROUP = "incident-workers"
+DEAD = "alerts:dead"
+
+
+def delivery_key(key: str) -> str:
+    return f"alerts:delivery:{key}"
+
+
+# KEYS: 1 dedup, 2 group→open incident, 3 incident id sequence, 4 stream, 5 group→last incident
+# ARGV: 1 payload JSON, 2 status, 3 dedup TTL seconds, 4 delivery key, 5 received_at, 6 request id
+_INTAKE = """
+local seen = redis.call('GET', KEYS[1])
+if seen then return {1, seen} end
+local id = redis.call('GET', KEYS[2])
+local previous = ''
+if not id then
+  if ARGV[2] ~= 'firing' then
+    redis.call('SET', KEYS[1], '', 'EX', ARGV[3])
+    return {0, ''}
+  end
+  id = tostring(redis.call('INCR', KEYS[3]))
+  redis.call('SET', KEYS[2], id)
+  previous = redis.call('GET', KEYS[5]) or ''
+  redis.call('SET', KEYS[5], id)
+end
+redis.call('XADD', KEYS[4], '*', 'payload', ARGV[1], 'incident_id', id, 'previous', previous,
+           'delivery', ARGV[4], 'received_at', ARGV[5], 'request_id', ARGV[6])
+redis.call('SET', KEYS[1], id, 'EX', ARGV[3])
+return {0, id}
+"""
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    incident_ids: list[int]
+    duplicate: bool
+
+
+class AlertIntake:
+    def __init__(self, redis: aioredis.Redis, *, dedup_ttl_s: int) -> None:
+        self.redis = redis
+        self.dedup_ttl_s = dedup_ttl_s
+        self._script = redis.register_script(_INTAKE)
+
+    async def accept(self, payload: WebhookPayload, *, request_id: str = "") -> IntakeResult:
+        ghash = payload.group_hash()
+        key = payload.delivery_key()
+        duplicate, raw_id = await self._script(
+            keys=[delivery_key(key), group_open_key(ghash), SEQ, STREAM, group_last_key(ghash)],
+            args=[
+                payload.model_dump_json(by_alias=True),
+                payload.status,
+                self.dedup_ttl_s,
+                key,
+                datetime.now(UTC).isoformat(),
+                request_id,
+            ],
+        )
+        text = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id or "")
+        return IntakeResult(incident_ids=[int(text)] if text else [], duplicate=bool(duplicate))

@@ -1,0 +1,104 @@
+"""Incident API: list/search, create, detail with timeline, status changes, notes, handoff,
+post-mortem. Thin: each route calls IncidentService or a pure renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from oncall_common.security import BearerAuth
+from agent_service.incidents.handoff import TextWriter, llm_handoff, rules_handoff
+from agent_service.incidents.lifecycle import TransitionError
+from agent_service.incidents.models import (
+    Handoff,
+    Incident,
+    IncidentCreate,
+    IncidentList,
+    IncidentSeverity,
+    IncidentStatus,
+    IncidentSummary,
+    NoteCreate,
+    StatusChange,
+)
+from agent_service.incidents.postmortem import render_postmortem
+from agent_service.incidents.search import filter_incidents
+from agent_service.incidents.service import IncidentService, now_utc
+from agent_service.incidents.store import IncidentNotFound
+
+LIST_SCAN = 2000
+
+
+def _service(request: Request) -> IncidentService:
+    return request.app.state.incidents
+
+
+Service = Annotated[IncidentService, Depends(_service)]
+
+
+async def _get(service: IncidentService, incident_id: int) -> Incident:
+    incident = await service.store.get(incident_id)
+    if incident is None:
+        raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
+    return incident
+
+
+def incidents_router(
+    auth: BearerAuth, *, handoff_writer: Callable[[FastAPI], TextWriter | None] | None = None
+) -> APIRouter:
+    router = APIRouter(prefix="/incidents", tags=["incidents"])
+    write = [Depends(auth)]
+
+    @router.get("", response_model=IncidentList)
+    async def list_incidents(
+        service: Service,
+        status: IncidentStatus | None = None,
+        severity: IncidentSeverity | None = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> IncidentList:
+        found = filter_incidents(await service.store.recent(LIST_SCAN), status=status, severity=severity,
+                                 query=q, limit=limit)
+        return IncidentList(incidents=[IncidentSummary.of(i) for i in found], count=len(found))
+
+    @router.post("", response_model=Incident, status_code=201, dependencies=write)
+    async def create_incident(body: IncidentCreate, service: Service) -> Incident:
+        return await service.create(body)
+
+    @router.get("/{incident_id}", response_model=Incident)
+    async def get_incident(incident_id: int, service: Service) -> Incident:
+        return await _get(service, incident_id)
+
+    @router.post("/{incident_id}/status", response_model=Incident, dependencies=write)
+    async def change_status(incident_id: int, body: StatusChange, service: Service) -> Incident:
+        try:
+            return await service.change_status(incident_id, body)
+        except IncidentNotFound:
+            raise HTTPException(status_code=404, detail=f"incident {incident_id} not found") from None
+        except TransitionError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+
+    @router.post("/{incident_id}/notes", response_model=Incident, status_code=201, dependencies=write)
+    async def add_note(incident_id: int, body: NoteCreate, service: Service) -> Incident:
+        try:
+            return await service.add_note(incident_id, body)
+        except IncidentNotFound:
+            raise HTTPException(status_code=404, detail=f"incident {incident_id} not found") from None
+
+    @router.get("/{incident_id}/handoff", response_model=Handoff)
+    async def handoff(incident_id: int, service: Service, request: Request) -> Handoff:
+        incident = await _get(service, incident_id)
+        writer: TextWriter | None = handoff_writer(request.app) if handoff_writer else None
+        if writer is not None:
+            return await llm_handoff(incident, writer, now=now_utc())
+        return rules_handoff(incident, now=now_utc())
+
+    @router.get("/{incident_id}/postmortem", response_class=PlainTextResponse,
+                responses={200: {"content": {"text/markdown": {}}}})
+    async def postmortem(incident_id: int, service: Service) -> PlainTextResponse:
+        incident = await _get(service, incident_id)
+        return PlainTextResponse(render_postmortem(incident), media_type="text/markdown; charset=utf-8")
+
+    return router

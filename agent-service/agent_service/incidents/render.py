@@ -1,0 +1,47 @@
+"""The incident as short markdown for the notification email (the report in brief)."""
+
+from __future__ import annotations
+
+from agent_service.incidents.models import Incident
+
+
+def _line(text: str, limit: int = 300) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def incident_markdown(incident: Incident) -> str:
+    lines = [
+        f"# #{incident.id} {_line(incident.title)}",
+        "",
+        f"**Status:** {incident.status.value} · **Severity:** {incident.severity} · **Source:** {incident.source}",
+        "",
+    ]
+    firing = [a for a in incident.alerts if a.status == "firing"]
+    if incident.alerts:
+        lines.append(f"## Alerts ({len(firing)} firing of {len(incident.alerts)})")
+        lines.append("")
+        for alert in incident.alerts[:20]:
+            summary = alert.annotations.get("summary", "")
+            lines.append(f"- {alert.status} `{_line(alert.labels.get('alertname', '?'), 100)}` since "
+                         f"{alert.starts_at:%Y-%m-%d %H:%M:%S} UTC {('— ' + _line(summary, 200)) if summary else ''}")
+        lines.append("")
+    report = incident.reports[-1] if incident.reports else None
+    if report:
+        lines += [f"## Analysis: {_line(report.title)} ({report.overall_severity})", "", report.diagnosis.strip(), ""]
+        for finding in report.findings:
+            lines.append(f"- **{finding.specialist}** {finding.severity}: {_line(finding.summary)}")
+        if report.recommendations:
+            lines += ["", "### Recommendations", ""]
+            lines += [f"{i}. {_line(r)}" for i, r in enumerate(report.recommendations, 1)]
+        if report.similar_incidents:
+            lines += ["", "### Similar past incidents", ""]
+            lines += [f"- #{s.incident_id} {_line(s.title)} — fixed by: {_line(s.resolution or 'n/a')}"
+                      for s in report.similar_incidents]
+        lines.append("")
+    if incident.root_cause:
+        lines += ["## Root cause", "", incident.root_cause, ""]
+    if incident.resolution:
+        lines += ["## Resolution", "", incident.resolution, ""]
+    lines += ["## Latest events", ""]
+    lines += [f"- {e.at:%H:%M:%S} {e.actor}: {_line(e.message)}" for e in incident.timeline[-8:]]
+    return "\n".join(lines) + "\n"

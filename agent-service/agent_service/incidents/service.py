@@ -1,0 +1,283 @@
+"""Incident operations used by the API and the alert worker: create, change status, note, and
+`drain` — carrying out an incident's pending actions (analysis, notifications) after the state
+change that decided them is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+
+from agent_service.incidents import impact
+from agent_service.incidents.lifecycle import acknowledge, transition
+from agent_service.incidents.metrics import IncidentMetrics
+from agent_service.incidents.models import (
+    Incident,
+    IncidentCreate,
+    IncidentStatus,
+    NoteCreate,
+    NotifyEvent,
+    PendingAction,
+    StatusChange,
+)
+from agent_service.incidents.render import incident_markdown
+from agent_service.incidents.store import IncidentStore
+from agent_service.models import SEVERITY_RANK, AnalyzeRequest, IncidentReport
+from agent_service.notifier_client import NotifierClient, NotifyRequest, idempotency_key
+
+log = logging.getLogger(__name__)
+
+STATUS_EVENTS: dict[IncidentStatus, NotifyEvent] = {
+    IncidentStatus.INVESTIGATING: "updated",
+    IncidentStatus.MITIGATED: "mitigated",
+    IncidentStatus.RESOLVED: "resolved",
+}
+REPORT_SEVERITY = {"ok": "info", "warning": "warning", "critical": "critical"}
+MAX_REPORTS = 10
+
+
+class Analyzer(Protocol):
+    async def analyze(self, request: AnalyzeRequest) -> IncidentReport: ...
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    public_url: str = "http://127.0.0.1:8001"
+    analysis_timeout_s: float = 180.0
+    ingestion_url: str | None = None
+    ingestion_timeout_s: float = 5.0
+    bad_minute: impact.BadThresholds = impact.BadThresholds()
+    quiet_minutes: float = 0.0
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def analysis_window(detected_at: datetime | None, now: datetime) -> str:
+    """From a few minutes before the alert started to now, in whole minutes (5m…24h)."""
+    start = (detected_at or now) - timedelta(minutes=5)
+    minutes = int((now - start).total_seconds() // 60) + 1
+    return f"{min(max(minutes, 5), 1440)}m"
+
+
+class IncidentService:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        notifier: NotifierClient | None,
+        analyzer: Callable[[], Analyzer | None],
+        metrics: IncidentMetrics,
+        config: ServiceConfig,
+    ) -> None:
+        self.redis = redis
+        self.store = IncidentStore(redis)
+        self.notifier = notifier
+        self.analyzer = analyzer
+        self.metrics = metrics
+        self.config = config
+
+    # --- API operations -------------------------------------------------------------------
+    async def create(self, body: IncidentCreate) -> Incident:
+        now = now_utc()
+        incident_id = await self.store.next_id()
+        report = body.report
+        severity = body.severity
+        if report and SEVERITY_RANK[report.overall_severity] > SEVERITY_RANK.get(severity, 0):
+            severity = REPORT_SEVERITY[report.overall_severity]  # type: ignore[assignment]
+        incident = Incident(
+            id=incident_id, title=body.title, severity=severity, summary=body.summary,
+            source="analyze" if report else "manual", created_at=now, updated_at=now,
+            scope={"backend": body.backend, "frontend": body.frontend},
+            reports=[report] if report else [],
+        )
+        opened = incident.add_event("incident_opened", f"incident opened by {body.actor}", actor=body.actor, at=now)
+        acknowledge(incident, actor=body.actor, at=now)
+        incident.pending.append(PendingAction(kind="notify", event="opened", cause_seq=opened.seq,
+                                              key=idempotency_key(incident_id, "opened", f"seq{opened.seq}")))
+        await self.store.create(incident)
+        self.metrics.incident_created(incident.source)
+        return await self.drain(incident_id) or incident
+
+    async def change_status(self, incident_id: int, body: StatusChange) -> Incident:
+        now = now_utc()
+
+        def change(incident: Incident) -> None:
+            event = transition(incident, body.status, actor=body.actor, at=now, reason=body.note or "")
+            if body.root_cause:
+                incident.root_cause = body.root_cause
+            if body.resolution:
+                incident.resolution = body.resolution
+            notify = STATUS_EVENTS[body.status]
+            incident.pending.append(PendingAction(kind="notify", event=notify, cause_seq=event.seq,
+                                                  key=idempotency_key(incident_id, notify, f"seq{event.seq}")))
+
+        incident, _ = await self.store.update(incident_id, change)
+        return await self.drain(incident_id) or incident
+
+    async def add_note(self, incident_id: int, body: NoteCreate) -> Incident:
+        now = now_utc()
+
+        def change(incident: Incident) -> None:
+            acknowledge(incident, actor=body.actor, at=now)
+            if body.kind == "action_item":
+                incident.action_items.append(body.text)
+            elif body.kind == "root_cause":
+                incident.root_cause = body.text
+            elif body.kind == "resolution":
+                incident.resolution = body.text
+            label = "" if body.kind == "note" else f"[{body.kind.replace('_', ' ')}] "
+            incident.add_event("note", label + body.text, actor=body.actor, at=now, data={"kind": body.kind})
+
+        incident, _ = await self.store.update(incident_id, change)
+        return incident
+
+    async def auto_resolve(self, now: datetime | None = None) -> list[int]:
+        """RESOLVED after AUTO_RESOLVE_QUIET_MINUTES in MITIGATED without the group firing again."""
+        if self.config.quiet_minutes <= 0:
+            return []
+        now = now or now_utc()
+        cutoff = (now - timedelta(minutes=self.config.quiet_minutes)).timestamp()
+        done: list[int] = []
+        for incident_id in await self.store.mitigated_before(cutoff):
+            try:
+                await self.change_status(incident_id, StatusChange(
+                    status=IncidentStatus.RESOLVED, actor="system:quiet-period",
+                    note=f"no alert for {self.config.quiet_minutes:g} minutes after mitigation"))
+                done.append(incident_id)
+            except ValueError as exc:  # a human moved it meanwhile
+                log.info("auto-resolve of incident %s skipped: %s", incident_id, exc)
+        return done
+
+    # --- pending actions --------------------------------------------------------------------
+    async def drain(self, incident_id: int, *, max_actions: int = 20) -> Incident | None:
+        """Carry out the incident's pending actions in order. One drainer per incident at a time
+        (a Redis lock); each action's completion is stored before the next starts."""
+        lock = self.redis.lock(f"lock:incident:{incident_id}", timeout=self.config.analysis_timeout_s + 60,
+                               blocking_timeout=self.config.analysis_timeout_s + 60)
+        if not await lock.acquire():
+            return await self.store.get(incident_id)
+        try:
+            incident = await self.store.get(incident_id)
+            for _ in range(max_actions):
+                if incident is None or not incident.pending:
+                    break
+                action = incident.pending[0]
+                if action.kind == "analyze":
+                    incident = await self._analyze(incident, action)
+                else:
+                    incident = await self._notify(incident, action)
+            return incident
+        finally:
+            try:
+                await lock.release()
+            except Exception:  # noqa: BLE001 - expired lock: nothing to release
+                log.warning("incident %s: drain lock expired before release", incident_id)
+
+    async def _finish(self, incident_id: int, key: str, change: Callable[[Incident], None]) -> Incident:
+        def done(incident: Incident) -> None:
+            change(incident)
+            incident.pending = [p for p in incident.pending if p.key != key]
+
+        incident, _ = await self.store.update(incident_id, done)
+        return incident
+
+    async def _analyze(self, incident: Incident, action: PendingAction) -> Incident:
+        def started(inc: Incident) -> None:
+            if inc.status == IncidentStatus.OPEN:
+                transition(inc, IncidentStatus.INVESTIGATING, actor="system", at=now_utc(), reason="analysis started")
+            inc.add_event("analysis_started", "analysis started", actor="system", at=now_utc(),
+                          data={"key": action.key, "scope": inc.scope})
+
+        already = any(e.kind == "analysis_started" and e.data.get("key") == action.key for e in incident.timeline)
+        if not already:
+            incident, _ = await self.store.update(incident.id, started)
+        analyzer = self.analyzer()
+        request = AnalyzeRequest(
+            window=analysis_window(incident.detected_at, now_utc()),
+            backend=incident.scope.get("backend"), frontend=incident.scope.get("frontend"),
+        )  # no `question`: alert text never reaches a model prompt
+        report: IncidentReport | None = None
+        error = "no analyzer configured"
+        if analyzer is not None:
+            try:
+                report = await asyncio.wait_for(analyzer.analyze(request), self.config.analysis_timeout_s)
+            except TimeoutError:
+                error = f"analysis timed out after {self.config.analysis_timeout_s:g}s"
+            except Exception as exc:  # noqa: BLE001 - recorded on the timeline, processing goes on
+                log.exception("analysis for incident %s failed", incident.id)
+                error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        first_bad = await self._first_bad_minute(incident) if report is not None else None
+
+        def attach(inc: Incident) -> None:
+            at = now_utc()
+            if report is None:
+                inc.add_event("analysis_failed", f"analysis failed: {error}", actor="system", at=at,
+                              data={"key": action.key})
+                return
+            inc.reports = [*inc.reports, report][-MAX_REPORTS:]
+            if SEVERITY_RANK[report.overall_severity] > 0:
+                sev = REPORT_SEVERITY[report.overall_severity]
+                if SEVERITY_RANK[report.overall_severity] > {"info": 0, "warning": 1, "critical": 2}[inc.severity]:
+                    inc.severity = sev  # type: ignore[assignment]
+            if first_bad and inc.impact_started_at is None:
+                inc.impact_started_at = first_bad
+            inc.add_event("analysis_finished",
+                          f"analysis {report.overall_severity}: {report.title}", actor="system", at=at,
+                          data={"key": action.key, "report_id": report.id, "engine": report.engine.kind})
+
+        return await self._finish(incident.id, action.key, attach)
+
+    async def _first_bad_minute(self, incident: Incident) -> datetime | None:
+        if not self.config.ingestion_url or incident.detected_at is None:
+            return None
+        try:
+            minutes = await impact.fetch_minutes(
+                self.config.ingestion_url, alert_at=incident.detected_at,
+                backend=incident.scope.get("backend"), frontend=incident.scope.get("frontend"),
+                timeout_s=self.config.ingestion_timeout_s,
+            )
+        except Exception as exc:  # noqa: BLE001 - the post-mortem then says TTD is not measured
+            log.warning("incident %s: signals for the first bad minute unavailable: %s", incident.id, exc)
+            return None
+        return impact.first_bad_minute(minutes, self.config.bad_minute)
+
+    async def _notify(self, incident: Incident, action: PendingAction) -> Incident:
+        assert action.event is not None
+        request = self.notify_request(incident, action.event, action.key)
+        if self.notifier is None:
+            ok, detail = False, "NOTIFIER_URL is not configured"
+        else:
+            result = await self.notifier.notify(request)
+            ok = result.ok
+            detail = (f"notification {result.notification_id}" if result.notification_id else "notification queued") \
+                if ok else (result.error or "failed")
+
+        def record(inc: Incident) -> None:
+            at = now_utc()
+            data: dict[str, Any] = {"event": action.event, "idempotency_key": action.key}
+            if ok:
+                inc.add_event("notification_sent", f"{action.event} notification sent ({detail})", actor="system",
+                              at=at, data=data)
+            else:
+                inc.add_event("notification_failed", f"{action.event} notification failed: {detail}",
+                              actor="system", at=at, data=data)
+
+        self.metrics.notification(action.event, ok)
+        return await self._finish(incident.id, action.key, record)
+
+    def notify_request(self, incident: Incident, event: NotifyEvent, key: str) -> NotifyRequest:
+        report = incident.reports[-1] if incident.reports else None
+        summary = f"{incident.status.value}: {report.diagnosis}" if report else f"{incident.status.value}: {incident.summary}"
+        return NotifyRequest(
+            idempotency_key=key, incident_id=incident.id, event=event, severity=incident.severity,
+            title=f"[{incident.status.value}] #{incident.id} {incident.title}"[:300], summary=summary[:2000],
+            report_markdown=incident_markdown(incident),
+            url=f"{self.config.public_url.rstrip('/')}/incidents/{incident.id}",
+        )

@@ -1,0 +1,97 @@
+"""Client of notifier-service POST /notify (contract in ARCHITECTURE.md).
+
+The idempotency key is derived from the incident, the event and the timeline entry that caused
+it, so a retried call (ours, or a worker re-processing a delivery after a crash) never sends a
+second email. Failures come back as a value for the caller to record; nothing here raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+
+import httpx
+from pydantic import BaseModel
+
+from oncall_common.request_id import async_client
+
+log = logging.getLogger(__name__)
+
+
+class NotifyRequest(BaseModel):
+    idempotency_key: str
+    incident_id: int
+    event: str
+    severity: str
+    title: str
+    summary: str
+    report_markdown: str = ""
+    url: str = ""
+    to: str | None = None
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    ok: bool
+    notification_id: str | None = None
+    error: str | None = None
+    duplicate: bool = False
+
+
+def idempotency_key(incident_id: int, event: str, cause: str) -> str:
+    digest = hashlib.sha256(f"{incident_id}|{event}|{cause}".encode()).hexdigest()[:32]
+    return f"incident-{incident_id}-{event}-{digest}"
+
+
+class NotifierClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 5.0,
+        attempts: int = 3,
+        backoff_s: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.attempts = max(1, attempts)
+        self.backoff_s = backoff_s
+        self.http = async_client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def notify(self, request: NotifyRequest) -> NotifyResult:
+        error = "not attempted"
+        for attempt in range(self.attempts):
+            if attempt:
+                await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
+            try:
+                response = await self.http.post("/notify", json=request.model_dump(mode="json"))
+            except httpx.HTTPError as exc:
+                error = f"notifier unreachable: {type(exc).__name__}: {exc}"
+                continue
+            if response.status_code in (200, 202):
+                body = _json(response)
+                return NotifyResult(
+                    ok=True, notification_id=str(body.get("id")) if body.get("id") else None,
+                    duplicate=response.status_code == 200,
+                )
+            error = f"notifier answered {response.status_code}: {response.text[:300]}"
+            if response.status_code < 500 and response.status_code != 429:
+                break  # our request is wrong: retrying would not help
+        log.warning("notification %s failed: %s", request.idempotency_key, error)
+        return NotifyResult(ok=False, error=error)
+
+
+def _json(response: httpx.Response) -> dict[str, object]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
