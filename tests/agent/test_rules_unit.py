@@ -181,3 +181,17 @@ async def test_too_few_requests_are_not_judged() -> None:
     report = await analyze_fake(fake)
     assert report.overall_severity == "ok"
     assert "too few" in finding(report, "latency").summary
+
+
+async def test_4xx_storm_on_a_small_backend_is_seen_below_the_site_wide_threshold() -> None:
+    fake = healthy()
+    fake.set("overview", overview(9000, e4=1100, e5=9, previous=overview(8800, e4=88, e5=8)))  # 12% site-wide
+    fake.set("overview", overview(1200, e4=1000), backend="be_hooks")
+    fake.set("overview", overview(7800, e4=100), backend="be_api")
+    fake.set("status_codes", {"window_seconds": 900, "status_codes": {"401": 980, "400": 20, "200": 200}}, backend="be_hooks")
+    fake.set("backends", {"backends": [backend("be_api", 7800), backend("be_hooks", 1200)]})
+    report = await analyze_fake(fake)
+    errors = finding(report, "errors")
+    assert errors.severity == "warning" and "be_hooks" in errors.summary and "83.3%" in errors.summary
+    assert "be_hooks" in report.title and "auth" in text(report)
+    assert report.ungrounded_claims == []

@@ -10,7 +10,7 @@ from agent_service.rules.recorder import Recorder
 from agent_service.rules.verdict import CheckInput, Verdict
 from agent_service.tools.registry import BACKENDS, OVERVIEW, STATUS_CODES, TERMINATION_STATES
 
-MAX_BACKEND_PROBES = 5
+MAX_BACKEND_PROBES = 8
 
 
 def grade_5xx(rate: float, warn: float, crit: float) -> str:
@@ -54,18 +54,22 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     bad5.sort(key=lambda item: -float(item[1].get("error_rate_5xx_pct") or 0) * item[1].get("requests", 0))
     sev4 = "warning" if rate4 > warn4 else "ok"
 
+    # 4xx per backend: /backends has no 4xx rate, so ask each busy backend's overview (at once).
     bad4: list[tuple[str, float, list[tuple[str, int]]]] = []
-    if sev4 != "ok" and backends:
-        ranked = sorted(backends, key=lambda b: -b.get("requests", 0))[:MAX_BACKEND_PROBES]
-        for backend in ranked:
-            scoped = await rec.call(OVERVIEW, window=inp.window, backend=backend["name"])
-            if scoped and scoped.get("total_requests", 0) >= min_req and scoped.get("error_rate_4xx_pct", 0) > warn4:
-                scoped_codes = await rec.call(STATUS_CODES, window=inp.window, backend=backend["name"])
-                bad4.append(
-                    (backend["name"], float(scoped["error_rate_4xx_pct"]),
-                     top_codes((scoped_codes or {}).get("status_codes", {}), "4", 2))
-                )
-        bad4.sort(key=lambda row: -row[1])
+    busy = [b["name"] for b in sorted(backends, key=lambda b: -b.get("requests", 0)) if b.get("requests", 0) >= min_req]
+    busy = busy[:MAX_BACKEND_PROBES] if len(busy) > 1 else []
+    scoped_all = await rec.call_many([(OVERVIEW, {"window": inp.window, "backend": n}) for n in busy])
+    flagged4 = [
+        (name, float(scoped["error_rate_4xx_pct"]))
+        for name, scoped in zip(busy, scoped_all, strict=True)
+        if scoped and scoped.get("total_requests", 0) >= min_req and scoped.get("error_rate_4xx_pct", 0) > warn4
+    ]
+    flagged4.sort(key=lambda row: -row[1])
+    codes4 = await rec.call_many([(STATUS_CODES, {"window": inp.window, "backend": n}) for n, _ in flagged4[:2]])
+    for (name, rate), scoped_codes in zip(flagged4, codes4 + [None] * len(flagged4), strict=False):
+        bad4.append((name, rate, top_codes((scoped_codes or {}).get("status_codes", {}), "4", 2)))
+    if bad4:
+        sev4 = "warning"
 
     severity = worst(sev5, sev4, *(sev for sev, _ in bad5))
     parts: list[str] = []
@@ -103,6 +107,8 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
             where += (" (" + ", ".join(f"{c} × {num(n)}" for c, n in scoped_top) + ")." if scoped_top else ".")
         parts.append("Most frequent 4xx: " + ", ".join(f"{c} × {num(n)}" for c, n in four) + "." + where)
     flagged = (five if sev5 != "ok" or bad5 else []) + (four if sev4 != "ok" else [])
+    for _, _, scoped_top in bad4[:1]:
+        flagged += [row for row in scoped_top if row[0] not in {c for c, _ in flagged}]
     for code, n in flagged:
         signals[f"status_{code}"] = n
     odd = termination.abnormal(states)

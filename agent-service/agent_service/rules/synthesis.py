@@ -112,6 +112,15 @@ def _refused(facts: Facts) -> bool:
     return any(s[:2] in {"SC", "sC", "DC"} or s[:1] == "D" for s in facts.terminations)
 
 
+def _aborted(facts: Facts) -> bool:
+    """Servers closing the connection before a full answer (SH--, SD--): a crashing or bad server."""
+    return any(s[:2] in {"SH", "SD"} for s in facts.terminations)
+
+
+def _surge(facts: Facts) -> bool:
+    return facts.sev("traffic") == "warning"
+
+
 def _story(facts: Facts) -> str:
     slow = facts.scoped("p99_ms", "p95_ms")
     failing = facts.scoped("error_rate_5xx_pct")
@@ -123,27 +132,39 @@ def _story(facts: Facts) -> str:
                     "are no longer routed to it (routing rule, ACL or the clients that call it).")
         return ("Traffic collapsed: the problem most likely sits in front of HAProxy (load balancer, DNS, network, "
                 "firewall or the clients) or in the log pipeline, rather than in the backends.")
+    if _queueing(facts):
+        name = (queueing or slow or ["the busiest backend"])[0]
+        turned_away = " Requests that waited too long are turned away with 5xx." if facts.bad("errors") else ""
+        if _surge(facts):
+            return (f"A traffic surge saturated backend {name}: more requests arrive than its servers can take "
+                    "(servers at maxconn), so requests wait in HAProxy queues and latency climbs." + turned_away)
+        if facts.bad("latency"):
+            return (f"Backend {name} is saturated because its requests got slower (a slow dependency, slow queries or "
+                    "a recent deploy): each request holds a server connection longer, the servers reach maxconn and "
+                    "new requests wait in HAProxy queues." + turned_away)
+        return (f"Backend {name} is saturated: requests wait in HAProxy queues for a free server connection "
+                "(servers at maxconn)." + turned_away)
     same = [b for b in slow if b in failing]
     if same and facts.bad("latency") and facts.bad("errors"):
         return (f"Backend {same[0]} regressed: its latency and its 5xx errors rose together, the signature of a bad "
                 "deploy or a failing dependency of that backend.")
-    if _queueing(facts):
-        name = (queueing or slow or ["the busiest backend"])[0]
-        return (f"Backend {name} is saturated: requests wait in HAProxy queues for a free server connection "
-                "(servers at maxconn), which adds latency" + (" and turns clients away." if facts.bad("errors") else "."))
     if facts.bad("errors") and _five_xx(facts):
         name = failing[0] if failing else "the site"
         if _refused(facts):
             return (f"Servers of {name} are down or refusing connections: HAProxy could not reach a healthy server "
                     "and answered 5xx itself.")
+        if _aborted(facts):
+            return (f"Backend {name} is failing: its servers abort connections before answering (HAProxy answers "
+                    "502 bad gateway); when only part of the requests fail, one bad server in the pool is the usual "
+                    "cause.")
         return f"Backend {name} is failing: it answers 5xx errors above the thresholds."
     if facts.bad("errors") and _auth_codes(facts):
         return ("Authentication is failing: a storm of "
                 f"{_auth_codes(facts)[0]} responses while 5xx errors and latency stay normal, typical of a broken auth "
                 "deploy, rotated keys or expired credentials.")
     if facts.bad("errors"):
-        return ("Clients receive many 4xx responses while 5xx errors are normal: a client-side problem (a misbehaving "
-                "client, bot or bad link), not an outage of the service.")
+        return ("Clients receive many 4xx responses while 5xx errors and latency are normal: a client-side problem "
+                "(one misbehaving client, a bot or a bad link), not an outage of the service.")
     if facts.bad("latency"):
         name = slow[0] if slow else "the site"
         return f"Backend {name} is slow but not failing: latency is above the thresholds while errors stay normal."
@@ -151,7 +172,7 @@ def _story(facts: Facts) -> str:
         return "A resource is running hot: Redis memory is close to its limit."
     if facts.bad("saturation"):
         return "The saturation specialist flagged a resource running hot."
-    if facts.bad("traffic"):
+    if _surge(facts):
         return "Traffic rose sharply; the other signals still hold, so watch for saturation."
     return "The specialists flagged a problem."
 
@@ -172,23 +193,37 @@ def _recommendations(facts: Facts) -> list[str]:
             recs.append((3, "Confirm the log pipeline still ships logs (HAProxy syslog to ingestion): a silent pipeline "
                             "also looks like zero traffic."))
     same = [b for b in slow if b in failing]
-    if same and facts.bad("errors") and facts.bad("latency"):
+    if _queueing(facts):
+        name = (queueing or slow or ["the saturated backend"])[0]
+        scale = (f"Scale out backend {name} (add servers) or raise its servers' maxconn if they have CPU and "
+                 "memory headroom, so queued requests get a connection.")
+        if _surge(facts):
+            recs.append((1, scale))
+            recs.append((2, "Check whether the surge is legitimate (campaign, retry storm) or abusive, and rate-limit "
+                            "it at HAProxy if needed."))
+        elif facts.bad("latency"):
+            recs.append((1, f"Find what slowed {name}: its dependencies (database, downstream APIs, slow queries) and "
+                            "its recent deploys; roll back if one coincides."))
+            recs.append((2, scale + " This buys time; it does not fix the slowness."))
+        else:
+            recs.append((1, scale))
+            recs.append((3, f"Find what holds connections open on {name} (slow queries, a slow dependency) and "
+                            "consider a queue timeout meanwhile."))
+    elif same and facts.bad("errors") and facts.bad("latency"):
         recs.append((1, f"Roll back the most recent deploy or configuration change of backend {same[0]}, then watch its "
                         "p99 latency and 5xx rate recover."))
         recs.append((4, f"If nothing was deployed, check the dependencies of {same[0]} (database, downstream APIs) for "
                         "slowness or errors."))
-    if _queueing(facts):
-        name = (queueing or slow or ["the saturated backend"])[0]
-        recs.append((1, f"Scale out backend {name} (add servers) or raise its servers' maxconn if they have CPU and "
-                        "memory headroom, so queued requests get a connection."))
-        recs.append((3, f"Find what holds connections open on {name}: slow queries or a slow dependency make every "
-                        "request occupy a slot longer; consider a queue timeout and rate limiting meanwhile."))
-    if facts.bad("errors") and _five_xx(facts) and not same:
+    if facts.bad("errors") and _five_xx(facts) and not same and not _queueing(facts):
         name = failing[0] if failing else "the failing backend"
         if _refused(facts):
             recs.append((1, f"Check the servers of {name}: health checks, whether the processes run and accept "
                             "connections; restart or replace the dead ones and take a bad server out of the pool "
                             "(`set server <backend>/<server> state maint`)."))
+        elif _aborted(facts):
+            recs.append((1, f"Find the server of {name} that aborts connections (the server field of the 502 lines in "
+                            "the HAProxy log) and take it out of the pool (`set server <backend>/<server> state maint`); "
+                            "make its health check test the application, not just the TCP port."))
         else:
             recs.append((1, f"Look at the application logs of {name} for the cause of the 5xx; if one server dominates "
                             "the errors, take it out of the pool; roll back a recent deploy if one coincides."))
@@ -204,7 +239,7 @@ def _recommendations(facts: Facts) -> list[str]:
         name = slow[0] if slow else "the slow backend"
         recs.append((2, f"Find what slowed {name}: compare with its recent deploys (roll back if one coincides) and "
                         "check its dependencies and resource usage."))
-    if facts.sev("traffic") == "warning":
+    if _surge(facts) and not _queueing(facts):
         recs.append((3, "Traffic surged: scale out ahead of saturation and check whether it is legitimate (campaign, "
                         "retry storm) or abusive (rate-limit it)."))
     if _redis_hot(facts):
