@@ -1,0 +1,132 @@
+"""The worker's crash safety on a real redis-server: an entry accepted with 202 but not processed
+(or processed but not acknowledged) is re-claimed and takes effect exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+
+from agent_service.alerts.intake import GROUP, STREAM
+from agent_service.alerts.worker import AlertWorker, WorkerConfig
+from tests.agent.incidents.support import (
+    FakeAnalyzer,
+    FakeNotifier,
+    fixture_body,
+    notifier_server,
+    running_app,
+    settings_for,
+)
+
+
+@pytest.fixture
+def notifier():
+    fake = FakeNotifier()
+    with notifier_server(fake) as url:
+        fake.url = url  # type: ignore[attr-defined]
+        yield fake
+
+
+def _reclaimer(app, consumer: str) -> AlertWorker:
+    own = app.state.alert_worker
+    return AlertWorker(own.redis, own.service, own.metrics, consumer=consumer,
+                       config=WorkerConfig(claim_idle_ms=100, block_ms=100))
+
+
+async def test_crash_before_processing_entry_is_reclaimed_and_processed_once(redis_url, notifier, shared_fixtures):
+    body = fixture_body(shared_fixtures, "firing-second-group.json")
+    settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False)
+    async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
+        await app.state.alert_worker.ensure_group()
+        assert (await client.post("/alerts", json=body)).status_code == 202
+        redis: aioredis.Redis = app.state.redis
+        # a worker reads the entry and dies before doing anything
+        read = await redis.xreadgroup(GROUP, "crashed-worker", {STREAM: ">"}, count=10)
+        assert len(read[0][1]) == 1
+        pending = await redis.xpending(STREAM, GROUP)
+        assert pending["pending"] == 1
+        assert (await client.get("/incidents/1")).status_code == 404
+
+        survivor = _reclaimer(app, "survivor")
+        await asyncio.sleep(0.15)
+        assert await survivor.step(block=False) == 1
+        assert await survivor.step(block=False) == 0
+        incident = (await client.get("/incidents/1")).json()
+        assert (await redis.xpending(STREAM, GROUP))["pending"] == 0
+        assert await redis.xlen(STREAM) == 0
+    assert incident["status"] == "INVESTIGATING"
+    assert incident["pending"] == []
+    assert [c["event"] for c in notifier.calls] == ["opened"]
+
+
+async def test_crash_after_effects_before_ack_changes_nothing_twice(redis_url, notifier, shared_fixtures):
+    body = fixture_body(shared_fixtures, "firing-second-group.json")
+    settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False)
+    async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
+        await app.state.alert_worker.ensure_group()
+        await client.post("/alerts", json=body)
+        redis: aioredis.Redis = app.state.redis
+        crashed = _reclaimer(app, "crashed")
+        read = await redis.xreadgroup(GROUP, "crashed", {STREAM: ">"}, count=10)
+        entry_id, fields = read[0][1][0]
+        decoded = {k.decode(): v.decode() for k, v in fields.items()}
+        await crashed.process(entry_id.decode(), decoded)  # all effects, then "crash" before XACK
+        before = (await client.get("/incidents/1")).json()
+
+        await asyncio.sleep(0.15)
+        survivor = _reclaimer(app, "survivor")
+        assert await survivor.step(block=False) == 1
+        after = (await client.get("/incidents/1")).json()
+        assert (await redis.xpending(STREAM, GROUP))["pending"] == 0
+    assert after["timeline"] == before["timeline"]
+    assert len(after["reports"]) == 1
+    assert len(notifier.sent) == 1
+
+
+async def test_crash_between_analysis_and_notification_resumes(redis_url, notifier, shared_fixtures):
+    """The outbox: the opened notification still pending after a crash is sent by the re-run,
+    with the same idempotency key (so a notifier that already got it sends nothing twice)."""
+    body = fixture_body(shared_fixtures, "firing-single.json")
+    settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False)
+    async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
+        await app.state.alert_worker.ensure_group()
+        await client.post("/alerts", json=body)
+        redis: aioredis.Redis = app.state.redis
+        service = app.state.incidents
+        read = await redis.xreadgroup(GROUP, "crashed", {STREAM: ">"}, count=10)
+        entry_id, fields = read[0][1][0]
+        decoded = {k.decode(): v.decode() for k, v in fields.items()}
+        original_drain = service.drain
+
+        async def drain_only_analysis(incident_id: int, **_: object):
+            return await original_drain(incident_id, max_actions=1)
+
+        service.drain = drain_only_analysis
+        await _reclaimer(app, "crashed").process(entry_id.decode(), decoded)
+        service.drain = original_drain
+        half = (await client.get("/incidents/1")).json()
+        assert [p["kind"] for p in half["pending"]] == ["notify"]
+        assert notifier.calls == []
+
+        await asyncio.sleep(0.15)
+        assert await _reclaimer(app, "survivor").step(block=False) == 1
+        done = (await client.get("/incidents/1")).json()
+    assert done["pending"] == []
+    assert [c["event"] for c in notifier.calls] == ["opened"]
+    assert notifier.calls[0]["idempotency_key"] == half["pending"][0]["key"]
+
+
+async def test_a_poison_entry_goes_to_the_dead_letter_stream(redis_url, notifier):
+    settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False)
+    async with running_app(settings) as (app, _client):
+        worker = _reclaimer(app, "w")
+        await worker.ensure_group()
+        redis: aioredis.Redis = app.state.redis
+        await redis.xadd(STREAM, {"payload": "{broken", "incident_id": "1", "previous": "", "delivery": "x"})
+        assert await worker.step(block=False) == 1
+        for _ in range(worker.config.max_attempts):
+            await asyncio.sleep(0.12)
+            await worker.step(block=False)
+        assert await redis.xlen("alerts:dead") == 1
+        assert (await redis.xpending(STREAM, GROUP))["pending"] == 0
