@@ -1,0 +1,152 @@
+"""The rules engine against a real ingestion-service and a real redis-server, fed with generated
+traffic for each signal (HTTP JSON entries through POST /logs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from agent_service.ingestion_client import IngestionClient
+from agent_service.models import AnalyzeRequest, IncidentReport
+from agent_service.orchestrator import Analyzer
+from agent_service.rules import RulesEngine
+from tests.agent.helpers import finding, settings, text
+from tests.agent.traffic_gen import Backend, Phase, Traffic, failing, queueing, silent, slower
+from tests.support.redis_proc import RedisProcess
+from tests.support.servers import ServiceProcess
+
+pytestmark = pytest.mark.real
+
+# Whole minutes, in the recent past (inside ingestion's retention).
+END = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+BACKENDS = [Backend("be_api", per_minute=240), Backend("be_web", per_minute=120, latency_ms=30, path="/")]
+
+
+@pytest.fixture(scope="module")
+def ingestion(redis_process: RedisProcess) -> Iterator[str]:
+    proc = ServiceProcess("ingestion-service", {"REDIS_URL": redis_process.url, "PARSE_WORKERS": "0",
+                                                "INGEST_TOKEN": "", "LOG_LEVEL": "WARNING"})
+    proc.start(ready_path="/health/ready")
+    try:
+        yield proc.url
+    finally:
+        proc.stop()
+
+
+def feed(url: str, traffic: Traffic) -> int:
+    entries = list(traffic.entries())
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for i in range(0, len(entries), 5000):
+            body = json.dumps(entries[i : i + 5000])
+            response = http.post("/logs", content=body, headers={"Content-Type": "application/json"})
+            assert response.status_code == 202, response.text
+            assert response.json()["rejected"] == 0, response.text
+    return len(entries)
+
+
+async def analyze(url: str, **request: object) -> IncidentReport:
+    client = IngestionClient.create(url, timeout_s=10)
+    try:
+        analyzer = Analyzer(engine=RulesEngine(), ingestion=client, settings=settings())
+        return await analyzer.analyze(AnalyzeRequest(window="15m", end=END, **request))  # type: ignore[arg-type]
+    finally:
+        await client.aclose()
+
+
+def scenario(*phases: Phase, minutes: int = 30) -> Traffic:
+    return Traffic(backends=BACKENDS, minutes=minutes, end=END, phases=list(phases))
+
+
+async def test_healthy_baseline_is_ok(ingestion: str, redis_url: str) -> None:
+    assert feed(ingestion, scenario()) > 10_000
+    report = await analyze(ingestion)
+    assert [f.severity for f in report.findings] == ["ok"] * 4, [f.summary for f in report.findings]
+    assert report.overall_severity == "ok" and report.sources["ingestion"] == "ok"
+    assert report.ungrounded_claims == []
+    assert "5400 requests" in finding(report, "traffic").summary  # 15 min × 360/min
+
+
+async def test_slow_backend(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase("be_api", 15, slower(25))))
+    report = await analyze(ingestion)
+    latency = finding(report, "latency")
+    assert latency.severity == "critical" and "be_api" in latency.summary
+    assert "be_web" not in latency.summary
+    assert finding(report, "errors").severity == "ok" and finding(report, "traffic").severity == "ok"
+    assert "be_api" in report.title and report.ungrounded_claims == []
+    assert "slowed be_api" in " ".join(report.recommendations)
+
+
+async def test_5xx_burst_with_slowdown_is_a_regression(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase("be_api", 15, slower(20)), Phase("be_api", 15, failing(0.25, 500))))
+    report = await analyze(ingestion)
+    assert finding(report, "errors").severity == "critical"
+    assert report.overall_severity == "critical"
+    assert "roll back" in report.recommendations[0].lower() and "be_api" in report.recommendations[0]
+    assert report.ungrounded_claims == []
+
+
+async def test_5xx_burst_of_refused_connections(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase("be_web", 15, failing(0.5, 503, "SC--"))))
+    report = await analyze(ingestion)
+    errors = finding(report, "errors")
+    assert errors.severity == "critical" and "be_web" in errors.summary and "SC--" in errors.summary
+    assert "be_web" in report.recommendations[0] and "pool" in report.recommendations[0]
+
+
+async def test_401_burst(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase("be_api", 15, failing(0.6, 401))))
+    report = await analyze(ingestion)
+    errors = finding(report, "errors")
+    assert errors.severity == "warning" and "401" in errors.summary and "be_api" in errors.summary
+    assert report.overall_severity == "warning"
+    assert "authentication" in text(report)
+    assert finding(report, "latency").severity == "ok"
+
+
+async def test_traffic_to_zero(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase(None, 20, silent())))
+    report = await analyze(ingestion)
+    traffic = finding(report, "traffic")
+    assert traffic.severity == "critical", traffic.summary
+    assert report.overall_severity == "critical"
+    assert "load balancer" in report.recommendations[0]
+
+
+async def test_sustained_queueing(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase("be_api", 15, queueing(0.4, 300, 30))))
+    report = await analyze(ingestion)
+    saturation = finding(report, "saturation")
+    assert saturation.severity == "warning", saturation.summary
+    assert "be_api" in saturation.summary
+    assert any("scale out" in r.lower() and "maxconn" in r for r in report.recommendations)
+    assert report.ungrounded_claims == []
+
+
+async def test_scope_to_one_backend(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase("be_api", 15, slower(25))))
+    report = await analyze(ingestion, backend="be_web")
+    assert report.overall_severity == "ok"
+    assert finding(report, "latency").signals["requests"] == 15 * 120
+
+
+def test_console_script_serves_markdown_over_real_ingestion(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase("be_api", 15, failing(0.6, 401))))
+    agent = ServiceProcess("agent-service", {"REDIS_URL": redis_url, "INGESTION_URL": ingestion,
+                                             "LLM_ENGINE": "rules", "API_TOKEN": "t0k"})
+    agent.start()
+    try:
+        response = httpx.post(
+            agent.url + "/analyze?format=markdown",
+            json={"window": "15m", "end": END.isoformat()},
+            headers={"Authorization": "Bearer t0k"},
+            timeout=30,
+        )
+    finally:
+        agent.stop()
+    assert response.status_code == 200
+    assert response.text.startswith("# [WARNING]") and "401" in response.text
