@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -27,9 +28,10 @@ class LlmCaller:
         Errors after the SDK's retries propagate as anthropic.APIError."""
         try:
             response = await self.client.messages.create(model=model, **params)
-        except Exception:
+        except BaseException as exc:  # cancelled = the orchestrator's deadline cut the call
             if self.metrics:
-                self.metrics.call(model=model, role=role, outcome="error")
+                outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "error"
+                self.metrics.call(model=model, role=role, outcome=outcome)
             raise
         self._account(model, role, response, usage)
         return response

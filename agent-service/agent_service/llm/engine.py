@@ -142,6 +142,7 @@ class AnthropicEngine:
         usage.add(runner.usage)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         if written is None:
+            log.warning("specialist %s failed after %.0f ms: %s", spec.name, duration_ms, error)
             finding = Finding(
                 specialist=spec.name,
                 severity="unknown",

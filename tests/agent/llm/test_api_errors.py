@@ -7,6 +7,9 @@ import time
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
+
+from agent_service.llm.metrics import LlmMetrics
 
 from tests.agent.llm.conftest import API_KEY, FakeTool, context, spec
 from tests.fakes.anthropic_api import api_error, finding_turn, hang, tool_use_turn
@@ -76,12 +79,15 @@ def test_fake_rejects_a_tool_use_left_without_its_tool_result(fake_llm) -> None:
 async def test_hung_call_is_cut_by_the_orchestrator_deadline(fake_llm, engine_for) -> None:
     fake, url = fake_llm
     fake.enqueue(hang())
-    engine = engine_for(url, timeout_s=30.0)
+    registry = CollectorRegistry()
+    engine = engine_for(url, timeout_s=30.0, metrics=LlmMetrics(registry))
     started = time.monotonic()
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(engine.investigate(spec(), [], context()), 0.5)
     assert time.monotonic() - started < 5  # the hang lasts 60 s: the deadline, not the fake, ended it
     assert len(fake.requests) == 1
+    labels = {"model": "claude-haiku-4-5", "role": "specialist", "outcome": "cancelled"}
+    assert registry.get_sample_value("oncall_llm_calls_total", labels) == 1
 
 
 async def test_hung_call_hits_the_sdk_timeout_and_becomes_a_failed_finding(fake_llm, engine_for) -> None:
