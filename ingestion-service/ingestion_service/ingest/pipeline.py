@@ -59,7 +59,7 @@ def prepare(results: Iterable[tuple[int, ParseResult]], agg: Aggregator | None =
 
 def prepare_text(text: str) -> Prepared:
     """Text bodies: the bulk scanner for request lines, `parse_line` for everything else."""
-    rows = scan(text)
+    rows = scan(text.rstrip("\n"))  # a final newline ends the last line, it adds none
     agg = Aggregator()
     slow = add_rows(agg, rows)
     out = Prepared(agg)

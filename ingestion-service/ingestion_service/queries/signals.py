@@ -53,14 +53,15 @@ def overview_of(data: list[MinuteData], seconds: int) -> dict[str, Any]:
 async def overview(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     prev = window.previous()
     minutes = prev.minute_starts() + window.minute_starts()
-    data = (await reader.read_minutes(redis, [scope], minutes))[scope]
+    data = (await reader.read_minutes(redis, [scope], minutes, buckets=False))[scope]
     current = overview_of(data[window.minutes:], window.seconds)
     current["previous"] = overview_of(data[: window.minutes], window.seconds)
     return current
 
 
-async def _window_data(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> list[MinuteData]:
-    return (await reader.read_minutes(redis, [scope], window.minute_starts()))[scope]
+async def _window_data(redis: aioredis.Redis, window: Window, scope: tuple[str, str], *,
+                       buckets: bool = False) -> list[MinuteData]:
+    return (await reader.read_minutes(redis, [scope], window.minute_starts(), buckets=buckets))[scope]
 
 
 def _prefixed(data: list[MinuteData], prefix: str) -> dict[str, int]:
@@ -91,13 +92,13 @@ def latency_of(data: list[MinuteData]) -> dict[str, Any]:
 
 
 async def response_times(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
-    data = await _window_data(redis, window, scope)
+    data = await _window_data(redis, window, scope, buckets=True)
     return {"window_seconds": window.seconds, **latency_of(data)}
 
 
 async def rps_series(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     minutes = window.minute_starts()
-    data = (await reader.read_minutes(redis, [scope], minutes))[scope]
+    data = (await reader.read_minutes(redis, [scope], minutes, buckets=False))[scope]
     series = []
     for start, d in zip(minutes, data):
         n = d.sums.get("n", 0)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from operator import itemgetter
 
-from ingestion_service.haproxy.fast import FALLBACK
 from ingestion_service.haproxy.timestamps import minute_epoch
 from ingestion_service.signals.aggregate import (
     N_4XX, N_5XX, N_ABORT, N_ACT, N_BEQ, N_BYTES, N_QUEUED, N_REQ, N_RETRIES, N_SRVCONN, N_SRVQ, N_TA,
@@ -13,6 +13,8 @@ from ingestion_service.signals.aggregate import (
 from ingestion_service.sketch import key_for
 
 _TA_KEYS: dict[str, int] = {}
+_MINUTE = itemgetter(0)  # empty when the regex did not take the line (FALLBACK holds it then)
+_KEY = itemgetter(0, 2, 3, 4)  # minute, frontend, backend, server
 
 
 def _ta_key(ta: str) -> int:
@@ -26,18 +28,15 @@ def _ta_key(ta: str) -> int:
 
 def add_rows(agg: Aggregator, rows: list[tuple[str, ...]]) -> list[int]:
     """Add every request row; returns the indexes of rows the slow path must look at."""
-    slow: list[int] = []
-    by_key: dict[tuple[str, str, str, str], list[tuple[str, ...]]] = {}
-    for i, r in enumerate(rows):
-        if r[FALLBACK] or not r[0]:
-            slow.append(i)
-            continue
-        key = (r[0], r[2], r[3], r[4])
-        group = by_key.get(key)
-        if group is None:
-            by_key[key] = [r]
-        else:
-            group.append(r)
+    by_key: defaultdict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
+    if all(map(_MINUTE, rows)):  # every line taken by the regex (the usual case)
+        slow: list[int] = []
+        good = rows
+    else:
+        slow = [i for i, r in enumerate(rows) if not r[0]]
+        good = [r for r in rows if r[0]]
+    for key, r in zip(map(_KEY, good), good):
+        by_key[key].append(r)
     for (minute, fe, be, srv), group in by_key.items():
         base = minute_epoch(minute)
         cols = list(zip(*group))

@@ -22,8 +22,12 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _decode(raw: list[list[bytes]]) -> MinuteData:
-    counters, buckets = raw
+def _decode(raw: list[list[bytes]] | dict[bytes, bytes]) -> MinuteData:
+    if isinstance(raw, dict):  # counters only (HGETALL)
+        counters: list[bytes] = [x for kv in raw.items() for x in kv]
+        buckets: list[bytes] = []
+    else:
+        counters, buckets = raw
     data = MinuteData()
     for i in range(0, len(counters), 2):
         name, value = _text(counters[i]), int(counters[i + 1])
@@ -40,15 +44,19 @@ def _decode(raw: list[list[bytes]]) -> MinuteData:
 
 
 async def read_minutes(
-    redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int]
+    redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int], *, buckets: bool = True
 ) -> dict[tuple[str, str], list[MinuteData]]:
-    """For each (kind, name) the data of each minute (epoch seconds of minute starts), in order."""
+    """For each (kind, name) the data of each minute (epoch seconds of minute starts), in order.
+    `buckets=False` reads only the counters hash (no latency histogram): cheaper."""
     if not scopes or not minutes:
         return {s: [] for s in scopes}
     async with redis.pipeline(transaction=False) as pipe:
         for kind, name in scopes:
             for m in minutes:
-                pipe.eval(READ_SCOPE, 1, keys.counters_key(kind, name, m // 60))
+                if buckets:
+                    pipe.eval(READ_SCOPE, 1, keys.counters_key(kind, name, m // 60))
+                else:
+                    pipe.hgetall(keys.counters_key(kind, name, m // 60))
         raw = await pipe.execute()
     out: dict[tuple[str, str], list[MinuteData]] = {}
     it = iter(raw)
