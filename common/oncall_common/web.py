@@ -55,8 +55,8 @@ def create_base_app(
     ).instrument(app).expose(app, endpoint=METRICS_PATH, include_in_schema=False)
     install_error_handlers(app)
     # Order: the last added runs first. Request id outermost so every log line has it.
-    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnhandledErrorMiddleware)  # outside the body limit: its 413 is not a 500
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
