@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from agent_service.incidents.models import Incident, IncidentStatus
 
 _WORD = re.compile(r"[a-z0-9_]+(?:[.\-][a-z0-9_]+)*")
+_PLAIN = re.compile(r"^[a-z0-9]+$")
 _STOP = frozenset(
     "a an and are as at be by for from has have in is it of on or the to was were with".split()
 )
@@ -20,7 +21,9 @@ def tokens(text: str) -> set[str]:
         if word in _STOP or len(word) < 2:
             continue
         found.add(word)
-        found.update(part for part in re.split(r"[.\-_]", word) if len(part) > 1 and part not in _STOP)
+        if not _PLAIN.match(word):  # names like be_app.v2: also findable by be_app, app, v2
+            found.update(p for p in re.split(r"[.\-]", word) if len(p) > 1)
+            found.update(p for p in re.split(r"[.\-_]", word) if len(p) > 1)
     return found
 
 
