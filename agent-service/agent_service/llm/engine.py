@@ -188,7 +188,7 @@ class AnthropicEngine:
         return result, usage
 
     async def write(
-        self, instructions_template: str, material: dict[str, Any], *, model: str | None = None, **values: Any
+        self, template: str, material: dict[str, Any], *, model: str | None = None, **values: Any
     ) -> tuple[str, Usage]:
         """Free text (e.g. an incident handoff). The template holds only our text; `material`
         (untrusted: incident data) travels only inside a tool_result block. Raises on API errors."""
@@ -209,7 +209,7 @@ class AnthropicEngine:
             model=model or self.config.synthesis_model,
             usage=usage,
             max_tokens=self.config.max_tokens,
-            system=[{"type": "text", "text": render(instructions_template, **values), "cache_control": {"type": "ephemeral"}}],
+            system=[{"type": "text", "text": render(template, **values), "cache_control": {"type": "ephemeral"}}],
             tools=[{**definition, "cache_control": {"type": "ephemeral"}}],
             tool_choice={"type": "none"},
             messages=messages,

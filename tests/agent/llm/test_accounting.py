@@ -66,8 +66,9 @@ def test_templates_are_known_by_name_and_strict() -> None:
         render("nope")
     with pytest.raises(ValueError):
         render("../settings")
-    with pytest.raises(Exception, match="max_words"):
-        render("handoff")
+    with pytest.raises(Exception, match="specialist"):
+        render("latency", thresholds=[], max_steps=6)  # a missing value is an error, not an empty string
+    assert "at most 250 words" in render("handoff")  # the handoff's length has a default
 
 
 def test_config_from_settings_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
