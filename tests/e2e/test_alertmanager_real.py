@@ -1,0 +1,165 @@
+"""Real Prometheus and Alertmanager (Debian binaries) on loopback posting to the real
+agent-service process: a rule on a metric this test controls fires; exactly one incident and one
+notification appear; the metric clears and the incident becomes MITIGATED."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+from tests.agent.incidents.support import FakeNotifier
+from tests.support.binaries import require_binary
+from tests.support.net import free_port, wait_for_port
+from tests.support.servers import ServiceProcess, serve_app
+
+pytestmark = pytest.mark.real
+ALERTS_TOKEN = "am-e2e-token"
+
+
+class Probe:
+    """A tiny /metrics endpoint: `probe_failing{backend="be_app"}` is whatever the test sets."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.app = FastAPI()
+
+        @self.app.get("/metrics", response_class=PlainTextResponse)
+        async def metrics() -> str:
+            return f'# TYPE probe_failing gauge\nprobe_failing{{backend="be_app"}} {self.value}\n'
+
+
+class Proc:
+    def __init__(self, args: list[str], workdir: Path, name: str) -> None:
+        self.log = workdir / f"{name}.log"
+        self._file = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(args, stdout=self._file, stderr=subprocess.STDOUT, cwd=workdir)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._file.close()
+
+
+def wait_until(check: Callable[[], Any], *, timeout: float, what: str, logs: list[Path]) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.25)
+    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}" for p in logs if p.exists())
+    raise AssertionError(f"{what} not seen within {timeout}s\n{tails}")
+
+
+@pytest.fixture
+def stack(tmp_path: Path, redis_url: str) -> Iterator[dict[str, Any]]:
+    prometheus_bin = require_binary("prometheus")
+    alertmanager_bin = require_binary("prometheus-alertmanager")
+    probe, notifier = Probe(), FakeNotifier()
+    procs: list[Proc] = []
+    agent: ServiceProcess | None = None
+    with serve_app(probe.app) as probe_url, serve_app(notifier.app) as notifier_url:
+        try:
+            agent = ServiceProcess("agent-service", {
+                "REDIS_URL": redis_url, "NOTIFIER_URL": notifier_url, "ALERTS_TOKEN": ALERTS_TOKEN,
+                "LLM_ENGINE": "rules", "INGESTION_URL": "http://127.0.0.1:9", "LOG_JSON": "false",
+                "ANTHROPIC_API_KEY": "", "API_TOKEN": "",
+            }).start()
+            am_port, prom_port = free_port(), free_port()
+            (tmp_path / "am").mkdir()
+            (tmp_path / "prom").mkdir()
+            (tmp_path / "alertmanager.yml").write_text(f"""
+route:
+  receiver: agent
+  group_by: [alertname, backend]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: agent
+    webhook_configs:
+      - url: {agent.url}/alerts
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: {ALERTS_TOKEN}
+""")
+            (tmp_path / "rules.yml").write_text("""
+groups:
+  - name: e2e
+    interval: 1s
+    rules:
+      - alert: ProbeFailing
+        expr: probe_failing > 0
+        labels: {severity: page}
+        annotations: {summary: "probe failing on {{ $labels.backend }}"}
+""")
+            (tmp_path / "prometheus.yml").write_text(f"""
+global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+rule_files: [{tmp_path / 'rules.yml'}]
+alerting:
+  alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]
+scrape_configs:
+  - job_name: probe
+    static_configs: [{{targets: ['{probe_url.removeprefix("http://")}']}}]
+""")
+            procs.append(Proc([alertmanager_bin, f"--config.file={tmp_path / 'alertmanager.yml'}",
+                               f"--storage.path={tmp_path / 'am'}", f"--web.listen-address=127.0.0.1:{am_port}",
+                               "--cluster.listen-address="], tmp_path, "alertmanager"))
+            procs.append(Proc([prometheus_bin, f"--config.file={tmp_path / 'prometheus.yml'}",
+                               f"--storage.tsdb.path={tmp_path / 'prom'}",
+                               f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=1s"],
+                              tmp_path, "prometheus"))
+            wait_for_port(am_port, timeout=20)
+            wait_for_port(prom_port, timeout=20)
+            yield {"probe": probe, "notifier": notifier, "agent": agent,
+                   "logs": [p.log for p in procs] + [agent.log_path]}
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+            if agent is not None:
+                agent.stop()
+
+
+def test_real_alertmanager_fires_then_resolves(stack: dict[str, Any]) -> None:
+    probe, notifier, agent, logs = stack["probe"], stack["notifier"], stack["agent"], stack["logs"]
+
+    def incidents() -> list[dict[str, Any]]:
+        return httpx.get(f"{agent.url}/incidents", timeout=5).json()["incidents"]
+
+    def incident(status: str) -> dict[str, Any] | None:
+        found = incidents()
+        if len(found) != 1:
+            return None
+        detail = httpx.get(f"{agent.url}/incidents/{found[0]['id']}", timeout=5).json()
+        return detail if detail["status"] == status and not detail["pending"] else None
+
+    probe.value = 1
+    opened = wait_until(lambda: incident("INVESTIGATING"), timeout=25, what="an INVESTIGATING incident", logs=logs)
+    assert opened["source"] == "alertmanager"
+    assert opened["scope"]["backend"] == "be_app"
+    assert opened["severity"] == "critical"
+    assert opened["reports"], "the analysis report is attached"
+    wait_until(lambda: [c for c in notifier.calls if c["event"] == "opened"], timeout=10, what="opened", logs=logs)
+
+    probe.value = 0
+    mitigated = wait_until(lambda: incident("MITIGATED"), timeout=25, what="a MITIGATED incident", logs=logs)
+    assert [a["status"] for a in mitigated["alerts"]] == ["resolved"]
+    assert len(incidents()) == 1
+    assert [c["event"] for c in notifier.sent] == ["opened", "mitigated"]
+    assert all(c["incident_id"] == opened["id"] for c in notifier.calls)
+    metrics = httpx.get(f"{agent.url}/prometheus/metrics", timeout=5).text
+    assert 'oncall_incidents_total{source="alertmanager"} 1.0' in metrics
