@@ -195,3 +195,13 @@ async def test_4xx_storm_on_a_small_backend_is_seen_below_the_site_wide_threshol
     assert errors.severity == "warning" and "be_hooks" in errors.summary and "83.3%" in errors.summary
     assert "be_hooks" in report.title and "auth" in text(report)
     assert report.ungrounded_claims == []
+
+
+async def test_identical_queries_within_one_analysis_are_asked_once() -> None:
+    fake = healthy()
+    report = await analyze_fake(fake)
+    asked = [(path, tuple(sorted(params.items()))) for path, params in fake.calls]
+    assert len(asked) == len(set(asked)), "an identical query went to ingestion twice"
+    evidence_calls = sum(len(f.evidence) for f in report.findings)
+    assert evidence_calls > len(asked)  # the specialists still each hold the answers as evidence
+    assert ("/metrics/backends", (("end", "2026-01-01T10:15:00Z"), ("window", "15m"))) in asked

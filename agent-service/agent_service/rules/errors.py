@@ -26,12 +26,15 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     warn5, crit5 = inp.t("error_5xx_warning_pct", 5), inp.t("error_5xx_critical_pct", 10)
     warn4 = inp.t("error_4xx_warning_pct", 20)
     min_req = inp.t("min_requests", 20)
-    ov: dict[str, Any] | None = await rec.call(OVERVIEW, window=inp.window)
+    window = {"window": inp.window}
+    ov, codes_data, backends_data, states_data = await rec.call_many(
+        [(OVERVIEW, window), (STATUS_CODES, window), (BACKENDS, window), (TERMINATION_STATES, window)]
+    )
     if ov is None:
         raise LookupError("; ".join(rec.errors) or "no overview")
-    codes = ((await rec.call(STATUS_CODES, window=inp.window)) or {}).get("status_codes", {})
-    backends = ((await rec.call(BACKENDS, window=inp.window)) or {}).get("backends", [])
-    states = ((await rec.call(TERMINATION_STATES, window=inp.window)) or {}).get("termination_states", {})
+    codes = (codes_data or {}).get("status_codes", {})
+    backends = (backends_data or {}).get("backends", [])
+    states = (states_data or {}).get("termination_states", {})
 
     total = int(ov.get("total_requests") or 0)
     rate5 = float(ov.get("error_rate_5xx_pct") or 0.0)

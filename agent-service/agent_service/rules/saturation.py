@@ -17,10 +17,14 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     mem_warn = inp.t("redis_memory_warning_pct", 80)
     queue_warn = inp.t("queue_warning_pct", 5)
     min_req = inp.t("min_requests", 20)
-    sat: dict[str, Any] | None = await rec.call(SATURATION, window=inp.window)
+    window = {"window": inp.window}
+    sat, ov, states_data, rt, backends_data = await rec.call_many(
+        [(SATURATION, window), (OVERVIEW, window), (TERMINATION_STATES, window), (RESPONSE_TIMES, window),
+         (BACKENDS, window)]
+    )
     if sat is None:
         raise LookupError("; ".join(rec.errors) or "no saturation data")
-    ov = (await rec.call(OVERVIEW, window=inp.window)) or {}
+    ov, rt = ov or {}, rt or {}
     total = int(ov.get("total_requests") or 0)
     redis = sat.get("redis") or {}
     haproxy = sat.get("haproxy") or {}
@@ -42,10 +46,9 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     sustained = total >= min_req and queued * 100.0 >= queue_warn * total
     if sustained:
         severities.append("warning")
-        states = ((await rec.call(TERMINATION_STATES, window=inp.window)) or {}).get("termination_states", {})
+        states = (states_data or {}).get("termination_states", {})
         timeouts = sum(n for s, n in states.items() if termination.is_queue_timeout(s))
-        rt = (await rec.call(RESPONSE_TIMES, window=inp.window)) or {}
-        where = await _queueing_backend(rec, inp, min_req)
+        where = await _queueing_backend(rec, inp, (backends_data or {}).get("backends", []), min_req)
         if where:
             name, data = where
             signals[signal_key("queued_requests", name)] = data.get("queued_requests") or 0
@@ -91,16 +94,15 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     return Verdict(severity, " ".join(parts), " ".join(details), signals)
 
 
-async def _queueing_backend(rec: Recorder, inp: CheckInput, min_req: float) -> tuple[str, dict[str, Any]] | None:
-    backends = ((await rec.call(BACKENDS, window=inp.window)) or {}).get("backends", [])
-    ranked = [b for b in sorted(backends, key=lambda b: -b.get("requests", 0)) if b.get("requests", 0) >= min_req]
-    if len(ranked) == 1:
-        scoped = await rec.call(SATURATION, window=inp.window, backend=ranked[0]["name"])
-        return (ranked[0]["name"], (scoped or {}).get("haproxy") or {})
+async def _queueing_backend(
+    rec: Recorder, inp: CheckInput, backends: list[dict[str, Any]], min_req: float
+) -> tuple[str, dict[str, Any]] | None:
+    ranked = [b["name"] for b in sorted(backends, key=lambda b: -b.get("requests", 0)) if b.get("requests", 0) >= min_req]
+    ranked = ranked[:MAX_BACKEND_PROBES]
+    answers = await rec.call_many([(SATURATION, {"window": inp.window, "backend": name}) for name in ranked])
     best: tuple[str, dict[str, Any]] | None = None
-    for backend in ranked[:MAX_BACKEND_PROBES]:
-        scoped = await rec.call(SATURATION, window=inp.window, backend=backend["name"])
+    for name, scoped in zip(ranked, answers, strict=True):
         haproxy = (scoped or {}).get("haproxy") or {}
-        if (haproxy.get("queued_requests") or 0) > (best[1].get("queued_requests") or 0 if best else 0):
-            best = (backend["name"], haproxy)
-    return best
+        if best is None or (haproxy.get("queued_requests") or 0) > (best[1].get("queued_requests") or 0):
+            best = (name, haproxy)
+    return best if best and (best[1].get("queued_requests") or 0) > 0 else None

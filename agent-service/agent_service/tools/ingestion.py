@@ -6,6 +6,7 @@ specialist reads the same minutes even when the model leaves the arguments out.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -77,11 +78,15 @@ def window_minutes(window: str) -> int:
 
 @dataclass
 class SourceTracker:
-    """What the tools saw of ingestion during one analysis."""
+    """What the tools saw of ingestion during one analysis, and the answers it already got:
+    within one analysis (one fixed `end`) an identical query has the same answer, so the
+    specialists asking it share one request (concurrent askers wait for the same one)."""
 
     ok: int = 0
     unreachable: int = 0
     errors: list[str] = field(default_factory=list)
+    answers: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    queries: int = 0
 
     @property
     def state(self) -> str:
@@ -134,6 +139,32 @@ class IngestionTool:
             resolved = self.resolve(arguments)
         except ValidationError as exc:
             return ToolResult.fail(f"invalid arguments for {self.name}: {_short(exc)}")
+        key = self.name + json.dumps(resolved, sort_keys=True, default=str)
+        shared = self._tracker.answers.get(key)
+        if shared is not None:
+            try:
+                return ToolResult.ok(await asyncio.shield(shared))
+            except Exception:  # noqa: BLE001 - the first asker failed: ask again below
+                pass
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._tracker.answers[key] = future
+        try:
+            result = await self._ask(resolved)
+        except BaseException:  # cancelled (a deadline): let the waiters ask for themselves
+            self._tracker.answers.pop(key, None)
+            future.set_exception(LookupError("the shared query was cancelled"))
+            future.exception()
+            raise
+        if result.status == "ok":
+            future.set_result(result.data)
+        else:
+            self._tracker.answers.pop(key, None)
+            future.set_exception(LookupError(result.error))
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
+        return result
+
+    async def _ask(self, resolved: dict[str, Any]) -> ToolResult:
+        self._tracker.queries += 1
         try:
             model = await self._fetch(self._client, resolved)
         except IngestionUnreachable as exc:
