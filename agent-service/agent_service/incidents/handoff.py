@@ -19,7 +19,7 @@ MAX_WORDS = 250
 class TextWriter(Protocol):
     """The Claude engine's free-text helper: instructions from a template, material as data."""
 
-    async def write(self, template: str, material: dict[str, Any]) -> tuple[str, Usage]: ...
+    async def write(self, template: str, material: dict[str, Any], **values: Any) -> tuple[str, Usage]: ...
 
 
 def rules_handoff(incident: Incident, *, now: datetime) -> Handoff:
@@ -103,14 +103,13 @@ def handoff_material(incident: Incident) -> dict[str, Any]:
             {"specialist": f.specialist, "severity": f.severity, "summary": f.summary, "signals": f.signals}
             for f in (report.findings if report else [])
         ],
-        "max_words": MAX_WORDS,
     }
 
 
 async def llm_handoff(incident: Incident, writer: TextWriter, *, now: datetime) -> Handoff:
     base = rules_handoff(incident, now=now)
     try:
-        text, _usage = await writer.write(HANDOFF_TEMPLATE, handoff_material(incident))
+        text, _usage = await writer.write(HANDOFF_TEMPLATE, handoff_material(incident), max_words=MAX_WORDS)
     except Exception as exc:  # noqa: BLE001 - the rules handoff is still useful
         base.llm_error = f"{type(exc).__name__}: {str(exc)[:200]}"
         return base
