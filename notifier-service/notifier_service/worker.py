@@ -90,16 +90,16 @@ class Worker:
     async def _dispatch(self) -> None:
         while not self._stopping:
             try:
-                await self._idle.acquire()
-                free = 1
-                while not self._idle.locked() and free < self.settings.worker_concurrency:
-                    await self._idle.acquire()
-                    free += 1
-                token, items = await self.store.claim(n=free, lease_seconds=self.settings.lease_seconds)
-                for item in items:
-                    self._inbox.put_nowait((token, item))
-                for _ in range(free - len(items)):
-                    self._idle.release()
+                free = await self._idle_senders()
+                handed = 0
+                try:
+                    token, items = await self.store.claim(n=free, lease_seconds=self.settings.lease_seconds)
+                    for item in items:
+                        self._inbox.put_nowait((token, item))
+                        handed += 1
+                finally:  # a slot not handed to a sender is free again, whatever happened
+                    for _ in range(free - handed):
+                        self._idle.release()
                 if not items:
                     await self._wait_for_work()
             except asyncio.CancelledError:
@@ -110,6 +110,15 @@ class Worker:
             except Exception:
                 log.exception("notification dispatcher error")
                 await asyncio.sleep(self.settings.poll_interval_seconds)
+
+    async def _idle_senders(self) -> int:
+        """Wait for one idle sender, then take every other idle one too."""
+        await self._idle.acquire()
+        free = 1
+        while not self._idle.locked() and free < self.settings.worker_concurrency:
+            await self._idle.acquire()
+            free += 1
+        return free
 
     async def _wait_for_work(self) -> None:
         timeout = self.settings.poll_interval_seconds
