@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel
 
 from notifier_service.compose import own_message_id, root_message_id
 from notifier_service.metrics import Metrics
@@ -28,6 +29,13 @@ def _store(request: Request) -> NotificationStore:
 StoreDep = Annotated[NotificationStore, Depends(_store)]
 
 
+class Problem(BaseModel):
+    detail: str
+
+
+PROBLEM: dict[str, Any] = {"model": Problem}
+
+
 def build_router(settings: Settings, metrics: Metrics, auth: object) -> APIRouter:
     router = APIRouter(dependencies=[Depends(auth)])
     domain = settings.thread_domain
@@ -42,11 +50,11 @@ def build_router(settings: Settings, metrics: Metrics, auth: object) -> APIRoute
         body: NotifyRequest,
         store: StoreDep,
         response: Response,
-        idempotency_header: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+        idempotency_header: Annotated[
+            str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY.pattern, description="or the body's idempotency_key")
+        ] = None,
     ) -> NotifyAccepted:
         key = body.idempotency_key or idempotency_header
-        if key is not None and not IDEMPOTENCY_KEY.match(key):
-            raise HTTPException(422, "Idempotency-Key: 1-200 printable ASCII characters, no spaces")
         recipients = settings.recipients_for(body.severity)
         seen = {a.lower() for a in recipients}
         recipients += [a for a in body.to if a.lower() not in seen]
@@ -78,14 +86,17 @@ def build_router(settings: Settings, metrics: Metrics, auth: object) -> APIRoute
         items = await store.list(status=status_filter, limit=limit)
         return NotificationList(notifications=items, count=len(items))
 
-    @router.get("/notifications/{notification_id}", response_model=Notification)
+    @router.get("/notifications/{notification_id}", response_model=Notification, responses={404: PROBLEM})
     async def get_notification(notification_id: str, store: StoreDep) -> Notification:
         view = await store.get(_checked_id(notification_id))
         if view is None:
             raise HTTPException(404, "no such notification")
         return view
 
-    @router.post("/notifications/{notification_id}/retry", status_code=202, response_model=NotifyAccepted)
+    @router.post(
+        "/notifications/{notification_id}/retry", status_code=202, response_model=NotifyAccepted,
+        responses={404: PROBLEM, 409: PROBLEM},
+    )
     async def retry(notification_id: str, store: StoreDep) -> NotifyAccepted:
         """Send a failed notification (a dead letter) again, with a fresh set of attempts."""
         ident = _checked_id(notification_id)

@@ -17,10 +17,17 @@ def parse_addresses(value: object) -> list[str]:
     """`a@x, b@y` or a list → a de-duplicated list of plain addresses; raises on a bad one."""
     if value is None:
         return []
-    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError("addresses: a list of strings or one comma-separated string")
     seen: dict[str, str] = {}
     for raw in items:
-        address = str(raw).strip()
+        if not isinstance(raw, str):
+            raise ValueError("addresses: each one must be a string")
+        address = raw.strip()
         if not address:
             continue
         if not ADDRESS.match(address):

@@ -237,6 +237,8 @@ def test_auth_and_validation(redis_url: str, smtp_sink: SmtpSink) -> None:
             "severity": notify_body(severity="apocalyptic"),
             "url": notify_body(url="javascript:alert(1)"),
             "to": notify_body(to=["not an address"]),
+            "to type": notify_body(to=True),
+            "to items": notify_body(to=[1, 2]),
             "incident_id": notify_body(incident_id="12\r\nX-Evil: 1"),
             "title": notify_body(title=""),
             "extra": {**notify_body(), "cc": "x@example.com"},
@@ -246,6 +248,8 @@ def test_auth_and_validation(redis_url: str, smtp_sink: SmtpSink) -> None:
             assert response.status_code == 422, (name, response.text)
         assert client.post("/notify", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 422
         assert client.get("/notifications", params={"status": "lost"}).status_code == 422
+        spaced = client.post("/notify", json=notify_body(idempotency_key=None), headers={"Idempotency-Key": "has space"})
+        assert spaced.status_code == 422 and "Idempotency-Key" in spaced.text
         assert client.get("/notifications/0123abcd").status_code == 404
         assert client.get("/notifications/../../etc").status_code == 404
         assert client.post("/notifications/0123abcd/retry").status_code == 404
