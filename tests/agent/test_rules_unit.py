@@ -205,3 +205,21 @@ async def test_identical_queries_within_one_analysis_are_asked_once() -> None:
     evidence_calls = sum(len(f.evidence) for f in report.findings)
     assert evidence_calls > len(asked)  # the specialists still each hold the answers as evidence
     assert ("/metrics/backends", (("end", "2026-01-01T10:15:00Z"), ("window", "15m"))) in asked
+
+
+async def test_surge_against_a_covered_previous_window_warns() -> None:
+    fake = healthy()
+    fake.set("overview", overview(27000, e5=20, previous=overview(6000)))
+    fake.set("rps", series([400] * 15 + [1800] * 15))
+    report = await analyze_fake(fake)
+    traffic = finding(report, "traffic")
+    assert traffic.severity == "warning" and "surge" in traffic.summary.lower()
+    assert any("scale out" in r.lower() for r in report.recommendations)
+
+
+async def test_logs_that_just_started_are_not_a_surge() -> None:
+    fake = healthy()
+    fake.set("overview", overview(27000, e5=20, previous=overview(1200)))
+    fake.set("rps", series([0] * 14 + [1200] + [1800] * 15))
+    report = await analyze_fake(fake)
+    assert finding(report, "traffic").severity == "ok", finding(report, "traffic").summary

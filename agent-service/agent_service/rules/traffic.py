@@ -62,7 +62,7 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     ov, rps, backends, prev_backends = await rec.call_many(
         [
             (OVERVIEW, {"window": inp.window}),
-            (RPS_SERIES, {"window": inp.window}),
+            (RPS_SERIES, {"minutes": inp.minutes * 2}),
             (BACKENDS, {"window": inp.window}),
             (BACKENDS, {"window": inp.window, "end": inp.end_of_previous}),
         ]
@@ -73,7 +73,11 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     previous = ov.get("previous") or {}
     total, prev_total = int(ov.get("total_requests") or 0), int(previous.get("total_requests") or 0)
     cur_rps, prev_rps = float(ov.get("rps") or 0), float(previous.get("rps") or 0)
-    series = [int(p.get("requests") or 0) for p in (rps or {}).get("series", [])]
+    both = [int(p.get("requests") or 0) for p in (rps or {}).get("series", [])]
+    series, before = both[-inp.minutes :], both[: -inp.minutes]
+    # The previous window is a fair baseline only if traffic ran through most of it (not when the
+    # logs merely started at its end).
+    covered = len(before) > 0 and sum(1 for v in before if v > 0) * 2 >= len(before)
     signals: dict[str, float] = {"requests": total, "rps": cur_rps, "previous_requests": prev_total, "previous_rps": prev_rps}
     parts: list[str] = []
     severities = ["ok"]
@@ -105,7 +109,7 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
                     f"Traffic dropped by more than {pct(drop)}: at most {num(latest)} requests per minute in "
                     f"the latest minutes, after about {num(typical)} per minute earlier in the last {inp.window}."
                 )
-        elif prev_total >= min_req and cur_rps > prev_rps * (1 + surge / 100.0):
+        elif prev_total >= min_req and covered and cur_rps > prev_rps * (1 + surge / 100.0):
             severities.append("warning")
             parts.append(
                 f"Traffic surge: {num(cur_rps)} requests/s in the last {inp.window} against {num(prev_rps)} "
