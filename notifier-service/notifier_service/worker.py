@@ -187,7 +187,10 @@ class Worker:
                 break
             except REDIS_ERRORS:
                 if attempt == 4:
-                    log.error("notification %s was sent but could not be recorded; it will not be re-sent", item.id)
+                    log.error(
+                        "notification %s was accepted by SMTP but Redis could not record it; when its lease "
+                        "runs out it is handled as uncertain (RESEND_UNCERTAIN)", item.id,
+                    )
                     return
                 await asyncio.sleep(0.2 * 2**attempt)
         self.metrics.sent.labels(item.fields["event"]).inc()
