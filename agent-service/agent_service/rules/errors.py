@@ -57,20 +57,18 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     bad5.sort(key=lambda item: -float(item[1].get("error_rate_5xx_pct") or 0) * item[1].get("requests", 0))
     sev4 = "warning" if rate4 > warn4 else "ok"
 
-    # 4xx per backend: /backends has no 4xx rate, so ask each busy backend's overview (at once).
+    # 4xx per backend: /backends has no 4xx rate, so ask each busy backend's status codes (at once).
     bad4: list[tuple[str, float, list[tuple[str, int]]]] = []
     busy = [b["name"] for b in sorted(backends, key=lambda b: -b.get("requests", 0)) if b.get("requests", 0) >= min_req]
     busy = busy[:MAX_BACKEND_PROBES] if len(busy) > 1 else []
-    scoped_all = await rec.call_many([(OVERVIEW, {"window": inp.window, "backend": n}) for n in busy])
-    flagged4 = [
-        (name, float(scoped["error_rate_4xx_pct"]))
-        for name, scoped in zip(busy, scoped_all, strict=True)
-        if scoped and scoped.get("total_requests", 0) >= min_req and scoped.get("error_rate_4xx_pct", 0) > warn4
-    ]
-    flagged4.sort(key=lambda row: -row[1])
-    codes4 = await rec.call_many([(STATUS_CODES, {"window": inp.window, "backend": n}) for n, _ in flagged4[:2]])
-    for (name, rate), scoped_codes in zip(flagged4, codes4 + [None] * len(flagged4), strict=False):
-        bad4.append((name, rate, top_codes((scoped_codes or {}).get("status_codes", {}), "4", 2)))
+    answers = await rec.call_many([(STATUS_CODES, {"window": inp.window, "backend": n}) for n in busy])
+    for name, answer in zip(busy, answers, strict=True):
+        scoped_codes = (answer or {}).get("status_codes", {})
+        scoped_total = sum(scoped_codes.values())
+        scoped_4xx = sum(n for code, n in scoped_codes.items() if code.startswith("4"))
+        if scoped_total >= min_req and scoped_4xx * 100.0 > warn4 * scoped_total:
+            bad4.append((name, round(100.0 * scoped_4xx / scoped_total, 1), top_codes(scoped_codes, "4", 2)))
+    bad4.sort(key=lambda row: -row[1])
     if bad4:
         sev4 = "warning"
 
@@ -106,8 +104,12 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
         if bad4:
             name, rate, scoped_top = bad4[0]
             signals[signal_key("error_rate_4xx_pct", name)] = rate
-            where = f" Backend {name} has 4xx on {pct(rate)} of its requests"
-            where += (" (" + ", ".join(f"{c} × {num(n)}" for c, n in scoped_top) + ")." if scoped_top else ".")
+            requests = next((b.get("requests") for b in backends if b.get("name") == name), None)
+            where = (
+                f" Backend {name} answers 4xx above the {pct(warn4)} threshold: "
+                + ", ".join(f"{c} × {num(n)}" for c, n in scoped_top)
+                + (f" of its {num(requests)} requests." if requests else ".")
+            )
         parts.append("Most frequent 4xx: " + ", ".join(f"{c} × {num(n)}" for c, n in four) + "." + where)
     flagged = (five if sev5 != "ok" or bad5 else []) + (four if sev4 != "ok" else [])
     for _, _, scoped_top in bad4[:1]:

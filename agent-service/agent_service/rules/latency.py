@@ -22,12 +22,8 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     warn95 = inp.t("p95_warning_ms", 500)
     crit99 = inp.t("p99_critical_ms", 1000)
     min_req = inp.t("min_requests", 20)
-    rt, backends_data, previous = await rec.call_many(
-        [
-            (RESPONSE_TIMES, {"window": inp.window}),
-            (BACKENDS, {"window": inp.window}),
-            (RESPONSE_TIMES, {"window": inp.window, "end": inp.end_of_previous}),
-        ]
+    rt, backends_data = await rec.call_many(
+        [(RESPONSE_TIMES, {"window": inp.window}), (BACKENDS, {"window": inp.window})]
     )
     if rt is None and backends_data is None:
         raise LookupError("; ".join(rec.errors) or "no latency data")
@@ -51,8 +47,9 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     offenders.sort(key=lambda item: (item[0] != "critical", -(item[1].get("p99_ms") or 0)))
     severity = worst(site, *(sev for sev, _ in offenders))
 
-    if severity == "ok":
-        previous = None
+    previous = None
+    if severity != "ok":  # the trend, only when there is something to explain
+        previous = await rec.call(RESPONSE_TIMES, window=inp.window, end=inp.end_of_previous)
     parts: list[str] = []
     details: list[str] = [
         f"Thresholds: p95 above {ms(warn95)} is a warning, p99 above {ms(crit99)} is critical."

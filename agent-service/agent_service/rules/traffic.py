@@ -160,8 +160,7 @@ async def _backend_drops(
     names = names[:MAX_BACKEND_PROBES]
     if len(names) < 2:
         return []  # with one backend the site-wide checks above already said it
-    minutes = inp.minutes * 2 if before else inp.minutes
-    results = await rec.call_many([(RPS_SERIES, {"minutes": minutes, "backend": n}) for n in names])
+    results = await rec.call_many([(RPS_SERIES, {"minutes": inp.minutes, "backend": n}) for n in names])
     lost: list[tuple[str, int, int]] = []
     for name, data in zip(names, results, strict=True):
         series = [int(p.get("requests") or 0) for p in (data or {}).get("series", [])]
