@@ -4,16 +4,18 @@ and as the `similar_incidents` hook that fills IncidentReport.similar_incidents.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from agent_service.incidents.search import memory_text, similarity, tokens
+from agent_service.incidents.models import Incident
+from agent_service.incidents.search import DOMAIN_STOP, idf_scores, memory_tokens, situation_score, tokens
 from agent_service.incidents.store import IncidentStore
 from agent_service.models import IncidentReport, SimilarIncident
 from agent_service.tools.base import ToolResult
 
 MAX_SCAN = 500
-MIN_SCORE = 0.05
+TEXT_MIN_SCORE = 0.2
+SITUATION_MIN_SCORE = 0.4  # same place, or exactly the same symptoms elsewhere
 
 
 class IncidentMemory:
@@ -23,40 +25,31 @@ class IncidentMemory:
         self._store = store
         self.scan = scan
 
+    async def _remembered(self, exclude: int | None = None) -> list[Incident]:
+        return [
+            i for i in await self._store().resolved(self.scan)
+            if i.id != exclude and (i.root_cause or i.resolution)
+        ]
+
     async def search(self, query: str, *, limit: int = 3, exclude: int | None = None) -> list[SimilarIncident]:
-        wanted = tokens(query)
-        if not wanted:
-            return []
-        scored: list[SimilarIncident] = []
-        for incident in await self._store().resolved(self.scan):
-            if incident.id == exclude or not (incident.root_cause or incident.resolution):
-                continue
-            score = similarity(wanted, tokens(memory_text(incident)))
-            if score < MIN_SCORE:
-                continue
-            scored.append(
-                SimilarIncident(
-                    incident_id=incident.id,
-                    title=incident.title,
-                    root_cause=incident.root_cause,
-                    resolution=incident.resolution,
-                    resolved_at=incident.resolved_at,
-                    score=score,
-                )
-            )
-        scored.sort(key=lambda s: (-s.score, -s.incident_id))
-        return scored[:limit]
+        """Free-text search (the tool): rare shared words count most."""
+        wanted = tokens(query) - DOMAIN_STOP
+        past = await self._remembered(exclude)
+        scores = idf_scores(wanted, [memory_tokens(i) for i in past])
+        return _best(zip(past, scores, strict=True), limit=limit, minimum=TEXT_MIN_SCORE)
 
     async def similar_incidents(self, report: IncidentReport, *, limit: int = 3) -> list[SimilarIncident]:
-        """The Analyzer's hook: words from the report's scope, title and the specialists that
-        found something wrong (never the engineer's free-text question)."""
-        words = [v for v in (report.scope.backend, report.scope.frontend) if v]
-        if report.overall_severity != "ok":
-            words.append(report.title)
-        for finding in report.findings:
-            if finding.severity in ("warning", "critical"):
-                words.extend([finding.specialist, *finding.signals.keys()])
-        return await self.search(" ".join(words), limit=limit) if words else []
+        """The Analyzer's hook: past incidents in the same place or with the same symptoms
+        (the specialists that flagged). Never uses the engineer's free-text question."""
+        symptoms = {f.specialist for f in report.findings if f.severity in ("warning", "critical")}
+        if not symptoms and not (report.scope.backend or report.scope.frontend):
+            return []
+        past = await self._remembered()
+        scored = [
+            (i, situation_score(backend=report.scope.backend, frontend=report.scope.frontend, symptoms=symptoms, past=i))
+            for i in past
+        ]
+        return _best(scored, limit=limit, minimum=SITUATION_MIN_SCORE)
 
     def attach(self, analyzer: object) -> None:
         """Give an Analyzer (agent_service.orchestrator) the tool and the hook, once."""
@@ -68,6 +61,17 @@ class IncidentMemory:
 
     def tool(self) -> SearchPastIncidentsTool:
         return SearchPastIncidentsTool(self)
+
+
+def _best(scored: Iterable[tuple[Incident, float]], *, limit: int, minimum: float) -> list[SimilarIncident]:
+    found = [
+        SimilarIncident(incident_id=i.id, title=i.title, root_cause=i.root_cause, resolution=i.resolution,
+                        resolved_at=i.resolved_at, score=score)
+        for i, score in scored
+        if score >= minimum
+    ]
+    found.sort(key=lambda s: (-s.score, -s.incident_id))
+    return found[:limit]
 
 
 class SearchPastIncidentsTool:

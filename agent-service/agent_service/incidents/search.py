@@ -1,8 +1,9 @@
-"""Pure text search and filters over incidents, and the similarity score used by the memory of
+"""Pure text search and filters over incidents, and the scores used by the memory of
 past incidents. Small scale by design: the store hands over the most recent N incidents."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 
@@ -73,22 +74,51 @@ def filter_incidents(
     return found
 
 
-def memory_text(incident: Incident) -> str:
+# Words every incident of this product shares: they say nothing about which one is similar.
+DOMAIN_STOP = frozenset(
+    "backend frontend high low critical warning ok info page alert alerts severity incident on "
+    "rate error be fe srv".split()
+)
+
+
+def memory_tokens(incident: Incident) -> set[str]:
     """What a past incident is remembered by: what it was about and what fixed it."""
     parts = [incident.title, incident.root_cause or "", incident.resolution or ""]
     parts.extend(f"{k} {v}" for k, v in incident.labels.items() if k not in ("severity", "job", "instance"))
     parts.extend(v for v in incident.scope.values() if v)
-    for report in incident.reports[-1:]:
-        parts.append(report.title)
-        parts.extend(f.specialist for f in report.findings if f.severity in ("warning", "critical"))
-    return "\n".join(parts)
+    parts.extend(flagged(incident))
+    return tokens("\n".join(parts)) - DOMAIN_STOP
 
 
-def similarity(query: set[str], candidate: set[str]) -> float:
-    """Share of the query's words the candidate has, damped by the candidate's size (0…1)."""
-    if not query or not candidate:
-        return 0.0
-    common = len(query & candidate)
-    if not common:
-        return 0.0
-    return round(common / len(query) * (common / len(query | candidate)) ** 0.5, 4)
+def flagged(incident: Incident) -> set[str]:
+    """Specialists that found something wrong in the incident's latest analysis."""
+    if not incident.reports:
+        return set()
+    return {f.specialist for f in incident.reports[-1].findings if f.severity in ("warning", "critical")}
+
+
+def idf_scores(query: set[str], documents: list[set[str]]) -> list[float]:
+    """Share of the query's information each document holds (0…1), words weighted by rarity
+    across the documents (a word every past incident has counts for little)."""
+    n = len(documents)
+    if not query or not n:
+        return [0.0] * n
+    df = {w: sum(1 for d in documents if w in d) for w in query}
+    weight = {w: math.log((n + 1) / (df[w] + 0.5)) for w in query}
+    total = sum(weight.values())
+    if total <= 0:
+        return [0.0] * n
+    return [round(sum(weight[w] for w in query & d) / total, 4) for d in documents]
+
+
+def situation_score(
+    *, backend: str | None, frontend: str | None, symptoms: set[str], past: Incident
+) -> float:
+    """How much a past incident looks like the current situation: same place (0.6) and the same
+    specialists flagged (0.4 × Jaccard)."""
+    same_place = bool(backend and past.scope.get("backend") == backend) or bool(
+        frontend and past.scope.get("frontend") == frontend
+    )
+    theirs = flagged(past)
+    overlap = len(symptoms & theirs) / len(symptoms | theirs) if symptoms and theirs else 0.0
+    return round(0.6 * same_place + 0.4 * overlap, 4)

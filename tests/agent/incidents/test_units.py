@@ -1,4 +1,4 @@
-"""Pure parts: lifecycle rules, first bad minute, post-mortem times, search, similarity,
+"""Pure parts: lifecycle rules, first bad minute, post-mortem times, search, memory scores,
 idempotency keys, label → scope/severity."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from agent_service.incidents.impact import BadThresholds, MinuteSignal, first_ba
 from agent_service.incidents.lifecycle import TransitionError, check_transition, transition
 from agent_service.incidents.models import Incident, IncidentStatus
 from agent_service.incidents.postmortem import fmt_delta, render_postmortem, timings
-from agent_service.incidents.search import matches, similarity, tokens
+from agent_service.incidents.search import DOMAIN_STOP, idf_scores, matches, situation_score, tokens
 from agent_service.notifier_client import idempotency_key
 from tests.agent.incidents.support import make_report
 
@@ -123,13 +123,21 @@ def test_search_tokens_and_matching() -> None:
     assert not matches(inc, severity="critical")
 
 
-def test_similarity_prefers_more_shared_words() -> None:
-    query = tokens("be_app 5xx errors")
-    close = similarity(query, tokens("be_app 5xx errors after deploy"))
-    far = similarity(query, tokens("be_search latency"))
-    unrelated = similarity(query, tokens("redis memory"))
-    assert close > far > unrelated == 0.0
-    assert similarity(set(), tokens("x")) == 0.0
+def test_text_memory_weights_rare_words() -> None:
+    docs = [tokens("be_app 5xx deploy rollback"), tokens("be_search latency gc"), tokens("be_app latency pool")]
+    scores = idf_scores(tokens("be_app deploy") - DOMAIN_STOP, [d - DOMAIN_STOP for d in docs])
+    assert scores[0] > scores[2] > scores[1] == 0.0
+    assert idf_scores(set(), docs) == [0.0, 0.0, 0.0]
+    assert idf_scores(tokens("x"), []) == []
+
+
+def test_situation_score_needs_the_same_place_or_the_same_symptoms() -> None:
+    past = incident(scope={"backend": "be_app", "frontend": None})
+    past.reports.append(make_report())  # errors flagged critical
+    assert situation_score(backend="be_app", frontend=None, symptoms={"errors"}, past=past) == 1.0
+    assert situation_score(backend="be_other", frontend=None, symptoms={"errors"}, past=past) == 0.4
+    assert situation_score(backend="be_other", frontend=None, symptoms={"errors", "latency"}, past=past) == 0.2
+    assert situation_score(backend=None, frontend=None, symptoms=set(), past=past) == 0.0
 
 
 def test_idempotency_key_is_deterministic_and_distinct() -> None:
