@@ -116,3 +116,29 @@ def test_ingestion_counts_what_the_generator_wrote(transport: str, rules_stack: 
     assert isinstance(prev, dict)
     assert (prev["total_requests"], prev["errors_5xx"]) == (previous.total, previous.errors_5xx)
     assert outcome.score.passed, _explain(outcome, rules_stack)
+
+
+def test_anthropic_engine_usage_and_a_wrong_diagnosis_are_scored() -> None:
+    """The Claude path offline: the real SDK in agent-service against the fake Messages API, whose
+    scripted model calls tools then says `ok`. Tokens and cost reach the score; the scripted `ok`
+    passes a healthy scenario and fails an incident."""
+    from tests.fakes.anthropic_api import FakeAnthropic, agent_script
+
+    fake = FakeAnthropic(api_key="scenario-key").respond_with(agent_script(tool_turns=1))
+    with fake.serve() as fake_url:
+        env = {"ANTHROPIC_API_KEY": "scenario-key", "ANTHROPIC_BASE_URL": fake_url}
+        stack = start_stack(engine="anthropic", redis_binary=require_binary("redis-server"), extra_agent_env=env)
+        try:
+            by_name = {p.stem: p for p in FILES}
+            healthy = play(load_scenario(by_name["healthy-low-traffic"]), stack)
+            incident = play(load_scenario(by_name["deploy-regression"]), stack)
+        finally:
+            stack.stop()
+    assert healthy.score.engine == incident.score.engine == "anthropic"
+    assert healthy.score.passed, _explain(healthy, stack)
+    assert not incident.score.passed
+    assert any(r.startswith("overall_severity is 'ok'") for r in incident.score.reasons)
+    assert incident.score.missed_flags == 2 and incident.score.keywords_ok is False
+    assert healthy.score.input_tokens > 0 and healthy.score.output_tokens > 0
+    assert healthy.score.cost_usd > 0
+    assert len(fake.requests) >= 2 * (4 * 2 + 1)  # per analysis: 4 specialists × 2 turns + synthesis
