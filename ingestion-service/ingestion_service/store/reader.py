@@ -37,9 +37,8 @@ def _decode(raw: list[list[bytes]] | dict[bytes, bytes]) -> MinuteData:
             data.buckets[ZERO_KEY] = value
         elif name != "hk":
             data.sums[name] = value
-    for i in range(0, len(buckets), 2):
-        k = int(buckets[i])
-        data.buckets[k] = data.buckets.get(k, 0) + int(buckets[i + 1])
+    if buckets:  # each sketch key lives in exactly one bucket hash: no duplicates to add up
+        data.buckets.update(zip(map(int, buckets[0::2]), map(int, buckets[1::2])))
     return data
 
 
