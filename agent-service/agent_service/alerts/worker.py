@@ -218,3 +218,6 @@ class AlertWorker:
         resolved = await self.service.auto_resolve(datetime.now(UTC))
         if resolved:
             log.info("incidents resolved after the quiet period: %s", resolved)
+        # Actions left behind by a crash outside the worker (an API call's notification): resume.
+        for incident_id in await self.service.store.with_pending():
+            await self.service.drain(incident_id)

@@ -23,6 +23,7 @@ BY_CREATED = "incidents:by_created"
 OPEN = "incidents:open"
 MITIGATED = "incidents:mitigated"
 RESOLVED = "incidents:resolved"
+PENDING = "incidents:pending"  # incidents with actions not carried out yet
 MAX_UPDATE_ATTEMPTS = 50
 
 
@@ -114,6 +115,10 @@ class IncidentStore:
     @staticmethod
     def _index(pipe: aioredis.client.Pipeline, incident: Incident) -> None:
         member = str(incident.id)
+        if incident.pending:
+            pipe.sadd(PENDING, member)
+        else:
+            pipe.srem(PENDING, member)
         if incident.status == IncidentStatus.RESOLVED:
             pipe.srem(OPEN, member)
             pipe.zrem(MITIGATED, member)
@@ -142,6 +147,9 @@ class IncidentStore:
     async def mitigated_before(self, timestamp: float, limit: int = 100) -> list[int]:
         ids = await self.redis.zrangebyscore(MITIGATED, "-inf", timestamp, start=0, num=limit)
         return [int(_text(i) or 0) for i in ids]
+
+    async def with_pending(self, limit: int = 100) -> list[int]:
+        return [int(_text(i) or 0) for i in (await self.redis.srandmember(PENDING, limit) or [])]
 
     async def open_count(self) -> int:
         return int(await self.redis.scard(OPEN))

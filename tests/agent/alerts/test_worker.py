@@ -130,3 +130,24 @@ async def test_a_poison_entry_goes_to_the_dead_letter_stream(redis_url, notifier
             await worker.step(block=False)
         assert await redis.xlen("alerts:dead") == 1
         assert (await redis.xpending(STREAM, GROUP))["pending"] == 0
+
+
+async def test_housekeeping_resumes_actions_an_api_crash_left_behind(redis_url, notifier):
+    from agent_service.incidents.models import PendingAction
+    from agent_service.incidents.store import IncidentStore
+
+    settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False, api_token="t")
+    async with running_app(settings) as (app, client):
+        await client.post("/incidents", headers={"Authorization": "Bearer t"}, json={"title": "x"})
+        store = IncidentStore(app.state.redis)
+
+        def crashed_before_notifying(incident):
+            incident.pending.append(PendingAction(kind="notify", event="updated", key="k-after-crash"))
+
+        await store.update(1, crashed_before_notifying)
+        assert await store.with_pending() == [1]
+        await _reclaimer(app, "w").housekeeping()
+        incident = await store.get(1)
+        left = await store.with_pending()
+    assert incident.pending == [] and left == []
+    assert [c["idempotency_key"] for c in notifier.calls][-1] == "k-after-crash"
