@@ -16,11 +16,6 @@ REPO = Path(__file__).resolve().parents[3]
 BANDIT = Path(sys.executable).parent / "bandit"
 SOURCES = ["common", "ingestion-service", "agent-service", "notifier-service"]
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*)$")
-# Findings known today, reported to their owner: (file, test id). They must go, not grow.
-KNOWN = {
-    ("notifier-service/notifier_service/compose.py", "B701"),  # autoescape=False for the text part: `# noqa` is not `# nosec`
-    ("notifier-service/notifier_service/compose.py", "B704"),  # Markup(report.html): same
-}
 
 
 def _normalize(name: str) -> str:
@@ -45,15 +40,8 @@ def bandit_findings() -> set[tuple[str, str]]:
     return _bandit_findings()
 
 
-def test_bandit_finds_nothing_new_at_medium_or_above(bandit_findings: set[tuple[str, str]]) -> None:
-    assert bandit_findings - KNOWN == set()
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: bandit -ll flags notifier-service/notifier_service/compose.py:67 (B701 jinja2 autoescape=False, "
-    "text/plain part) and :90 (B704 Markup on rendered HTML); both carry `# noqa` (ruff) instead of "
-    "`# nosec B701` / `# nosec B704` with the reason, so the CI gate fails"))
 def test_bandit_is_clean_at_medium_or_above(bandit_findings: set[tuple[str, str]]) -> None:
+    """Found 2 in notifier compose.py (`# noqa` where bandit needs `# nosec`); fixed in decd09e."""
     assert bandit_findings == set()
 
 
