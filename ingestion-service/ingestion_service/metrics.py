@@ -6,7 +6,6 @@ a custom collector holds the cumulative values, labels bounded by the name cap.
 
 from __future__ import annotations
 
-import bisect
 import threading
 from collections.abc import Iterator
 
@@ -14,10 +13,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from ingestion_service.signals.aggregate import BACKEND, BatchDeltas
-from ingestion_service.sketch import upper_bound
+from ingestion_service.signals.aggregate import BACKEND, DURATION_BUCKETS_MS, BatchDeltas
 
-DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+DURATION_BUCKETS = tuple(ms / 1000 for ms in DURATION_BUCKETS_MS)
 
 
 class GoldenSignals(Collector):
@@ -39,9 +37,8 @@ class GoldenSignals(Collector):
                 h = self.hist.get((fe, be))
                 if h is None:
                     h = self.hist[(fe, be)] = [0.0] * (len(DURATION_BUCKETS) + 2)
-                for k, c in pair.buckets.items():
-                    seconds = upper_bound(k) / 1000
-                    h[bisect.bisect_left(DURATION_BUCKETS, seconds)] += c
+                for i, c in enumerate(pair.prom):
+                    h[i] += c
                 h[-1] += pair.ta_sum_ms / 1000
             batch_queue: dict[tuple[str, str], int] = {}
             batch_act: dict[str, int] = {}

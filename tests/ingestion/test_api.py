@@ -129,13 +129,17 @@ def test_idempotency_key_over_http(api: httpx.Client) -> None:
 
 
 def test_prometheus_golden_signals(api: httpx.Client) -> None:
-    body = "\n".join([LINE.format(ta=3, status=200), LINE.format(ta=40, status=503), "junk"])
+    body = "\n".join([LINE.format(ta=3, status=200), LINE.format(ta=40, status=503), "junk",
+                      LINE.format(ta=5, status=200), LINE.format(ta=50, status=200)])  # on the bounds
     _text(api, body)
     text = api.get("/prometheus/metrics").text
     assert 'oncall_requests_total{backend="be",code_class="5xx",frontend="fe"} 1.0' in text
-    assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="0.005"} 1.0' in text
-    assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="0.05"} 2.0' in text
-    assert 'oncall_request_duration_seconds_count{backend="be",frontend="fe"} 2.0' in text
+    assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="0.005"} 2.0' in text
+    assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="0.025"} 2.0' in text
+    assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="0.05"} 4.0' in text
+    assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="+Inf"} 4.0' in text
+    assert 'oncall_request_duration_seconds_count{backend="be",frontend="fe"} 4.0' in text
+    assert 'oncall_request_duration_seconds_sum{backend="be",frontend="fe"} 0.098' in text
     assert 'oncall_ingest_lines_total{result="rejected",source="http"} 1.0' in text
     for name in ("oncall_haproxy_queue_max", "oncall_haproxy_actconn_max", "oncall_haproxy_retries_total",
                  "oncall_haproxy_queued_requests_total", "oncall_ingest_lag_seconds",

@@ -6,6 +6,7 @@ groups are folded into scopes once per batch, so the cost per line is a few dict
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ N_REQ, N_4XX, N_5XX, N_ABORT, N_BYTES, N_QUEUED, N_RETRIES, N_ACT, N_SRVCONN, N_
 SUM_FIELDS = ("n", "e4", "e5", "ab", "by", "qd", "rt", "sa", "sc", "sq", "sb", "ta")
 MAX_FIELDS = ("ta", "ac", "sc", "sq", "bq")  # max Ta, actconn, srv_conn, srv_queue, backend_queue
 
+# Buckets of oncall_request_duration_seconds, in ms (docs/metrics.md: 0.005 … 30 s).
+DURATION_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
 _TA_KEYS: dict[int, int] = {}  # Ta (integer ms) → sketch key, a pure cache
 SITE = "s"
 FRONTEND = "f"
@@ -25,7 +28,7 @@ SERVER = "v"
 
 
 class Group:
-    __slots__ = ("n", "mx", "status", "term", "buckets")
+    __slots__ = ("n", "mx", "status", "term", "buckets", "prom")
 
     def __init__(self) -> None:
         self.n = [0] * 12
@@ -33,6 +36,12 @@ class Group:
         self.status: dict[int, int] = {}
         self.term: dict[str, int] = {}
         self.buckets: dict[int, int] = {}
+        self.prom = [0] * (len(DURATION_BUCKETS_MS) + 1)  # exact Ta counts per Prometheus bucket
+
+
+def prom_index(ta_ms: float) -> int:
+    """Index of the Prometheus bucket holding `ta_ms` (upper bounds are inclusive, last = +Inf)."""
+    return bisect.bisect_left(DURATION_BUCKETS_MS, ta_ms)
 
 
 @dataclass
@@ -52,7 +61,7 @@ class PairDelta:
     """Per frontend/backend pair, for the Prometheus series (labels frontend, backend)."""
 
     classes: dict[str, int] = field(default_factory=dict)
-    buckets: dict[int, int] = field(default_factory=dict)
+    prom: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS_MS) + 1))
     ta_sum_ms: int = 0
 
 
@@ -128,6 +137,7 @@ class Aggregator:
                     _TA_KEYS[ta] = k
             b = g.buckets
             b[k] = b.get(k, 0) + 1
+            g.prom[prom_index(ta)] += 1
 
     def add_all(self, entries: Iterable[LogEntry]) -> None:
         for e in entries:
@@ -162,8 +172,7 @@ class Aggregator:
             for code, c in g.status.items():
                 cls = f"{code // 100}xx" if 100 <= code < 600 else "other"
                 p.classes[cls] = p.classes.get(cls, 0) + c
-            for k, c in g.buckets.items():
-                p.buckets[k] = p.buckets.get(k, 0) + c
+            p.prom = [a + b for a, b in zip(p.prom, g.prom)]
             p.ta_sum_ms += g.n[N_TA]
         return BatchDeltas(scopes, pairs, self.lines, self.newest)
 

@@ -8,7 +8,7 @@ from operator import itemgetter
 from ingestion_service.haproxy.timestamps import minute_epoch
 from ingestion_service.signals.aggregate import (
     N_4XX, N_5XX, N_ABORT, N_ACT, N_BEQ, N_BYTES, N_QUEUED, N_REQ, N_RETRIES, N_SRVCONN, N_SRVQ, N_TA,
-    Aggregator, Group,
+    Aggregator, Group, prom_index,
 )
 from ingestion_service.sketch import key_for
 
@@ -86,7 +86,7 @@ def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, cols: lis
         m = max(ints)
         if m > mx[mpos]:
             mx[mpos] = m
-    buckets = g.buckets
+    buckets, prom = g.buckets, g.prom
     ta_sum, ta_max = 0, mx[0]
     for ta, c in Counter(cols[6]).items():
         v = int(ta)
@@ -97,5 +97,6 @@ def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, cols: lis
             ta_max = v
         k = _ta_key(ta)
         buckets[k] = buckets.get(k, 0) + c
+        prom[prom_index(v)] += c
     sums[N_TA] += ta_sum
     mx[0] = ta_max
