@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,19 +65,20 @@ def wait_until(check: Callable[[], Any], *, timeout: float, what: str, logs: lis
     raise AssertionError(f"{what} not seen within {timeout}s\n{tails}")
 
 
-@pytest.fixture
-def stack(tmp_path: Path, redis_url: str) -> Iterator[dict[str, Any]]:
+@contextmanager
+def monitoring_stack(tmp_path: Path, redis_url: str, notifier_url: str, *, notifier_token: str = "") -> Iterator[dict[str, Any]]:
+    """Probe → Prometheus → Alertmanager → agent-service (real process) → the given notifier."""
     prometheus_bin = require_binary("prometheus")
     alertmanager_bin = require_binary("prometheus-alertmanager")
-    probe, notifier = Probe(), FakeNotifier()
+    probe = Probe()
     procs: list[Proc] = []
     agent: ServiceProcess | None = None
-    with serve_app(probe.app) as probe_url, serve_app(notifier.app) as notifier_url:
+    with serve_app(probe.app) as probe_url:
         try:
             agent = ServiceProcess("agent-service", {
                 "REDIS_URL": redis_url, "NOTIFIER_URL": notifier_url, "ALERTS_TOKEN": ALERTS_TOKEN,
-                "LLM_ENGINE": "rules", "INGESTION_URL": "http://127.0.0.1:9", "LOG_JSON": "false",
-                "ANTHROPIC_API_KEY": "", "API_TOKEN": "",
+                "NOTIFIER_TOKEN": notifier_token, "LLM_ENGINE": "rules", "INGESTION_URL": "http://127.0.0.1:9",
+                "LOG_JSON": "false", "ANTHROPIC_API_KEY": "", "API_TOKEN": "",
             }).start()
             am_port, prom_port = free_port(), free_port()
             (tmp_path / "am").mkdir()
@@ -125,8 +127,7 @@ scrape_configs:
                               tmp_path, "prometheus"))
             wait_for_port(am_port, timeout=20)
             wait_for_port(prom_port, timeout=20)
-            yield {"probe": probe, "notifier": notifier, "agent": agent,
-                   "logs": [p.log for p in procs] + [agent.log_path]}
+            yield {"probe": probe, "agent": agent, "logs": [p.log for p in procs] + [agent.log_path]}
         finally:
             for proc in reversed(procs):
                 proc.stop()
@@ -134,32 +135,63 @@ scrape_configs:
                 agent.stop()
 
 
-def test_real_alertmanager_fires_then_resolves(stack: dict[str, Any]) -> None:
-    probe, notifier, agent, logs = stack["probe"], stack["notifier"], stack["agent"], stack["logs"]
+def _incident_in(agent: ServiceProcess, status: str) -> dict[str, Any] | None:
+    found = httpx.get(f"{agent.url}/incidents", timeout=5).json()["incidents"]
+    if len(found) != 1:
+        return None
+    detail = httpx.get(f"{agent.url}/incidents/{found[0]['id']}", timeout=5).json()
+    return detail if detail["status"] == status and not detail["pending"] else None
 
-    def incidents() -> list[dict[str, Any]]:
-        return httpx.get(f"{agent.url}/incidents", timeout=5).json()["incidents"]
 
-    def incident(status: str) -> dict[str, Any] | None:
-        found = incidents()
-        if len(found) != 1:
-            return None
-        detail = httpx.get(f"{agent.url}/incidents/{found[0]['id']}", timeout=5).json()
-        return detail if detail["status"] == status and not detail["pending"] else None
+def test_real_alertmanager_fires_then_resolves(tmp_path: Path, redis_url: str) -> None:
+    notifier = FakeNotifier()
+    with serve_app(notifier.app) as notifier_url, monitoring_stack(tmp_path, redis_url, notifier_url) as stack:
+        probe, agent, logs = stack["probe"], stack["agent"], stack["logs"]
+        probe.value = 1
+        opened = wait_until(lambda: _incident_in(agent, "INVESTIGATING"), timeout=25, what="an INVESTIGATING incident",
+                            logs=logs)
+        assert opened["source"] == "alertmanager"
+        assert opened["scope"]["backend"] == "be_app"
+        assert opened["severity"] == "critical"
+        assert opened["reports"], "the analysis report is attached"
+        wait_until(lambda: [c for c in notifier.calls if c["event"] == "opened"], timeout=10, what="opened", logs=logs)
 
-    probe.value = 1
-    opened = wait_until(lambda: incident("INVESTIGATING"), timeout=25, what="an INVESTIGATING incident", logs=logs)
-    assert opened["source"] == "alertmanager"
-    assert opened["scope"]["backend"] == "be_app"
-    assert opened["severity"] == "critical"
-    assert opened["reports"], "the analysis report is attached"
-    wait_until(lambda: [c for c in notifier.calls if c["event"] == "opened"], timeout=10, what="opened", logs=logs)
+        probe.value = 0
+        mitigated = wait_until(lambda: _incident_in(agent, "MITIGATED"), timeout=25, what="a MITIGATED incident",
+                               logs=logs)
+        assert [a["status"] for a in mitigated["alerts"]] == ["resolved"]
+        assert len(httpx.get(f"{agent.url}/incidents", timeout=5).json()["incidents"]) == 1
+        assert [c["event"] for c in notifier.sent] == ["opened", "mitigated"]
+        assert all(c["incident_id"] == opened["id"] for c in notifier.calls)
+        metrics = httpx.get(f"{agent.url}/prometheus/metrics", timeout=5).text
+        assert 'oncall_incidents_total{source="alertmanager"} 1.0' in metrics
 
-    probe.value = 0
-    mitigated = wait_until(lambda: incident("MITIGATED"), timeout=25, what="a MITIGATED incident", logs=logs)
-    assert [a["status"] for a in mitigated["alerts"]] == ["resolved"]
-    assert len(incidents()) == 1
-    assert [c["event"] for c in notifier.sent] == ["opened", "mitigated"]
-    assert all(c["incident_id"] == opened["id"] for c in notifier.calls)
-    metrics = httpx.get(f"{agent.url}/prometheus/metrics", timeout=5).text
-    assert 'oncall_incidents_total{source="alertmanager"} 1.0' in metrics
+
+def test_real_alertmanager_to_real_notifier_sends_one_email_per_event(tmp_path: Path, redis_url: str) -> None:
+    """The whole path with the real notifier-service and an aiosmtpd inbox."""
+    from scripts.local_stack import SmtpSink
+
+    sink = SmtpSink().start()
+    notifier = ServiceProcess("notifier-service", {
+        "REDIS_URL": redis_url.removesuffix("/0") + "/2", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
+        "SMTP_TLS": "none", "EMAIL_TO": "oncall@example.test", "NOTIFIER_TOKEN": "n-e2e",
+        "COALESCE_INTERVAL_SECONDS": "0", "LOG_JSON": "false"})
+    try:
+        notifier.start()
+        with monitoring_stack(tmp_path, redis_url, notifier.url, notifier_token="n-e2e") as stack:
+            probe, agent, logs = stack["probe"], stack["agent"], [*stack["logs"], notifier.log_path]
+            probe.value = 1
+            opened = wait_until(lambda: _incident_in(agent, "INVESTIGATING"), timeout=25, what="an incident", logs=logs)
+            wait_until(lambda: len(sink.received()) >= 1, timeout=20, what="the opened email", logs=logs)
+            probe.value = 0
+            wait_until(lambda: _incident_in(agent, "MITIGATED"), timeout=25, what="MITIGATED", logs=logs)
+            wait_until(lambda: len(sink.received()) >= 2, timeout=20, what="the mitigated email", logs=logs)
+            time.sleep(2)  # anything extra (a duplicate) would arrive now
+            mails = sink.received()
+    finally:
+        notifier.stop()
+        sink.stop()
+    assert len(mails) == 2, [m.subject for m in mails]
+    assert all(f"#{opened['id']}" in m.subject for m in mails), [m.subject for m in mails]
+    sent = [e for e in opened["timeline"] if e["kind"] == "notification_sent"]
+    assert sent and sent[0]["data"]["event"] == "opened"
