@@ -11,7 +11,9 @@ import argparse
 import math
 import os
 import random
+import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -99,6 +101,24 @@ def generate(path: Path, lines: int, seed: int) -> None:
         out.write("".join(buf))
 
 
+def cpu_seconds(pid: int) -> float:
+    """user+system CPU of a process and its live children (the parse workers), from /proc."""
+    total = 0.0
+    pids = [pid]
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(k) for k in kids]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def batches(path: Path, size: int) -> list[bytes]:
     data = path.read_bytes().split(b"\n")
     return [b"\n".join(data[i:i + size]) for i in range(0, len(data), size) if data[i:i + size] != [b""]]
@@ -132,7 +152,7 @@ histogram haproxy_ta_ms by backend buckets 5, 10, 25, 50, 100, 250, 500, 1000, 2
 """
 
 
-def run_mtail(path: Path, workdir: Path) -> float | None:
+def run_mtail(path: Path, workdir: Path) -> tuple[float, float] | None:
     binary = shutil.which("mtail") or ("/usr/bin/mtail" if os.path.exists("/usr/bin/mtail") else None)
     if not binary:
         return None
@@ -140,16 +160,20 @@ def run_mtail(path: Path, workdir: Path) -> float | None:
     progs.mkdir(exist_ok=True)
     (progs / "haproxy.mtail").write_text(MTAIL_PROG)
     started = time.perf_counter()
-    out = subprocess.run([binary, "--one_shot", "--one_shot_format=prometheus", "--progs", str(progs),
-                          "--logs", str(path), "--logtostderr"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.Popen([binary, "--one_shot", "--one_shot_format=prometheus", "--progs", str(progs),
+                             "--logs", str(path), "--logtostderr"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    stdout, stderr = proc.communicate(timeout=600)
     elapsed = time.perf_counter() - started
-    if out.returncode != 0 or "haproxy_requests_total" not in out.stdout:
-        print(f"mtail failed ({out.returncode}): {out.stderr[-500:]}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0 or "haproxy_requests_total" not in stdout:
+        print(f"mtail failed ({proc.returncode}): {stderr[-500:]}")
         return None
-    return elapsed
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str]) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     parser = argparse.ArgumentParser(prog="bench ingestion")
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=50_000)
@@ -179,16 +203,20 @@ def main(argv: list[str]) -> None:
             generate(path, n, args.seed)
             gen = time.perf_counter() - t0
             bodies = batches(path, args.batch)
-            runs, mtail_runs = [], []
+            runs, mtail_runs, cpu_runs, mtail_cpu = [], [], [], []
             for _ in range(args.repeat):
                 r.flushall()
                 time.sleep(0.2)
                 empty = int(r.info("memory")["used_memory"])
+                before = cpu_seconds(service.pid) + cpu_seconds(redis_proc.pid) + time.process_time()
                 runs.append(post_all(url, bodies, args.workers))
+                cpu_runs.append(cpu_seconds(service.pid) + cpu_seconds(redis_proc.pid) + time.process_time() - before)
                 used = int(r.info("memory")["used_memory"]) - empty
+                children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 mtail = run_mtail(path, work)
                 if mtail:
-                    mtail_runs.append(mtail)
+                    mtail_runs.append(mtail[0])
+                    mtail_cpu.append(mtail[1] - children_before.ru_utime - children_before.ru_stime)
             total = httpx.get(url + "/metrics/overview", params={"window": "2h", "end": END},
                               timeout=30).json()["total_requests"]
             results[n] = used
@@ -199,10 +227,16 @@ def main(argv: list[str]) -> None:
                   f"{', '.join(f'{n / t:,.0f}' for t in runs)} lines/s; overview total_requests={total:,}")
             print(f"  redis: used_memory {used / 1e6:.2f} MB over empty ({used / n:.2f} B/request), "
                   f"{r.dbsize():,} keys")
+            ours_cpu = min(cpu_runs)
+            print(f"  CPU:   ours {ours_cpu:.2f} s (service + parse workers + redis-server + HTTP client) = "
+                  f"{ours_cpu / n * 1e6:.2f} µs/line")
             if mtail_runs:
                 m = min(mtail_runs)
+                mc = min(mtail_cpu)
                 print(f"  mtail: {m:.2f}s  {n / m:,.0f} lines/s one-shot; runs "
                       f"{', '.join(f'{n / t:,.0f}' for t in mtail_runs)} lines/s; ours/mtail = {m / best:.2f}x")
+                print(f"  mtail CPU {mc:.2f} s = {mc / n * 1e6:.2f} µs/line; CPU per line mtail/ours = "
+                      f"{mc / ours_cpu:.2f}x")
             else:
                 print("  mtail: not run (not installed or failed)")
             path.unlink()
