@@ -27,7 +27,6 @@ EventKind = Literal[
     "reopened",
 ]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
-SYSTEM_ACTORS = ("system", "alertmanager")
 
 
 class IncidentStatus(StrEnum):

@@ -17,6 +17,7 @@ from agent_service.incidents import impact
 from agent_service.incidents.lifecycle import acknowledge, transition
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.models import (
+    SEVERITY_ORDER,
     Incident,
     IncidentCreate,
     IncidentStatus,
@@ -39,6 +40,7 @@ STATUS_EVENTS: dict[IncidentStatus, NotifyEvent] = {
 }
 REPORT_SEVERITY = {"ok": "info", "warning": "warning", "critical": "critical"}
 MAX_REPORTS = 10
+API_DRAIN_WAIT_S = 2.0  # an API call never waits for a running analysis
 
 
 class Analyzer(Protocol):
@@ -103,7 +105,7 @@ class IncidentService:
                                               key=idempotency_key(incident_id, "opened", f"seq{opened.seq}")))
         await self.store.create(incident)
         self.metrics.incident_created(incident.source)
-        return await self.drain(incident_id) or incident
+        return await self.drain(incident_id, wait_s=API_DRAIN_WAIT_S) or incident
 
     async def change_status(self, incident_id: int, body: StatusChange) -> Incident:
         now = now_utc()
@@ -119,7 +121,7 @@ class IncidentService:
                                                   key=idempotency_key(incident_id, notify, f"seq{event.seq}")))
 
         incident, _ = await self.store.update(incident_id, change)
-        return await self.drain(incident_id) or incident
+        return await self.drain(incident_id, wait_s=API_DRAIN_WAIT_S) or incident
 
     async def add_note(self, incident_id: int, body: NoteCreate) -> Incident:
         now = now_utc()
@@ -156,11 +158,14 @@ class IncidentService:
         return done
 
     # --- pending actions --------------------------------------------------------------------
-    async def drain(self, incident_id: int, *, max_actions: int = 20) -> Incident | None:
+    async def drain(self, incident_id: int, *, max_actions: int = 20, wait_s: float | None = None) -> Incident | None:
         """Carry out the incident's pending actions in order. One drainer per incident at a time
-        (a Redis lock); each action's completion is stored before the next starts."""
-        lock = self.redis.lock(f"lock:incident:{incident_id}", timeout=self.config.analysis_timeout_s + 60,
-                               blocking_timeout=self.config.analysis_timeout_s + 60)
+        (a Redis lock); each action's completion is stored before the next starts. When another
+        drainer holds the lock longer than `wait_s`, its loop (or the worker's housekeeping)
+        carries out what was added meanwhile."""
+        hold = self.config.analysis_timeout_s + 60
+        lock = self.redis.lock(f"lock:incident:{incident_id}", timeout=hold,
+                               blocking_timeout=hold if wait_s is None else wait_s)
         if not await lock.acquire():
             return await self.store.get(incident_id)
         try:
@@ -224,7 +229,7 @@ class IncidentService:
             inc.reports = [*inc.reports, report][-MAX_REPORTS:]
             if SEVERITY_RANK[report.overall_severity] > 0:
                 sev = REPORT_SEVERITY[report.overall_severity]
-                if SEVERITY_RANK[report.overall_severity] > {"info": 0, "warning": 1, "critical": 2}[inc.severity]:
+                if SEVERITY_RANK[report.overall_severity] > SEVERITY_ORDER[inc.severity]:
                     inc.severity = sev  # type: ignore[assignment]
             if first_bad and inc.impact_started_at is None:
                 inc.impact_started_at = first_bad

@@ -150,3 +150,33 @@ async def test_notifier_rejecting_the_token_is_recorded(redis_url) -> None:
     failed = [e for e in created.json()["timeline"] if e["kind"] == "notification_failed"]
     assert "403" in failed[0]["message"]
     assert fake.calls == []
+
+
+async def test_a_human_is_not_kept_waiting_by_a_running_analysis(redis_url, notifier, shared_fixtures) -> None:
+    """RESOLVED during a slow analysis answers at once; its notification follows the analysis."""
+    import time
+
+    from tests.agent.incidents.support import FakeAnalyzer, fixture_body, wait_for
+
+    analyzer = FakeAnalyzer(delay=6.0)
+    async with running_app(_settings(redis_url, notifier), analyzer=analyzer) as (_app, client):
+        await client.post("/alerts", json=fixture_body(shared_fixtures, "firing-single.json"))
+
+        async def analysing():
+            got = await client.get("/incidents/1")
+            return got.status_code == 200 and any(e["kind"] == "analysis_started" for e in got.json()["timeline"])
+
+        await wait_for(analysing)
+        started = time.monotonic()
+        response = await client.post("/incidents/1/status", headers=AUTH, json={"status": "RESOLVED", "actor": "gina"})
+        waited = time.monotonic() - started
+
+        async def settled():
+            got = (await client.get("/incidents/1")).json()
+            return got if not got["pending"] else None
+
+        final = await wait_for(settled, timeout=20)
+    assert response.status_code == 200 and response.json()["status"] == "RESOLVED"
+    assert waited < 4.5, waited  # the analysis holds the incident for 6 s; the API waits 2 s at most
+    assert sorted(c["event"] for c in notifier.calls) == ["opened", "resolved"]
+    assert final["reports"], "the analysis still lands on the resolved incident"
