@@ -61,7 +61,8 @@ def scope_of(labels: dict[str, str]) -> dict[str, str | None]:
 
 def title_of(payload: WebhookPayload) -> str:
     labels = payload.common_labels or payload.alerts[0].labels
-    name = labels.get("alertname") or payload.group_labels.get("alertname") or "alert"
+    names = sorted({a.labels.get("alertname", "") for a in payload.alerts} - {""})
+    name = labels.get("alertname") or ", ".join(names[:3]) + (" …" if len(names) > 3 else "") or "alert"
     scope = scope_of(labels)
     where = ", ".join(f"{k} {v}" for k, v in scope.items() if v)
     return (f"{name} ({where})" if where else name)[:200]

@@ -163,3 +163,16 @@ def test_delivery_key_ignores_order_and_extra_fields_but_not_content(shared_fixt
     c = WebhookPayload.model_validate({**body, "status": "resolved"})
     assert a.delivery_key() == b.delivery_key() != c.delivery_key()
     assert a.alerts[0].ended is None
+
+
+def test_title_names_the_alerts_and_the_scope(shared_fixtures) -> None:
+    import json
+
+    from agent_service.alerts.apply import title_of
+
+    body = json.loads((shared_fixtures / "alertmanager" / "firing-single.json").read_text())["body"]
+    assert title_of(WebhookPayload.model_validate(body)) == "AlwaysFiring"
+    second = dict(body["alerts"][0], fingerprint="b" * 16, labels={"alertname": "HighP99", "backend": "be_x"})
+    first = dict(body["alerts"][0], labels={"alertname": "High5xxRate", "backend": "be_x"})
+    grouped = dict(body, alerts=[first, second], commonLabels={"backend": "be_x"})
+    assert title_of(WebhookPayload.model_validate(grouped)) == "High5xxRate, HighP99 (backend be_x)"
