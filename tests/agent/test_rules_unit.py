@@ -170,7 +170,7 @@ async def test_scope_is_respected_in_every_query() -> None:
     await analyze_fake(fake, backend="be_api")
     scoped = [params for path, params in fake.calls if path != "/health"]
     assert scoped and all(params.get("backend") == "be_api" for params in scoped if "backend" in params)
-    assert sum(1 for params in scoped if params.get("backend") == "be_api") >= 8
+    assert sum(1 for params in scoped if params.get("backend") == "be_api") >= 6
 
 
 async def test_too_few_requests_are_not_judged() -> None:
@@ -221,3 +221,23 @@ async def test_logs_that_just_started_are_not_a_surge() -> None:
     fake.set("rps", series([0] * 14 + [1200] + [1800] * 15))
     report = await analyze_fake(fake)
     assert finding(report, "traffic").severity == "ok", finding(report, "traffic").summary
+
+
+async def test_a_backend_gone_silent_for_the_whole_window_is_named() -> None:
+    fake = healthy()
+    fake.set("rps", series([600] * 15 + [400] * 15))
+    fake.set("backends", {"backends": [backend("be_api", 6000)]})
+    fake.set("backends", {"backends": [backend("be_api", 5900), backend("be_pay", 2900)]}, previous=True)
+    report = await analyze_fake(fake)
+    traffic = finding(report, "traffic")
+    assert traffic.severity == "critical"
+    assert "Backend be_pay lost its traffic: 0 requests in the last 15m after 2900" in traffic.summary
+    assert report.ungrounded_claims == []
+
+
+async def test_steady_backends_against_a_covered_window_are_not_probed() -> None:
+    fake = healthy()
+    fake.set("rps", series([600] * 30))
+    await analyze_fake(fake)
+    assert not [params for path, params in fake.calls if path == "/metrics/rps" and "backend" in params]
+    assert not [params for path, params in fake.calls if path == "/metrics/status-codes" and "backend" in params]

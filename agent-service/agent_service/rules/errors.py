@@ -27,14 +27,13 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     warn4 = inp.t("error_4xx_warning_pct", 20)
     min_req = inp.t("min_requests", 20)
     window = {"window": inp.window}
-    ov, codes_data, backends_data, states_data = await rec.call_many(
-        [(OVERVIEW, window), (STATUS_CODES, window), (BACKENDS, window), (TERMINATION_STATES, window)]
+    ov, codes_data, backends_data = await rec.call_many(
+        [(OVERVIEW, window), (STATUS_CODES, window), (BACKENDS, window)]
     )
     if ov is None:
         raise LookupError("; ".join(rec.errors) or "no overview")
     codes = (codes_data or {}).get("status_codes", {})
     backends = (backends_data or {}).get("backends", [])
-    states = (states_data or {}).get("termination_states", {})
 
     total = int(ov.get("total_requests") or 0)
     rate5 = float(ov.get("error_rate_5xx_pct") or 0.0)
@@ -59,8 +58,15 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
 
     # 4xx per backend: /backends has no 4xx rate, so ask each busy backend's status codes (at once).
     bad4: list[tuple[str, float, list[tuple[str, int]]]] = []
-    busy = [b["name"] for b in sorted(backends, key=lambda b: -b.get("requests", 0)) if b.get("requests", 0) >= min_req]
-    busy = busy[:MAX_BACKEND_PROBES] if len(busy) > 1 else []
+    # A backend's 4xx rate is at most the site's 4xx count over its requests: only backends where
+    # that bound passes the threshold can be above it, so only those are asked.
+    site_4xx = int(ov.get("errors_4xx") or 0)
+    busy = [
+        b["name"]
+        for b in sorted(backends, key=lambda b: -b.get("requests", 0))
+        if b.get("requests", 0) >= min_req and site_4xx * 100.0 > warn4 * b["requests"]
+    ]
+    busy = busy[:MAX_BACKEND_PROBES] if len(backends) > 1 else []
     answers = await rec.call_many([(STATUS_CODES, {"window": inp.window, "backend": n}) for n in busy])
     for name, answer in zip(busy, answers, strict=True):
         scoped_codes = (answer or {}).get("status_codes", {})
@@ -116,6 +122,10 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
         flagged += [row for row in scoped_top if row[0] not in {c for c, _ in flagged}]
     for code, n in flagged:
         signals[f"status_{code}"] = n
+    states: dict[str, int] = {}
+    if severity != "ok":  # what the proxy saw, to explain the errors
+        answer = await rec.call(TERMINATION_STATES, window=inp.window)
+        states = (answer or {}).get("termination_states", {})
     odd = termination.abnormal(states)
     if odd and severity != "ok":
         state, n = odd[0]

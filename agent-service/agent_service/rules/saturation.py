@@ -18,13 +18,10 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     queue_warn = inp.t("queue_warning_pct", 5)
     min_req = inp.t("min_requests", 20)
     window = {"window": inp.window}
-    sat, ov, states_data, rt, backends_data = await rec.call_many(
-        [(SATURATION, window), (OVERVIEW, window), (TERMINATION_STATES, window), (RESPONSE_TIMES, window),
-         (BACKENDS, window)]
-    )
+    sat, ov = await rec.call_many([(SATURATION, window), (OVERVIEW, window)])
     if sat is None:
         raise LookupError("; ".join(rec.errors) or "no saturation data")
-    ov, rt = ov or {}, rt or {}
+    ov = ov or {}
     total = int(ov.get("total_requests") or 0)
     redis = sat.get("redis") or {}
     haproxy = sat.get("haproxy") or {}
@@ -46,6 +43,10 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     sustained = total >= min_req and queued * 100.0 >= queue_warn * total
     if sustained:
         severities.append("warning")
+        states_data, rt, backends_data = await rec.call_many(
+            [(TERMINATION_STATES, window), (RESPONSE_TIMES, window), (BACKENDS, window)]
+        )
+        rt = rt or {}
         states = (states_data or {}).get("termination_states", {})
         timeouts = sum(n for s, n in states.items() if termination.is_queue_timeout(s))
         where = await _queueing_backend(rec, inp, (backends_data or {}).get("backends", []), min_req)

@@ -125,14 +125,12 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
                 )
 
     if "critical" not in severities:
-        lost = await _backend_drops(rec, inp, backends, prev_backends, drop, min_req)
-        for name, before, after in lost[:3]:
+        lost = await _backend_drops(rec, inp, backends, prev_backends, drop, min_req, covered)
+        current = {b["name"]: b.get("requests", 0) for b in (backends or {}).get("backends", [])}
+        for name, sentence in lost[:3]:
             severities.append("critical")
-            signals[signal_key("requests", name)] = after
-            parts.append(
-                f"Backend {name} lost its traffic: at most {num(after)} requests per minute in the latest minutes "
-                f"after about {num(before)} per minute before."
-            )
+            signals[signal_key("requests", name)] = current.get(name, 0)
+            parts.append(sentence)
     severity = worst(*severities)
     if severity == "ok":
         if total == 0 and prev_total == 0:
@@ -150,21 +148,32 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
 
 
 async def _backend_drops(
-    rec: Recorder, inp: CheckInput, backends: Any, prev_backends: Any, drop: float, min_req: float
-) -> list[tuple[str, int, int]]:
-    """Backends whose own traffic fell while the site's did not: per-backend series."""
-    current = {b["name"]: b for b in (backends or {}).get("backends", [])}
-    before = {b["name"]: b for b in (prev_backends or {}).get("backends", [])}
-    names = sorted(set(current) | set(before), key=lambda n: -max(current.get(n, {}).get("requests", 0), before.get(n, {}).get("requests", 0)))
-    names = [n for n in names if max(current.get(n, {}).get("requests", 0), before.get(n, {}).get("requests", 0)) >= min_req]
+    rec: Recorder, inp: CheckInput, backends: Any, prev_backends: Any, drop: float, min_req: float, covered: bool
+) -> list[tuple[str, str]]:
+    """Backends whose own traffic fell while the site's did not: (name, sentence)."""
+    current = {b["name"]: int(b.get("requests") or 0) for b in (backends or {}).get("backends", [])}
+    before = {b["name"]: int(b.get("requests") or 0) for b in (prev_backends or {}).get("backends", [])}
+    if len(set(current) | set(before)) < 2:
+        return []  # with one backend the site-wide checks already said it
+    lost: list[tuple[str, str]] = []
+    for name, count in sorted(before.items(), key=lambda kv: -kv[1]):
+        now = current.get(name, 0)
+        if covered and count >= min_req and now < count * (1 - drop / 100.0):
+            what = "lost its traffic" if now == 0 else f"lost more than {pct(drop)} of its traffic"
+            lost.append((name, f"Backend {name} {what}: {num(now)} requests in the last {inp.window} after "
+                               f"{num(count)} in the {inp.window} before."))
+    # A drop inside the window shows in the backend's own series. With a fair previous window, only
+    # backends that lost requests against it can have one; without, look at the busiest.
+    gone = {name for name, _ in lost}
+    names = [n for n, c in sorted(current.items(), key=lambda kv: -kv[1]) if c >= min_req and n not in gone]
+    if covered:
+        names = [n for n in names if current[n] < 0.9 * before.get(n, 0)]
     names = names[:MAX_BACKEND_PROBES]
-    if len(names) < 2:
-        return []  # with one backend the site-wide checks above already said it
     results = await rec.call_many([(RPS_SERIES, {"minutes": inp.minutes, "backend": n}) for n in names])
-    lost: list[tuple[str, int, int]] = []
     for name, data in zip(names, results, strict=True):
         series = [int(p.get("requests") or 0) for p in (data or {}).get("series", [])]
         found = series_drop(series, drop, min_req)
         if found:
-            lost.append((name, found[0], found[1]))
+            lost.append((name, f"Backend {name} lost its traffic: at most {num(found[1])} requests per minute in "
+                               f"the latest minutes after about {num(found[0])} per minute before."))
     return lost
