@@ -47,7 +47,7 @@ async def test_auth_missing_is_401_and_wrong_is_403(fake_redis: Any) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"window": "forever"}, {"window": "15m", "surprise": True}, {"end": "not a date"}, {"question": "x" * 3000}, [1, 2]],
+    [{"window": "forever"}, {"window": "0m"}, {"window": "25h"}, {"window": "15m", "surprise": True}, {"end": "not a date"}, {"question": "x" * 3000}, [1, 2]],
 )
 async def test_bad_bodies_are_422_with_the_reason(fake_redis: Any, body: Any) -> None:
     async with client(app_with(ingestion(), fake_redis)) as http:
