@@ -130,7 +130,7 @@ class LocalStack:
         path = self.workdir / f"{name}.log"
         return path.read_text(errors="replace")[-tail:] if path.exists() else ""
 
-    def _wait_ready(self, name: str, proc: subprocess.Popen[bytes], url: str, timeout: float = 30.0) -> None:
+    def _wait_ready(self, name: str, proc: subprocess.Popen[bytes], url: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:

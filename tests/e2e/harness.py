@@ -100,8 +100,17 @@ def start_service(command: str, workdir: Path, env: dict[str, str], *, ready_pat
     port = free_port()
     full_env = {**os.environ, "LOG_LEVEL": "WARNING", **env, "HOST": "127.0.0.1", "PORT": str(port)}
     proc = Proc(command, [str(Path(sys.executable).parent / command)], workdir, env=full_env)
-    wait_http_ok(f"http://127.0.0.1:{port}{ready_path}", proc=proc, timeout=30)
+    ready(proc, f"http://127.0.0.1:{port}{ready_path}")
     return Service(proc, port)
+
+
+def ready(proc: Proc, url: str, timeout: float = 60.0) -> None:
+    """Wait for `url`; if it never answers, stop the process (closing its log) and re-raise."""
+    try:
+        wait_http_ok(url, proc=proc, timeout=timeout)
+    except BaseException:
+        proc.stop()
+        raise
 
 
 # ------------------------------------------------------------------------------ Prometheus
@@ -148,7 +157,7 @@ def start_prometheus(workdir: Path, *, targets: dict[str, str], rule_files: list
         "--log.level=warn",
     ], workdir)
     url = f"http://127.0.0.1:{port}"
-    wait_http_ok(f"{url}/-/ready", proc=proc, timeout=30)
+    ready(proc, f"{url}/-/ready")
     return Prometheus(proc, url)
 
 
@@ -198,7 +207,7 @@ def start_alertmanager(workdir: Path, *, agent_url: str, token: str, smtp_port: 
         "--log.level=warn",
     ], workdir)
     url = f"http://127.0.0.1:{port}"
-    wait_http_ok(f"{url}/-/ready", proc=proc, timeout=30)
+    ready(proc, f"{url}/-/ready")
     return Alertmanager(proc, url, f"127.0.0.1:{port}")
 
 
@@ -220,7 +229,7 @@ def start_demo_backend(workdir: Path) -> DemoBackend:
     proc = Proc("demo-backend", [sys.executable, str(DEMO / "backend.py"), "--port", str(port),
                                  "--admin-port", str(admin_port)], workdir)
     admin_url = f"http://127.0.0.1:{admin_port}"
-    wait_http_ok(f"{admin_url}/state", proc=proc)
+    ready(proc, f"{admin_url}/state")
     return DemoBackend(proc, port, admin_url)
 
 
@@ -264,29 +273,14 @@ def start_haproxy(workdir: Path, *, backend_port: int, syslog_port: int) -> HAPr
     if check.returncode != 0:
         raise RuntimeError(check.stdout + check.stderr)
     proc = Proc("haproxy", ["haproxy", "-db", "-f", str(config)], workdir)
-    wait_for_port(frontend_port, timeout=10)
+    try:
+        wait_for_port(frontend_port, timeout=10)
+    except BaseException:
+        proc.stop()
+        raise
     return HAProxy(proc, f"http://127.0.0.1:{frontend_port}")
 
 
 def start_loadgen(workdir: Path, *, url: str, rps: float, paths: list[str]) -> Proc:
     return Proc("loadgen", [sys.executable, str(DEMO / "loadgen.py"), "--url", url, "--rps", str(rps),
                             "--timeout", "5", "--paths", *paths], workdir)
-
-
-# ------------------------------------------------------------------------------ features present
-def agent_routes() -> set[str]:
-    """Paths the agent-service app of this checkout serves (built, not started)."""
-    from agent_service.app import create_app
-    from agent_service.settings import Settings
-
-    app = create_app(Settings(llm_engine="rules"))
-    return set(app.openapi()["paths"])
-
-
-def require_agent_alerts() -> None:
-    """The chain through Alertmanager needs POST /alerts and the incidents API of agent-service."""
-    missing = {"/alerts", "/incidents/{incident_id}"} - agent_routes()
-    if missing:
-        import pytest
-
-        pytest.xfail(f"agent-service in this checkout does not serve {sorted(missing)} yet (issue: agent /alerts)")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import require_agent_alerts
 from tests.support.binaries import require_binary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +37,6 @@ def alive(pid: int) -> bool:
 
 def test_demo_runs_the_incident_end_to_end() -> None:
     require_binary("redis-server")
-    require_agent_alerts()
     result = subprocess.run(DEMO, capture_output=True, text=True, timeout=240, cwd=REPO, check=False)
     out = result.stdout
     assert result.returncode == 0, out[-4000:] + result.stderr[-4000:]

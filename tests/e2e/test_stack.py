@@ -34,7 +34,6 @@ from tests.e2e.harness import (
     Service,
     SmtpSink,
     fast_golden_signal_rules,
-    require_agent_alerts,
     start_alertmanager,
     start_demo_backend,
     start_haproxy,
@@ -89,7 +88,6 @@ class Stack:
 def stack(tmp_path: Path) -> Iterator[Stack]:
     for binary in ("redis-server", "haproxy", "prometheus", "prometheus-alertmanager"):
         require_binary(binary)
-    require_agent_alerts()
     token = secrets.token_urlsafe(24)
     notifier_token = secrets.token_urlsafe(24)
     started: list[Any] = []

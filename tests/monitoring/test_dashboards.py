@@ -22,7 +22,6 @@ from tests.e2e.harness import (
     Prometheus,
     Service,
     SmtpSink,
-    require_agent_alerts,
     start_prometheus,
     start_service,
     wait_until,
@@ -113,7 +112,6 @@ def test_parse_only_list_names_real_panels() -> None:
 @pytest.fixture(scope="module")
 def live_stack(tmp_path_factory: pytest.TempPathFactory, shared_fixtures: Path) -> Iterator[Prometheus]:
     require_binary("prometheus")
-    require_agent_alerts()  # the copilot dashboard's alert and incident panels need them
     workdir = tmp_path_factory.mktemp("dashboards")
     redis_proc = RedisProcess(require_binary("redis-server"),
                               extra=["--maxmemory", "64mb", "--maxmemory-policy", "volatile-ttl"]).start()
