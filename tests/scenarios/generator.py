@@ -10,6 +10,8 @@ second (srv_queue, Tw) until `timeout queue`, after which they fail as 503 `sQ--
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -81,6 +83,22 @@ def _sigma(backend: Backend) -> float:
     return math.log(backend.latency.p95_ms / backend.latency.p50_ms) / _Z95
 
 
+class _Pick:
+    """Weighted choice with precomputed cumulative weights (one random draw per pick)."""
+
+    def __init__(self, items: list, weights: list[float]) -> None:
+        self.items = items
+        self.cumulative = list(itertools.accumulate(weights))
+        self.total = self.cumulative[-1]
+
+    def __call__(self, rng: random.Random):  # noqa: ANN204 - returns an item of `items`
+        return self.items[min(bisect.bisect_right(self.cumulative, rng.random() * self.total), len(self.items) - 1)]
+
+
+def _randint(rng: random.Random, low: int, high: int) -> int:
+    return low + int(rng.random() * (high - low + 1))
+
+
 def _client_ip(index: int) -> str:
     return f"10.20.{index // 250 % 250}.{index % 250 + 1}"
 
@@ -98,6 +116,10 @@ class _Simulator:
         self.rng = random.Random(scenario.seed)
         self.queue = {b.name: 0.0 for b in scenario.baseline.backends}
         self.clients = [_client_ip(i) for i in range(scenario.baseline.clients)]
+        backends = scenario.baseline.backends
+        self.paths = {b.name: _Pick(b.paths, [p.weight for p in b.paths]) for b in backends}
+        self.statuses = {b.name: _Pick(list(b.status), list(b.status.values())) for b in backends}
+        self.lognormal = {b.name: (math.log(b.latency.p50_ms), _sigma(b)) for b in backends}
 
     def active(self, backend: Backend, offset: int) -> list[tuple[Phase, float]]:
         found = []
@@ -152,22 +174,22 @@ class _Simulator:
 
     def request(self, sec: _Second, at: float, actconn: int, feconn: int, *, flood: Phase | None) -> Request:
         rng, backend = self.rng, sec.backend
-        server = rng.choice(backend.servers)
+        server = backend.servers[int(rng.random() * len(backend.servers))]
         if flood is not None and flood.flood is not None:
             client, method, path, status = flood.flood.client_ip, flood.flood.method, flood.flood.path, flood.flood.status
         else:
-            client = rng.choice(self.clients)
-            choice = rng.choices(backend.paths, weights=[p.weight for p in backend.paths])[0]
+            client = self.clients[int(rng.random() * len(self.clients))]
+            choice = self.paths[backend.name](rng)
             method, path = choice.method, choice.path
-            status = rng.choices(list(backend.status), weights=list(backend.status.values()))[0]
+            status = self.statuses[backend.name](rng)
             for phase, intensity in sec.phases:
                 if phase.errors and _matches(phase, server, path) and rng.random() < phase.errors.rate * intensity:
                     status = rng.choice(phase.errors.status)
-        draw = rng.lognormvariate(math.log(backend.latency.p50_ms), _sigma(backend))
+        draw = rng.lognormvariate(*self.lognormal[backend.name])
         service = self.service_ms(backend, sec.phases, server, path, draw)
         if flood is not None:
             service = max(1.0, service * 0.2)
-        t_req, t_conn = rng.randint(0, 2), rng.randint(0, 1)
+        t_req, t_conn = _randint(rng, 0, 2), _randint(rng, 0, 1)
         wait = round(sec.wait_ms * rng.uniform(0.8, 1.2)) if sec.wait_ms > 0 else 0
         retries, term, size = 0, "----", self._bytes(backend, status)
         srv_conn, srv_queue, bq = sec.srv_conn, sec.srv_queue, sec.backend_queue
@@ -180,17 +202,17 @@ class _Simulator:
             timers = (t_req, backend.timeout_queue_ms, -1, -1, t_req + backend.timeout_queue_ms)
         elif status == 503:
             retries, term = 3, "SC--"
-            timers = (t_req, wait, -1, -1, t_req + wait + 3000 + rng.randint(0, 9))
+            timers = (t_req, wait, -1, -1, t_req + wait + 3000 + _randint(rng, 0, 9))
         elif status == 504:
             term = "sH--"
             timers = (t_req, wait, t_conn, backend.timeout_server_ms, t_req + wait + t_conn + backend.timeout_server_ms)
         else:
             term = "SH--" if status == 502 else "----"
-            data = rng.randint(0, max(0, round(service * 0.05)))
+            data = _randint(rng, 0, max(0, round(service * 0.05)))
             response = max(0, round(service) - t_req - t_conn - data)
             timers = (t_req, wait, t_conn, response, t_req + wait + t_conn + response + data)
         return Request(
-            at=at, client_ip=client, client_port=rng.randint(1024, 65535), frontend=backend.frontend,
+            at=at, client_ip=client, client_port=_randint(rng, 1024, 65535), frontend=backend.frontend,
             backend=backend.name, server=server, t_request=timers[0], t_queue=timers[1],
             t_connect=timers[2], t_response=timers[3], t_active=timers[4], status=status,
             bytes_read=size, termination=term, actconn=actconn, feconn=feconn, beconn=sec.beconn,
@@ -202,9 +224,9 @@ class _Simulator:
         if status in _ERROR_BYTES:
             return _ERROR_BYTES[status]
         if status == 304 or status == 204:
-            return self.rng.randint(120, 260)
+            return _randint(self.rng, 120, 260)
         if status >= 400:
-            return self.rng.randint(150, 600)
+            return _randint(self.rng, 150, 600)
         return max(0, round(backend.bytes * self.rng.uniform(0.5, 1.5)))
 
     def run(self) -> Generated:

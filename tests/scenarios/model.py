@@ -170,6 +170,13 @@ class Analyze(_Strict):
     question: str | None = None
 
 
+class RedisCondition(_Strict):
+    """The copilot's own Redis during the analysis: filled to this share of its maxmemory."""
+
+    memory_pct: float = Field(gt=0, lt=100)
+    maxmemory_mb: int = Field(default=64, ge=8, le=1024)
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     description: str
@@ -178,6 +185,7 @@ class Scenario(_Strict):
     analyze: Analyze = Field(default_factory=Analyze)
     baseline: Baseline
     phases: list[Phase] = Field(default_factory=list)
+    redis: RedisCondition | None = None
     expect: Expect
 
     @field_validator("duration", mode="before")

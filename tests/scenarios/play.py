@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 
+from tests.scenarios import redis_fill
 from tests.scenarios.generator import Generated, generate
 from tests.scenarios.model import Scenario, seconds
-from tests.scenarios.replay import IngestResult, Transport, analyze, ingest_http, ingest_syslog, paced
+from tests.scenarios.replay import UDP_RATE, IngestResult, Transport, analyze, ingest_http, ingest_syslog, paced
 from tests.scenarios.score import Score, failed, score
 from tests.scenarios.stack import Stack
 from tests.scenarios.stats import WindowStats, minute_window, window_stats
@@ -58,7 +59,7 @@ def data_end(*, realtime: bool, aligned: bool, scenario: Scenario) -> float:
 
 
 def play(scenario: Scenario, stack: Stack, *, transport: Transport = "http", realtime: bool = False,
-         aligned: bool = False, pass_end: bool = True, flush: bool = True) -> Outcome:
+         aligned: bool = False, pass_end: bool = True, flush: bool = True, udp_rate: float = UDP_RATE) -> Outcome:
     if flush:
         stack.flush()
     end = data_end(realtime=realtime, aligned=aligned, scenario=scenario)
@@ -69,26 +70,36 @@ def play(scenario: Scenario, stack: Stack, *, transport: Transport = "http", rea
     report: dict[str, Any] | None = None
     wall_ms = 0.0
     try:
-        ingest = _ingest(generated, stack, transport=transport, realtime=realtime, name=scenario.name)
+        ingest = _ingest(generated, stack, transport=transport, realtime=realtime, name=scenario.name,
+                         udp_rate=udp_rate)
+        if scenario.redis is not None:
+            if stack.redis_url is None:
+                raise RuntimeError("this scenario fills Redis: give the runner the stack's --redis-url")
+            redis_fill.fill(stack.redis_url, scenario.redis)
         analysis_end = datetime.fromtimestamp(end, tz=UTC) if pass_end else None
         report, wall_ms = analyze(scenario, stack.agent_url, end=analysis_end, token=stack.api_token)
         result = score(scenario.name, scenario.expect, report, wall_ms=wall_ms)
     except (httpx.HTTPError, RuntimeError) as exc:
         result = failed(scenario.name, scenario.expect, f"{type(exc).__name__}: {exc}", wall_ms=wall_ms)
+    finally:
+        if scenario.redis is not None and stack.redis_url is not None:
+            redis_fill.release(stack.redis_url)
     if ingest is not None and ingest.rejected:
         result.reasons.append(f"ingestion rejected {ingest.rejected} generated lines: {ingest.errors[:3]}")
         result.passed = False
     return Outcome(scenario, result, generated, ingest, report, local)
 
 
-def _ingest(generated: Generated, stack: Stack, *, transport: Transport, realtime: bool, name: str) -> IngestResult:
+def _ingest(generated: Generated, stack: Stack, *, transport: Transport, realtime: bool, name: str,
+            udp_rate: float) -> IngestResult:
     if transport == "syslog":
         if stack.syslog_port is None:
             raise RuntimeError("the stack has no syslog UDP port")
         if realtime:
             raise RuntimeError("real-time replay is HTTP only")
         return ingest_syslog(generated.lines("syslog"), "127.0.0.1", stack.syslog_port,
-                             base_url=stack.ingestion_url, expected_requests=len(generated.requests))
+                             base_url=stack.ingestion_url, expected_requests=len(generated.requests),
+                             rate=udp_rate)
     if not realtime:
         return ingest_http(generated.lines("raw"), stack.ingestion_url, token=stack.ingest_token,
                            request_id=f"scenario-{name}")

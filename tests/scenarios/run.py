@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.scenarios.model import SCENARIO_DIR, Scenario, load_scenario, scenario_files
 from tests.scenarios.play import Outcome, play
+from tests.scenarios.replay import UDP_RATE
 from tests.scenarios.score import summarize
 from tests.scenarios.stack import Stack, default_engine, find_redis_server, start_stack
 
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=["rules", "anthropic"], default=None,
                         help="default: anthropic when ANTHROPIC_API_KEY is set, else rules")
     parser.add_argument("--transport", choices=["http", "syslog"], default="http")
+    parser.add_argument("--udp-rate", type=float, default=UDP_RATE, help="syslog datagrams per second")
     parser.add_argument("--realtime", action="store_true",
                         help="send lines as their timestamps come due (takes each scenario's duration)")
     parser.add_argument("--aligned", action="store_true",
@@ -125,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for scenario in scenarios:
             outcomes.append(play(scenario, stack, transport=args.transport, realtime=args.realtime,
-                                 aligned=args.aligned, pass_end=not args.no_end, flush=stack.redis_url is not None))
+                                 aligned=args.aligned, pass_end=not args.no_end, flush=stack.redis_url is not None,
+                                 udp_rate=args.udp_rate))
             print(f"  {scenario.name}: {'pass' if outcomes[-1].score.passed else 'FAIL'}", flush=True)
     finally:
         if started:

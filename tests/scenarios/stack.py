@@ -60,6 +60,21 @@ class Stack:
         return "\n".join(f"--- {p.command} ---\n{p.logs()[-6000:]}" for p in self._processes)
 
 
+def start_agent(stack: Stack, *, engine: Engine, env: dict[str, str] | None = None) -> Stack:
+    """Another agent-service on `stack`'s Redis and ingestion (e.g. another engine); stop it alone."""
+    agent = ServiceProcess("agent-service", {
+        "REDIS_URL": stack.redis_url or "", "INGESTION_URL": stack.ingestion_url,
+        "NOTIFIER_URL": f"http://127.0.0.1:{free_port()}", "LLM_ENGINE": engine, "API_TOKEN": stack.api_token or "",
+        "ALERTS_TOKEN": secrets.token_hex(16), "LOG_LEVEL": "WARNING", **(env or {}),
+    })
+    other = Stack(ingestion_url=stack.ingestion_url, agent_url="", redis_url=stack.redis_url,
+                  ingest_token=stack.ingest_token, api_token=stack.api_token, syslog_port=stack.syslog_port,
+                  engine=engine, _processes=[agent])
+    agent.start()
+    other.agent_url = agent.url
+    return other
+
+
 def start_stack(*, engine: Engine, redis_binary: str, extra_agent_env: dict[str, str] | None = None) -> Stack:
     """Start redis-server, ingestion-service (HTTP + syslog UDP) and agent-service; stop on failure."""
     redis_proc = RedisProcess(redis_binary).start()

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.scenarios.model import load_scenario, scenario_files, seconds
+from tests.scenarios.model import Scenario, load_scenario, scenario_files, seconds
 from tests.scenarios.play import Outcome, play
-from tests.scenarios.stack import Stack, start_stack
+from tests.scenarios.stack import Stack, start_agent, start_stack
 from tests.scenarios.stats import minute_window, window_stats
 from tests.support.binaries import require_binary
 
@@ -25,12 +25,7 @@ pytestmark = pytest.mark.real
 # Fair scenarios the rules engine fails today, each with what it lacks. Strict: once the engine
 # passes one, the XPASS fails the run and the entry must go. `make scenarios` still shows them as
 # FAIL; the scenarios themselves are not weakened.
-RULES_KNOWN_FAILURES = {
-    "auth-401-small-backend": (
-        "rules/errors.py grades 4xx site-wide only: the per-backend 4xx probe runs only when the "
-        "site-wide 4xx rate is above 20%, and its result does not raise the severity"
-    ),
-}
+RULES_KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _rules_param(path: Path) -> object:
@@ -96,11 +91,29 @@ def _overview(stack: Stack, start: float, window: float) -> dict[str, object]:
     return response.json()
 
 
+COUNTED = {
+    "name": "ingestion-count-check",
+    "description": "Small mixed traffic with <NOSRV>, 4xx, 5xx and server state lines.",
+    "duration": "10m",
+    "seed": 99,
+    "analyze": {"window": "5m"},
+    "baseline": {"backends": [
+        {"name": "be_pay", "frontend": "fe_main", "rps": 2, "servers": ["pay1", "pay2"],
+         "latency": {"p50_ms": 80, "p95_ms": 250}, "status": {200: 0.9, 402: 0.06, 500: 0.04}},
+        {"name": "be_web", "frontend": "fe_main", "rps": 2, "servers": ["web1"],
+         "latency": {"p50_ms": 20, "p95_ms": 60}, "status": {200: 0.9, 404: 0.1}},
+    ]},
+    "phases": [{"start": "6m", "backend": "be_pay", "nosrv": {"rate": 1.0},
+                "message": "backend be_pay has no server available!"}],
+    "expect": {"overall_severity": "critical", "flagged": ["errors"], "backend": "be_pay"},
+}
+
+
 @pytest.mark.parametrize("transport", ["http", "syslog"])
 def test_ingestion_counts_what_the_generator_wrote(transport: str, rules_stack: Stack) -> None:
     """The same lines over HTTP or syslog UDP: ingestion's counts equal the generator's own."""
-    scenario = load_scenario(next(p for p in FILES if p.stem == "nosrv-all-servers-down"))
-    outcome = play(scenario, rules_stack, transport=transport, aligned=True)  # type: ignore[arg-type]
+    scenario = Scenario.model_validate(COUNTED)
+    outcome = play(scenario, rules_stack, transport=transport, aligned=True, udp_rate=1000)  # type: ignore[arg-type]
     assert outcome.ingest is not None and outcome.report is not None
     window = seconds(scenario.analyze.window)
     start, stop = minute_window(outcome.generated.end, window)
@@ -118,7 +131,7 @@ def test_ingestion_counts_what_the_generator_wrote(transport: str, rules_stack: 
     assert outcome.score.passed, _explain(outcome, rules_stack)
 
 
-def test_anthropic_engine_usage_and_a_wrong_diagnosis_are_scored() -> None:
+def test_anthropic_engine_usage_and_a_wrong_diagnosis_are_scored(rules_stack: Stack) -> None:
     """The Claude path offline: the real SDK in agent-service against the fake Messages API, whose
     scripted model calls tools then says `ok`. Tokens and cost reach the score; the scripted `ok`
     passes a healthy scenario and fails an incident."""
@@ -127,7 +140,7 @@ def test_anthropic_engine_usage_and_a_wrong_diagnosis_are_scored() -> None:
     fake = FakeAnthropic(api_key="scenario-key").respond_with(agent_script(tool_turns=1))
     with fake.serve() as fake_url:
         env = {"ANTHROPIC_API_KEY": "scenario-key", "ANTHROPIC_BASE_URL": fake_url}
-        stack = start_stack(engine="anthropic", redis_binary=require_binary("redis-server"), extra_agent_env=env)
+        stack = start_agent(rules_stack, engine="anthropic", env=env)
         try:
             by_name = {p.stem: p for p in FILES}
             healthy = play(load_scenario(by_name["healthy-low-traffic"]), stack)
