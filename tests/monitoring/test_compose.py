@@ -165,3 +165,31 @@ def test_demo_haproxy_config_is_valid(tmp_path: Path) -> None:
     result = subprocess.run([haproxy, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "option httplog" in text
+
+
+def test_prometheus_and_alertmanager_address_the_compose_services() -> None:
+    """Targets in monitoring/*.yml are compose service names and the ports the services listen on."""
+    prometheus = yaml.safe_load((REPO / "monitoring" / "prometheus.yml").read_text())
+    listening = {name: int(SERVICES[name]["environment"]["PORT"]) for name in OURS}
+    listening |= {"alertmanager": 9093, "prometheus": 9090}
+    scraped = set()
+    for job in prometheus["scrape_configs"]:
+        for target in job["static_configs"][0]["targets"]:
+            host, port = target.rsplit(":", 1)
+            host = "prometheus" if host == "localhost" else host
+            assert host in SERVICES, target
+            assert listening[host] == int(port), target
+            scraped.add(host)
+            if host in OURS:
+                assert job["metrics_path"] == "/prometheus/metrics"
+    assert set(OURS) <= scraped
+    (alertmanager_target,) = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert alertmanager_target == "alertmanager:9093"
+    for volume in SERVICES["prometheus"]["volumes"]:
+        if volume.startswith("./monitoring/alert-rules.yml"):
+            assert volume.split(":")[1] == "/etc/prometheus/alert-rules.yml"  # rule_files is relative
+
+    alertmanager = yaml.safe_load((REPO / "monitoring" / "alertmanager.yml").read_text())
+    webhook = alertmanager["receivers"][0]["webhook_configs"][0]
+    assert webhook["url"] == f"http://agent:{listening['agent']}/alerts"
+    assert alertmanager["global"]["smtp_smarthost"] == "mailpit:1025"
