@@ -5,6 +5,7 @@ change that decided them is stored."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,17 @@ STATUS_EVENTS: dict[IncidentStatus, NotifyEvent] = {
 REPORT_SEVERITY = {"ok": "info", "warning": "warning", "critical": "critical"}
 MAX_REPORTS = 10
 API_DRAIN_WAIT_S = 2.0  # an API call never waits for a running analysis
+LOCK_TTL_S = 15.0
+
+
+async def _keep_alive(lock: Any) -> None:
+    while True:
+        await asyncio.sleep(LOCK_TTL_S / 3)
+        try:
+            await lock.reacquire()
+        except Exception:  # noqa: BLE001 - lost the lock: the work stays idempotent
+            log.warning("incident drain lock could not be renewed")
+            return
 
 
 class Analyzer(Protocol):
@@ -160,14 +172,15 @@ class IncidentService:
     # --- pending actions --------------------------------------------------------------------
     async def drain(self, incident_id: int, *, max_actions: int = 20, wait_s: float | None = None) -> Incident | None:
         """Carry out the incident's pending actions in order. One drainer per incident at a time
-        (a Redis lock); each action's completion is stored before the next starts. When another
-        drainer holds the lock longer than `wait_s`, its loop (or the worker's housekeeping)
-        carries out what was added meanwhile."""
-        hold = self.config.analysis_timeout_s + 60
-        lock = self.redis.lock(f"lock:incident:{incident_id}", timeout=hold,
-                               blocking_timeout=hold if wait_s is None else wait_s)
+        (a Redis lock with a short TTL, kept alive while the drainer lives, so a crashed one frees
+        it within LOCK_TTL_S); each action's completion is stored before the next starts. When
+        another drainer holds the lock longer than `wait_s`, its loop (or the worker's
+        housekeeping) carries out what was added meanwhile."""
+        wait = self.config.analysis_timeout_s + 60 if wait_s is None else wait_s
+        lock = self.redis.lock(f"lock:incident:{incident_id}", timeout=LOCK_TTL_S, blocking_timeout=wait)
         if not await lock.acquire():
             return await self.store.get(incident_id)
+        keepalive = asyncio.create_task(_keep_alive(lock))
         try:
             incident = await self.store.get(incident_id)
             for _ in range(max_actions):
@@ -180,6 +193,9 @@ class IncidentService:
                     incident = await self._notify(incident, action)
             return incident
         finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
             try:
                 await lock.release()
             except Exception:  # noqa: BLE001 - expired lock: nothing to release
