@@ -11,7 +11,7 @@ from ingestion_service.api.models import IngestResponse
 from ingestion_service.ingest.body import SUPPORTED, TEXT, UnreadableBody, decode, media_type, parse_body
 from ingestion_service.ingest.pipeline import Ingestor, Prepared, prepare, prepare_text
 
-_THREAD_THRESHOLD = 64 * 1024  # bodies above this are parsed in a worker thread
+_THREAD_THRESHOLD = 64 * 1024  # bodies above this are parsed off the event loop (worker processes)
 
 
 def _prepare(kind: str, body: bytes) -> Prepared:
