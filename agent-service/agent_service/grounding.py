@@ -38,6 +38,8 @@ def claims(text: str) -> list[tuple[str, float, int, str | None]]:
 def evidence_numbers(findings: Sequence[Finding], extra: Iterable[float] = ()) -> list[float]:
     numbers: list[float] = list(extra)
     for finding in findings:
+        if finding.error:  # written by our code (deadline, HTTP status), quoted when the diagnosis says why
+            numbers.extend(float(m) for m in _EMBEDDED.findall(finding.error))
         for item in finding.evidence:
             _collect(item.result, numbers)
             _collect(item.arguments, numbers)

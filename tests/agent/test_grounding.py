@@ -69,3 +69,9 @@ def test_claims_parse_units_and_separators() -> None:
     assert [(c[1], c[2], c[3]) for c in claims("1,234.5 ms, 3 s, 12.25%, 7k")] == [
         (1234.5, 1, "ms"), (3.0, 0, "s"), (12.25, 2, "%"), (7.0, 0, "k")
     ]
+
+
+def test_numbers_of_failure_reasons_may_be_quoted() -> None:
+    failed = Finding(specialist="errors", status="timed_out", error="no answer within the 60 s deadline")
+    diagnosis = "The errors specialist did not finish (timed_out): no answer within the 60 s deadline."
+    assert ungrounded([failed], diagnosis) == []

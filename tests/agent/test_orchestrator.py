@@ -100,6 +100,7 @@ async def test_one_raising_and_one_hanging_do_not_sink_the_others() -> None:
     assert latency.status == "failed" and latency.severity == "unknown" and "boom in latency" in (latency.error or "")
     assert errors.status == "timed_out" and errors.severity == "unknown" and "0.5 s deadline" in (errors.error or "")
     assert saturation.status == "completed" and saturation.severity == "critical"
+    assert report.ungrounded_claims == ["diagnosis: 12345"]  # failure reasons quoted are not claims
     assert traffic.status == "completed" and traffic.severity == "warning"
     assert report.overall_severity == "critical"
 
@@ -198,3 +199,11 @@ async def test_limiter_refuses_past_the_limit_and_frees_slots() -> None:
     async with limiter.try_slot():
         pass
     assert limiter.active == 0
+
+
+async def test_fallback_diagnosis_quoting_a_deadline_has_no_ungrounded_claims() -> None:
+    engine = ScriptedEngine({"errors": "hang", "latency": "critical"}, synthesis="raise")
+    report = await analyzer(engine, deadline=0.5).analyze(REQUEST)
+    assert "0.5 s deadline" in report.diagnosis
+    assert "900" in report.diagnosis  # the latency summary, from the evidence
+    assert report.ungrounded_claims == []
