@@ -3,8 +3,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +17,7 @@ from ingestion_service.api.logs import logs_router
 from ingestion_service.api.metrics import metrics_router
 from ingestion_service.ingest.pipeline import Ingestor
 from ingestion_service.metrics import IngestMetrics
+from ingestion_service.parse_pool import start_pool
 from ingestion_service.queries.window import InvalidQuery
 from ingestion_service.settings import Settings
 from ingestion_service.syslog_udp import SyslogListener
@@ -36,20 +35,6 @@ async def _refresh_redis_gauges(client: aioredis.Redis, metrics: IngestMetrics) 
         except Exception as exc:  # noqa: BLE001 - a gauge must not kill the service
             log.debug("redis memory not read: %s", exc)
         await asyncio.sleep(REDIS_GAUGE_SECONDS)
-
-
-async def _start_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes for parsing big bodies (CPU bound: threads would share one GIL)."""
-    if workers <= 0:
-        return None
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    loop = asyncio.get_running_loop()
-    await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(workers)))
-    return pool
-
-
-def _warm() -> None:
-    import ingestion_service.ingest.pipeline  # noqa: F401 - import once per worker at start-up
 
 
 def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> FastAPI:
@@ -75,7 +60,7 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
                                       flush_seconds=settings.syslog_flush_seconds)
             await listener.start()
         app.state.syslog = listener
-        app.state.parse_pool = await _start_pool(settings.parse_workers)
+        app.state.parse_pool = await start_pool(settings.parse_workers)
         gauges = asyncio.create_task(_refresh_redis_gauges(client, metrics))
         try:
             yield
@@ -86,7 +71,7 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
             if listener:
                 await listener.stop()
             if app.state.parse_pool is not None:
-                app.state.parse_pool.shutdown(wait=True, cancel_futures=True)
+                app.state.parse_pool.shutdown()
             if redis is None:
                 await client.aclose()
 

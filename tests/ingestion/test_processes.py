@@ -150,3 +150,26 @@ def test_syslog_udp_listener(redis_url: str, service_factory, shared_fixtures: P
     metrics = httpx.get(svc.url + "/prometheus/metrics").text
     assert 'oncall_ingest_lines_total{result="accepted",source="syslog"} 221.0' in metrics
     assert 'oncall_ingest_lines_total{result="skipped",source="syslog"} 7.0' in metrics
+
+
+def _parse_workers(pid: int) -> list[int]:
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(k) for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+
+
+def test_a_killed_parse_worker_is_replaced(redis_url: str, service_factory) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+
+    svc = service_factory({"REDIS_URL": redis_url, "PARSE_WORKERS": "2"})
+    assert svc.proc is not None
+    workers = _parse_workers(svc.proc.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    body = _batch(1, 1000)  # > 64 KiB: goes to the worker pool
+    for _ in range(3):
+        r = httpx.post(svc.url + "/logs", content=body, headers={"Content-Type": "text/plain"}, timeout=30)
+        assert r.status_code == 202, r.text
+    assert _total(svc.url) == 3000
+    replaced = _parse_workers(svc.proc.pid)
+    assert replaced and workers[0] not in replaced  # a new pool (it starts workers on demand)

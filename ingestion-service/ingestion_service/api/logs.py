@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
@@ -10,7 +12,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from ingestion_service.api.models import IngestResponse
 from ingestion_service.ingest.body import SUPPORTED, TEXT, UnreadableBody, decode, media_type, parse_body
 from ingestion_service.ingest.pipeline import Ingestor, Prepared, prepare, prepare_text
+from ingestion_service.parse_pool import ParsePool
 
+log = logging.getLogger(__name__)
 _THREAD_THRESHOLD = 64 * 1024  # bodies above this are parsed off the event loop (worker processes)
 
 
@@ -18,6 +22,19 @@ def _prepare(kind: str, body: bytes) -> Prepared:
     if kind == TEXT:
         return prepare_text(decode(body))
     return prepare(parse_body(kind, body))
+
+
+async def _prepare_off_loop(request: Request, kind: str, body: bytes) -> Prepared:
+    """In a parse worker process; if the pool broke (a worker was killed), this request is parsed
+    in a thread and the pool is replaced, so the service heals by itself."""
+    pools: ParsePool | None = request.app.state.parse_pool
+    if pools is not None:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pools.executor, _prepare, kind, body)
+        except BrokenProcessPool:
+            log.warning("parse worker pool broken (a worker died): replacing it")
+            pools.replace()
+    return await asyncio.to_thread(_prepare, kind, body)
 
 
 def logs_router(auth: Any) -> APIRouter:
@@ -39,11 +56,8 @@ def logs_router(auth: Any) -> APIRouter:
                                 detail="Idempotency-Key must be 1 to 200 characters")
         body = await request.body()
         try:
-            pool = request.app.state.parse_pool
-            if len(body) > _THREAD_THRESHOLD and pool is not None:
-                batch = await asyncio.get_running_loop().run_in_executor(pool, _prepare, kind, body)
-            elif len(body) > _THREAD_THRESHOLD:
-                batch = await asyncio.to_thread(_prepare, kind, body)
+            if len(body) > _THREAD_THRESHOLD:
+                batch = await _prepare_off_loop(request, kind, body)
             else:
                 batch = _prepare(kind, body)
         except UnreadableBody as exc:
