@@ -16,7 +16,7 @@ from ingestion_service.sketch import key_for
 # Positions in Group.n (sums) and Group.mx (maxima).
 N_REQ, N_4XX, N_5XX, N_ABORT, N_BYTES, N_QUEUED, N_RETRIES, N_ACT, N_SRVCONN, N_SRVQ, N_BEQ, N_TA = range(12)
 SUM_FIELDS = ("n", "e4", "e5", "ab", "by", "qd", "rt", "sa", "sc", "sq", "sb", "ta")
-MAX_FIELDS = ("ta", "ac", "sc", "sq", "bq")  # max Ta, actconn, srv_conn, srv_queue, backend_queue
+MAX_FIELDS = ("ta", "ac", "sc", "sq", "bq", "rt")  # max Ta, actconn, srv_conn, srv_queue, backend_queue, retries
 
 # Buckets of oncall_request_duration_seconds, in ms (docs/metrics.md: 0.005 … 30 s).
 DURATION_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
@@ -32,7 +32,7 @@ class Group:
 
     def __init__(self) -> None:
         self.n = [0] * 12
-        self.mx = [-1] * 5
+        self.mx = [-1] * 6
         self.status: dict[int, int] = {}
         self.term: dict[str, int] = {}
         self.buckets: dict[int, int] = {}
@@ -109,6 +109,8 @@ class Aggregator:
             n[N_QUEUED] += 1
         if e.retries > 0:
             n[N_RETRIES] += e.retries
+        if e.retries > mx[5]:
+            mx[5] = e.retries
         v = e.actconn
         n[N_ACT] += v
         if v > mx[1]:

@@ -74,8 +74,7 @@ def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, cols: lis
     if tw.count("0") != n:
         sums[N_QUEUED] += sum(1 for v in tw if v[0] != "-" and int(v) > 0)
     sums[N_BYTES] += sum(map(int, cols[8]))
-    sums[N_RETRIES] += sum(map(int, cols[12]))
-    for pos, col, mpos in ((N_ACT, 10, 1), (N_SRVCONN, 11, 2), (N_SRVQ, 13, 3), (N_BEQ, 14, 4)):
+    for pos, col, mpos in ((N_ACT, 10, 1), (N_SRVCONN, 11, 2), (N_SRVQ, 13, 3), (N_BEQ, 14, 4), (N_RETRIES, 12, 5)):
         values = cols[col]
         if values.count("0") == n:
             if mx[mpos] < 0:
