@@ -47,6 +47,7 @@ class WorkerConfig:
     batch: int = 16
     max_attempts: int = 5
     housekeeping_s: float = 15.0
+    drains: int = 8  # incidents whose analysis/notifications run at once
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
@@ -80,6 +81,10 @@ class AlertWorker:
         self.config = config
         self.consumer = consumer or consumer_name()
         self._last_housekeeping = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._draining: set[int] = set()
+        self._again: set[int] = set()
+        self._slots = asyncio.Semaphore(config.drains)
 
     async def ensure_group(self) -> None:
         try:
@@ -146,7 +151,7 @@ class AlertWorker:
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> bool:
         set_request_id(fields.get("request_id") or new_request_id())
         try:
-            await self.process(entry_id, fields)
+            incident_id = await self.process(entry_id, fields)
         except Exception as exc:  # noqa: BLE001 - left pending, re-claimed later, bounded
             attempts = int(await self.redis.hincrby(ATTEMPTS, entry_id, 1))
             if attempts >= self.config.max_attempts:
@@ -156,10 +161,50 @@ class AlertWorker:
             else:
                 log.warning("alert delivery %s failed (attempt %d): %s", entry_id, attempts, exc)
             return False
+        else:
+            # The delivery's effects and the actions they call for are stored: acknowledge, then
+            # carry the actions out in the background (a crash there is resumed by housekeeping).
+            await self._ack(entry_id)
+            if incident_id is not None:
+                self.spawn_drain(incident_id)
+            return True
         finally:
             set_request_id(None)
-        await self._ack(entry_id)
-        return True
+
+    def spawn_drain(self, incident_id: int) -> None:
+        """Run the incident's pending actions (analysis, notifications) without holding up the
+        stream: one task per incident, at most `config.drains` at once."""
+        if incident_id in self._draining:
+            self._again.add(incident_id)
+            return
+        self._draining.add(incident_id)
+        task = asyncio.create_task(self._drain(incident_id), name=f"drain-incident-{incident_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, incident_id: int) -> None:
+        try:
+            while True:
+                self._again.discard(incident_id)
+                async with self._slots:
+                    await self.service.drain(incident_id)
+                if incident_id not in self._again:
+                    return
+        except Exception:  # noqa: BLE001 - the actions stay pending; housekeeping retries them
+            log.exception("incident %s: carrying out pending actions failed", incident_id)
+        finally:
+            self._draining.discard(incident_id)
+
+    async def idle(self) -> None:
+        """Wait for the background drains (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop background drains; their actions stay pending and are resumed by the next worker."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _ack(self, entry_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -169,7 +214,8 @@ class AlertWorker:
             await pipe.execute()
 
     async def process(self, entry_id: str, fields: dict[str, str]) -> int | None:
-        """Apply one delivery and carry out what it decided; returns the incident id."""
+        """Apply one delivery (store its effects and the actions they call for); returns the
+        incident id. The actions are carried out by `spawn_drain`."""
         payload = WebhookPayload.model_validate_json(fields["payload"])
         if not fields.get("incident_id"):
             return None
@@ -183,13 +229,11 @@ class AlertWorker:
             created = new_incident(incident_id, payload, entry_id=entry_id, now=now, previous=previous)
             if await store.create(created):
                 self.metrics.incident_created("alertmanager")
-                await self.service.drain(incident_id)
                 return incident_id
         try:
             await store.update(incident_id, lambda inc: apply_delivery(inc, payload, entry_id=entry_id, now=now))
         except NeedsNewIncident:
             incident_id = await self._successor(incident_id, entry_id, payload, now)
-        await self.service.drain(incident_id)
         return incident_id
 
     async def _successor(self, resolved_id: int, entry_id: str, payload: WebhookPayload, now: datetime) -> int:
@@ -218,6 +262,6 @@ class AlertWorker:
         resolved = await self.service.auto_resolve(datetime.now(UTC))
         if resolved:
             log.info("incidents resolved after the quiet period: %s", resolved)
-        # Actions left behind by a crash outside the worker (an API call's notification): resume.
+        # Actions left behind by a crash (this or another process, or an API call): resume.
         for incident_id in await self.service.store.with_pending():
-            await self.service.drain(incident_id)
+            self.spawn_drain(incident_id)

@@ -110,6 +110,7 @@ def install_incidents(
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
+                await worker.close()
                 if notifier is not None:
                     await notifier.aclose()
 

@@ -257,3 +257,23 @@ async def test_metrics_count_deliveries(redis_url, notifier, shared_fixtures) ->
     assert 'oncall_alerts_received_total{outcome="invalid",status="unknown"} 1.0' in text
     assert 'oncall_incidents_total{source="alertmanager"} 1.0' in text
     assert "oncall_incidents_open" in text and "oncall_alert_queue_depth" in text
+
+
+async def test_a_slow_analysis_does_not_hold_up_another_group(redis_url, notifier, shared_fixtures) -> None:
+    first = fixture_body(shared_fixtures, "firing-single.json")
+    second = fixture_body(shared_fixtures, "firing-second-group.json")
+    async with running_app(_settings(redis_url, notifier), analyzer=FakeAnalyzer(delay=5.0)) as (_app, client):
+        await client.post("/alerts", json=first)
+
+        async def analysing(incident_id: int):
+            got = await client.get(f"/incidents/{incident_id}")
+            return got.status_code == 200 and any(e["kind"] == "analysis_started" for e in got.json()["timeline"])
+
+        await wait_for(lambda: analysing(1))
+        assert (await client.post("/alerts", json=second)).json()["incident_ids"] == [2]
+        await wait_for(lambda: analysing(2), timeout=3.0)
+        first_now = (await client.get("/incidents/1")).json()
+        assert not any(e["kind"] == "analysis_finished" for e in first_now["timeline"])
+        await _incident(client, 1, "INVESTIGATING")
+        await _incident(client, 2, "INVESTIGATING")
+    assert sorted(c["incident_id"] for c in notifier.calls) == [1, 2]

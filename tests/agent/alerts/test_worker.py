@@ -52,6 +52,7 @@ async def test_crash_before_processing_entry_is_reclaimed_and_processed_once(red
         await asyncio.sleep(0.15)
         assert await survivor.step(block=False) == 1
         assert await survivor.step(block=False) == 0
+        await survivor.idle()
         incident = (await client.get("/incidents/1")).json()
         assert (await redis.xpending(STREAM, GROUP))["pending"] == 0
         assert await redis.xlen(STREAM) == 0
@@ -72,11 +73,13 @@ async def test_crash_after_effects_before_ack_changes_nothing_twice(redis_url, n
         entry_id, fields = read[0][1][0]
         decoded = {k.decode(): v.decode() for k, v in fields.items()}
         await crashed.process(entry_id.decode(), decoded)  # all effects, then "crash" before XACK
+        await app.state.incidents.drain(1)
         before = (await client.get("/incidents/1")).json()
 
         await asyncio.sleep(0.15)
         survivor = _reclaimer(app, "survivor")
         assert await survivor.step(block=False) == 1
+        await survivor.idle()
         after = (await client.get("/incidents/1")).json()
         assert (await redis.xpending(STREAM, GROUP))["pending"] == 0
     assert after["timeline"] == before["timeline"]
@@ -97,20 +100,16 @@ async def test_crash_between_analysis_and_notification_resumes(redis_url, notifi
         read = await redis.xreadgroup(GROUP, "crashed", {STREAM: ">"}, count=10)
         entry_id, fields = read[0][1][0]
         decoded = {k.decode(): v.decode() for k, v in fields.items()}
-        original_drain = service.drain
-
-        async def drain_only_analysis(incident_id: int, **_: object):
-            return await original_drain(incident_id, max_actions=1)
-
-        service.drain = drain_only_analysis
         await _reclaimer(app, "crashed").process(entry_id.decode(), decoded)
-        service.drain = original_drain
+        await service.drain(1, max_actions=1)  # the analysis, then "crash" before notifying
         half = (await client.get("/incidents/1")).json()
         assert [p["kind"] for p in half["pending"]] == ["notify"]
         assert notifier.calls == []
 
         await asyncio.sleep(0.15)
-        assert await _reclaimer(app, "survivor").step(block=False) == 1
+        survivor = _reclaimer(app, "survivor")
+        assert await survivor.step(block=False) == 1
+        await survivor.idle()
         done = (await client.get("/incidents/1")).json()
     assert done["pending"] == []
     assert [c["event"] for c in notifier.calls] == ["opened"]
@@ -146,7 +145,9 @@ async def test_housekeeping_resumes_actions_an_api_crash_left_behind(redis_url, 
 
         await store.update(1, crashed_before_notifying)
         assert await store.with_pending() == [1]
-        await _reclaimer(app, "w").housekeeping()
+        worker = _reclaimer(app, "w")
+        await worker.housekeeping()
+        await worker.idle()
         incident = await store.get(1)
         left = await store.with_pending()
     assert incident.pending == [] and left == []
