@@ -71,13 +71,19 @@ def _problems(facts: Facts) -> str:
     if facts.bad("errors"):
         names.append(_error_label(facts))
     if facts.bad("saturation"):
-        names.append("queueing" if _queueing(facts) else "saturation")
+        names.append("queueing" if _queueing(facts) else "Redis memory pressure" if _redis_hot(facts) else "saturation")
     return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _error_label(facts: Facts) -> str:
     fivexx = facts.scoped("error_rate_5xx_pct") or any(c >= 500 for c in facts.codes)
     auth = _auth_codes(facts)
+    regression = any(b in facts.scoped("error_rate_5xx_pct") for b in facts.scoped("p99_ms", "p95_ms"))
+    if fivexx and not regression:
+        if _refused(facts):
+            return "5xx errors (servers down or refusing connections)"
+        if _aborted(facts):
+            return "5xx errors (servers aborting connections)"
     if fivexx:
         return "5xx errors"
     if auth:
@@ -108,13 +114,19 @@ def _five_xx(facts: Facts) -> bool:
     return bool(facts.scoped("error_rate_5xx_pct")) or any(c >= 500 for c in facts.codes)
 
 
+def _top_state(facts: Facts) -> str:
+    """The most frequent abnormal termination state (signals keep them most frequent first)."""
+    return next(iter(facts.terminations), "")
+
+
 def _refused(facts: Facts) -> bool:
-    return any(s[:2] in {"SC", "sC", "DC"} or s[:1] == "D" for s in facts.terminations)
+    state = _top_state(facts)
+    return state[:2] in {"SC", "sC", "DC"} or state[:1] == "D"
 
 
 def _aborted(facts: Facts) -> bool:
     """Servers closing the connection before a full answer (SH--, SD--): a crashing or bad server."""
-    return any(s[:2] in {"SH", "SD"} for s in facts.terminations)
+    return _top_state(facts)[:2] in {"SH", "SD"}
 
 
 def _surge(facts: Facts) -> bool:
