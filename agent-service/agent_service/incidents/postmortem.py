@@ -78,8 +78,8 @@ def fmt_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 
 
-def _cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())[:300]
+def _cell(text: str, limit: int = 300) -> str:
+    return " ".join(text.replace("|", "\\|").split())[:limit]
 
 
 def render_postmortem(incident: Incident) -> str:
@@ -107,7 +107,7 @@ def render_postmortem(incident: Incident) -> str:
     if report:
         for finding in report.findings:
             if finding.severity in ("warning", "critical"):
-                lines.append(f"- {finding.specialist} ({finding.severity}): {_cell(finding.summary)}")
+                lines.append(f"- {finding.specialist} ({finding.severity}): {_cell(finding.summary, 1500)}")
     lines += [
         "",
         "## Time to detect, acknowledge, mitigate, resolve",

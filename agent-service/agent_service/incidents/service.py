@@ -212,7 +212,7 @@ class IncidentService:
     async def _analyze(self, incident: Incident, action: PendingAction) -> Incident:
         def started(inc: Incident) -> None:
             if inc.status == IncidentStatus.OPEN:
-                transition(inc, IncidentStatus.INVESTIGATING, actor="system", at=now_utc(), reason="analysis started")
+                transition(inc, IncidentStatus.INVESTIGATING, actor="system", at=now_utc())
             inc.add_event("analysis_started", "analysis started", actor="system", at=now_utc(),
                           data={"key": action.key, "scope": inc.scope})
 
