@@ -68,8 +68,14 @@ class FakeIngestion:
     previous_end: str | None = None
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     fail: dict[str, int] = field(default_factory=dict)  # endpoint → status to answer
+    by_window: dict[tuple[str, str], Any] = field(default_factory=dict)  # (endpoint, window) → body
 
-    def set(self, name: str, body: Any, *, backend: str | None = None, previous: bool = False) -> FakeIngestion:
+    def set(
+        self, name: str, body: Any, *, backend: str | None = None, previous: bool = False, window: str | None = None
+    ) -> FakeIngestion:
+        if window is not None:
+            self.by_window[(name, window)] = body
+            return self
         (self.previous if previous else self.data).setdefault(name, {})[backend] = body
         return self
 
@@ -83,6 +89,8 @@ class FakeIngestion:
             return httpx.Response(404, json={"detail": "not found"})
         if name in self.fail:
             return httpx.Response(self.fail[name], json={"detail": "scripted failure"})
+        if (name, params.get("window")) in self.by_window:
+            return httpx.Response(200, json=copy.deepcopy(self.by_window[(name, params["window"])]))
         table = self.data
         if self.previous_end is not None and params.get("end") == self.previous_end:
             table = self.previous

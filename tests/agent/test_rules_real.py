@@ -117,6 +117,16 @@ async def test_traffic_to_zero(ingestion: str, redis_url: str) -> None:
     assert "load balancer" in report.recommendations[0]
 
 
+async def test_one_backend_stopping_inside_the_window(ingestion: str, redis_url: str) -> None:
+    feed(ingestion, scenario(Phase("be_web", 25, silent())))
+    report = await analyze(ingestion)
+    traffic = finding(report, "traffic")
+    assert traffic.severity == "critical", traffic.summary
+    assert "Backend be_web lost its traffic: 0 requests in the last 3m" in traffic.summary
+    assert "be_api" not in traffic.summary and report.ungrounded_claims == []
+    assert "be_web" in report.recommendations[0]
+
+
 async def test_sustained_queueing(ingestion: str, redis_url: str) -> None:
     feed(ingestion, scenario(Phase("be_api", 15, queueing(0.4, 300, 30))))
     report = await analyze(ingestion)

@@ -113,7 +113,7 @@ async def test_traffic_stopping_inside_the_window_is_seen_in_the_series() -> Non
 
 async def test_one_backend_losing_its_traffic_is_named() -> None:
     fake = healthy()
-    fake.set("rps", series([400] * 25 + [0] * 5), backend="be_api")
+    fake.set("backends", {"backends": [backend("be_static", 600)]}, window="3m")  # be_api: none lately
     report = await analyze_fake(fake)
     traffic = finding(report, "traffic")
     assert traffic.severity == "critical" and "be_api" in traffic.summary
@@ -240,4 +240,5 @@ async def test_steady_backends_against_a_covered_window_are_not_probed() -> None
     fake.set("rps", series([600] * 30))
     await analyze_fake(fake)
     assert not [params for path, params in fake.calls if path == "/metrics/rps" and "backend" in params]
+    assert len([params for path, params in fake.calls if path == "/metrics/backends"]) == 3  # 15m, before, 3m
     assert not [params for path, params in fake.calls if path == "/metrics/status-codes" and "backend" in params]

@@ -10,7 +10,6 @@ from agent_service.rules.recorder import Recorder
 from agent_service.rules.verdict import CheckInput, Verdict
 from agent_service.tools.registry import BACKENDS, OVERVIEW, RPS_SERIES
 
-MAX_BACKEND_PROBES = 5
 # Below this many requests in a typical minute, empty minutes are chance, not a drop.
 MIN_TYPICAL_PER_MINUTE = 5
 
@@ -162,18 +161,24 @@ async def _backend_drops(
             what = "lost its traffic" if now == 0 else f"lost more than {pct(drop)} of its traffic"
             lost.append((name, f"Backend {name} {what}: {num(now)} requests in the last {inp.window} after "
                                f"{num(count)} in the {inp.window} before."))
-    # A drop inside the window shows in the backend's own series. With a fair previous window, only
-    # backends that lost requests against it can have one; without, look at the busiest.
+    # A drop inside the window: each busy backend's latest minutes against the rest of the window,
+    # from one more /backends query over the latest minutes (not one series per backend).
     gone = {name for name, _ in lost}
-    names = [n for n, c in sorted(current.items(), key=lambda kv: -kv[1]) if c >= min_req and n not in gone]
-    if covered:
-        names = [n for n in names if current[n] < 0.9 * before.get(n, 0)]
-    names = names[:MAX_BACKEND_PROBES]
-    results = await rec.call_many([(RPS_SERIES, {"minutes": inp.minutes, "backend": n}) for n in names])
-    for name, data in zip(names, results, strict=True):
-        series = [int(p.get("requests") or 0) for p in (data or {}).get("series", [])]
-        found = series_drop(series, drop, min_req)
-        if found:
-            lost.append((name, f"Backend {name} lost its traffic: at most {num(found[1])} requests per minute in "
-                               f"the latest minutes after about {num(found[0])} per minute before."))
+    busy = [n for n, c in current.items() if c >= min_req and n not in gone]
+    k = tail_minutes(inp.minutes)
+    if not busy or inp.minutes <= k:
+        return lost
+    latest_window = f"{k}m"
+    answer = await rec.call(BACKENDS, window=latest_window)
+    latest = {b["name"]: int(b.get("requests") or 0) for b in (answer or {}).get("backends", [])}
+    if answer is None:
+        return lost
+    for name in sorted(busy, key=lambda n: -current[n]):
+        recent = latest.get(name, 0)
+        earlier = current[name] - recent
+        typical = earlier / (inp.minutes - k)
+        if earlier >= min_req and typical >= MIN_TYPICAL_PER_MINUTE and recent / k <= typical * (1 - drop / 100.0):
+            what = "lost its traffic" if recent == 0 else f"lost more than {pct(drop)} of its traffic"
+            lost.append((name, f"Backend {name} {what}: {num(recent)} requests in the last {latest_window}, "
+                               f"against {num(current[name])} in the last {inp.window}."))
     return lost
