@@ -77,12 +77,8 @@ def test_agent_killed_with_alerts_queued_processes_each_once(redis_url: str, not
     _kill_restart_and_check(redis_url, notifier, first_worker=False, wait_s=60)
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError, reason=(
-    "bug: an agent killed in the middle of an incident's analysis leaves its Redis drain lock "
-    "(incidents/service.py:166, timeout = INCIDENT_ANALYSIS_TIMEOUT_S + 60 = 240 s by default); after the "
-    "restart the alert worker calls service.drain(incident_id) with wait_s=None (alerts/worker.py:186/192/223) "
-    "and blocks up to 240 s on it, so EVERY queued alert (other incidents too) waits 4 minutes. "
-    "Fix: the worker passes a short wait_s (housekeeping resumes the rest) and the lock is held with a "
-    "short TTL renewed by a heartbeat (lock.extend) while the analysis runs"))
 def test_agent_killed_mid_analysis_resumes_the_queue_promptly(redis_url: str, notifier: FakeNotifier) -> None:
-    _kill_restart_and_check(redis_url, notifier, first_worker=True, wait_s=20)
+    """Killed while holding an incident's drain lock. Found stalling the whole queue for 240 s
+    (lock TTL = analysis timeout + 60 s, worker waiting on it); fixed in 48bad92 / cb35276
+    (15 s TTL kept alive by its holder, per-incident background drains)."""
+    _kill_restart_and_check(redis_url, notifier, first_worker=True, wait_s=45)

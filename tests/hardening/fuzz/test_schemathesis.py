@@ -106,10 +106,6 @@ def test_notifier_api(case: schemathesis.Case, notifier_url: str) -> None:
     _run(case, notifier_url)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: ingestion-service answers InvalidQuery as 422 {'detail': str} (app.py invalid_query handler) "
-    "while its OpenAPI schema declares 422 as HTTPValidationError {'detail': [ValidationError]}; "
-    "declare the real 422 body on the /metrics/* routes (responses={422: {'model': ...}})"))
 def test_ingestion_422_matches_its_declared_schema(ingestion_url: str) -> None:
     r = httpx.get(ingestion_url + "/metrics/overview", params={"end": "not-a-time"})
     assert r.status_code == 422
