@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from oncall_common.security import BearerAuth
 from oncall_common.web import create_base_app
+from ingestion_service.api.errors import validation_detail
 from ingestion_service.api.logs import logs_router
 from ingestion_service.api.metrics import metrics_router
 from ingestion_service.ingest.pipeline import Ingestor
@@ -80,7 +81,7 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
 
     @app.exception_handler(InvalidQuery)
     async def invalid_query(request: Request, exc: InvalidQuery) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": validation_detail(["query", exc.param], str(exc))}, status_code=422)
 
     @app.get("/health/ready", include_in_schema=False)
     async def ready() -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 
+from ingestion_service.api.errors import unprocessable
 from ingestion_service.api.models import IngestResponse
 from ingestion_service.ingest.body import SUPPORTED, TEXT, UnreadableBody, decode, media_type, parse_body
 from ingestion_service.ingest.pipeline import Ingestor, Prepared, prepare, prepare_text
@@ -52,8 +53,7 @@ def logs_router(auth: Any) -> APIRouter:
             raise HTTPException(415,
                                 detail=f"Content-Type must be one of {', '.join(SUPPORTED)}")
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-            raise HTTPException(422,
-                                detail="Idempotency-Key must be 1 to 200 characters")
+            raise unprocessable(["header", "Idempotency-Key"], "Idempotency-Key must be 1 to 200 characters")
         body = await request.body()
         try:
             if len(body) > _THREAD_THRESHOLD:
@@ -61,7 +61,7 @@ def logs_router(auth: Any) -> APIRouter:
             else:
                 batch = _prepare(kind, body)
         except UnreadableBody as exc:
-            raise HTTPException(422, detail=str(exc)) from exc
+            raise unprocessable(["body"], str(exc)) from exc
         ingestor: Ingestor = request.app.state.ingestor
         return await ingestor.commit(batch, source="http", idempotency_key=idempotency_key)
 

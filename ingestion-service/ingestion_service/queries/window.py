@@ -13,17 +13,21 @@ MAX_MINUTES = 24 * 60
 
 
 class InvalidQuery(ValueError):
-    """→ 422 with this message."""
+    """→ 422 with this message, about query parameter `param`."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 def parse_window(text: str) -> int:
     """Minutes in `text` (`5m`, `1h`, `24h`)."""
     m = _WINDOW.match(text.strip())
     if not m:
-        raise InvalidQuery(f"window must look like 5m or 2h (1m to 24h), got {text[:20]!r}")
+        raise InvalidQuery("window", f"window must look like 5m or 2h (1m to 24h), got {text[:20]!r}")
     minutes = int(m.group(1)) * (60 if m.group(2) == "h" else 1)
     if not 1 <= minutes <= MAX_MINUTES:
-        raise InvalidQuery(f"window must be between 1m and 24h, got {text!r}")
+        raise InvalidQuery("window", f"window must be between 1m and 24h, got {text!r}")
     return minutes
 
 
@@ -33,7 +37,7 @@ def parse_end(text: str | None, *, now: float | None = None) -> float:
     try:
         parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
     except ValueError as exc:
-        raise InvalidQuery(f"end must be an RFC 3339 time such as 2026-11-22T14:05:00Z, got {text[:40]!r}") from exc
+        raise InvalidQuery("end", f"end must be an RFC 3339 time such as 2026-11-22T14:05:00Z, got {text[:40]!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
