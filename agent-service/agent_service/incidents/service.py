@@ -298,7 +298,7 @@ class IncidentService:
         summary = f"{incident.status.value}: {report.diagnosis}" if report else f"{incident.status.value}: {incident.summary}"
         return NotifyRequest(
             idempotency_key=key, incident_id=incident.id, event=event, severity=incident.severity,
-            title=f"[{incident.status.value}] #{incident.id} {incident.title}"[:300], summary=summary[:2000],
+            title=incident.title[:300], summary=summary[:2000],
             report_markdown=incident_markdown(incident),
             url=f"{self.config.public_url.rstrip('/')}/incidents/{incident.id}",
         )

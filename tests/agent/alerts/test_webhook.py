@@ -86,6 +86,9 @@ async def test_firing_opens_investigates_analyses_and_notifies_once(redis_url, n
     assert [c["event"] for c in notifier.calls] == ["opened"]
     call = notifier.calls[0]
     assert call["incident_id"] == 1 and call["severity"] == "critical"
+    # the notifier builds "[SEVERITY] #id title — event" itself: the title comes plain
+    assert call["title"] == incident["title"]
+    assert not call["title"].startswith("[")
     assert call["url"].endswith("/incidents/1")
     assert "5xx errors on be_app" in call["report_markdown"]
 
