@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark (or the ones named) and print their figures.
 
 Each module in this package exposes `main(argv: list[str]) -> None` and prints its figures;
-`python -m bench ingestion agent` runs only those.
+`python -m bench ingestion agent` runs only those; every other argument (`--lines 100000`) is
+passed on to each benchmark run.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["ingestion", "agent", "notifier"]
+BENCHES = ["ingestion", "agent", "alerts", "notifier", "load"]
 
 
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("-")] or BENCHES
+    names = [a for a in argv if a in BENCHES] or BENCHES
+    passed = [a for a in argv if a not in BENCHES]
     failed = []
     for name in names:
         print(f"\n=== bench: {name} ===", flush=True)
@@ -23,8 +25,8 @@ def main(argv: list[str]) -> int:
             print(f"skipped: {exc}")
             continue
         try:
-            module.main([a for a in argv if a.startswith("-")])
-        except Exception as exc:  # one failing benchmark does not hide the others' figures
+            module.main(passed)
+        except (Exception, SystemExit) as exc:  # one failing benchmark does not hide the others' figures
             print(f"FAILED: {exc!r}")
             failed.append(name)
     return 1 if failed else 0
