@@ -129,14 +129,17 @@ def _aborted(facts: Facts) -> bool:
     return _top_state(facts)[:2] in {"SH", "SD"}
 
 
+def _who(facts: Facts) -> tuple[list[str], list[str], list[str]]:
+    """The backends that are slow, failing (5xx) and queueing, worst first."""
+    return facts.scoped("p99_ms", "p95_ms"), facts.scoped("error_rate_5xx_pct"), facts.scoped("queued_requests")
+
+
 def _surge(facts: Facts) -> bool:
     return facts.sev("traffic") == "warning"
 
 
 def _story(facts: Facts) -> str:
-    slow = facts.scoped("p99_ms", "p95_ms")
-    failing = facts.scoped("error_rate_5xx_pct")
-    queueing = facts.scoped("queued_requests")
+    slow, failing, queueing = _who(facts)
     if facts.sev("traffic") == "critical":
         lost = facts.scoped("requests")
         if lost:
@@ -191,9 +194,7 @@ def _story(facts: Facts) -> str:
 
 def _recommendations(facts: Facts) -> list[str]:
     recs: list[tuple[int, str]] = []
-    slow = facts.scoped("p99_ms", "p95_ms")
-    failing = facts.scoped("error_rate_5xx_pct")
-    queueing = facts.scoped("queued_requests")
+    slow, failing, queueing = _who(facts)
     if facts.sev("traffic") == "critical":
         lost = facts.scoped("requests")
         if lost:
