@@ -14,6 +14,10 @@ from tests.agent.fake_ingestion import (
 from tests.agent.helpers import analyze_fake, finding, text
 
 
+def report_calls(report) -> list[tuple[str, dict]]:
+    return [(e.tool, e.arguments) for f in report.findings for e in f.evidence]
+
+
 def healthy() -> FakeIngestion:
     fake = FakeIngestion()
     fake.set("overview", overview(9000, e4=90, e5=9, previous=overview(8800, e4=88, e5=8)))
@@ -47,6 +51,8 @@ async def test_slow_backend_with_5xx_is_a_regression_to_roll_back() -> None:
     fake.set("response_times", response_times(8800, p95=120, p99=240), previous=True)
     fake.set("backends", {"backends": [backend("be_checkout", 3000, rate5=14.0, p95=1800, p99=3100),
                                         backend("be_api", 6000)]})
+    fake.set("backends", {"backends": [backend("be_checkout", 2900, p95=300, p99=450), backend("be_api", 5900)]},
+             previous=True)
     fake.set("overview", overview(9000, e5=480, previous=overview(8800, e5=8)))
     fake.set("status_codes", {"window_seconds": 900, "status_codes": {"200": 8520, "503": 300, "500": 180}})
     report = await analyze_fake(fake)
@@ -55,9 +61,62 @@ async def test_slow_backend_with_5xx_is_a_regression_to_roll_back() -> None:
     assert finding(report, "errors").severity == "critical"
     assert "be_checkout" in finding(report, "latency").summary
     assert "3100 ms" in finding(report, "latency").summary
+    assert "be_checkout had p95 300 ms, p99 450 ms" in finding(report, "latency").summary
     assert "be_checkout" in report.title
-    assert "roll back" in report.recommendations[0].lower() and "be_checkout" in report.recommendations[0]
+    assert "regressed" in report.diagnosis and "rose together" in report.diagnosis
+    assert report.recommendations[0].startswith("Roll back") and "be_checkout" in report.recommendations[0]
     assert report.ungrounded_claims == []
+
+
+def slow_backend_newly_failing(previous_p95: float, previous_requests: int = 2900) -> FakeIngestion:
+    """be_export is over the latency threshold now; `previous_p95` is its own p95 in the window
+    before; its 502s (servers aborting, SH--) are what is new."""
+    fake = healthy()
+    fake.set("response_times", response_times(9000, p95=610, p99=900))
+    fake.set("response_times", response_times(8800, p95=608, p99=880), previous=True)
+    fake.set("backends", {"backends": [backend("be_export", 3000, rate5=22.0, p95=690, p99=950),
+                                        backend("be_api", 6000)]})
+    fake.set("backends", {"backends": [backend("be_export", previous_requests, p95=previous_p95, p99=940),
+                                        backend("be_api", 5900)]}, previous=True)
+    fake.set("overview", overview(9000, e5=660, previous=overview(8800, e5=8)))
+    fake.set("status_codes", {"window_seconds": 900, "status_codes": {"200": 8340, "502": 660}})
+    fake.set("termination_states", {"window_seconds": 900, "termination_states": {"----": 8340, "SH--": 660}})
+    return fake
+
+
+async def test_a_backend_that_was_already_slow_and_now_fails_is_not_a_regression() -> None:
+    report = await analyze_fake(slow_backend_newly_failing(previous_p95=680))
+    latency = finding(report, "latency")
+    assert latency.severity == "warning" and finding(report, "errors").severity == "critical"
+    # like with like: be_export against its own previous window, the site against the site's
+    assert "be_export already had p95 680 ms, p99 940 ms" in latency.summary
+    assert "standing slowness" in latency.summary
+    assert "Site-wide in the 15m before: p95 608 ms" in latency.summary
+    assert latency.signals["latency_rose[be_export]"] == 0.0
+    assert "regressed" not in report.diagnosis and "rose together" not in report.diagnosis
+    assert "abort connections" in report.diagnosis and "be_export" in report.diagnosis
+    assert not any(r.lower().startswith("roll back") for r in report.recommendations)
+    assert "take it out of the pool" in report.recommendations[0]
+    assert any("standing slowness" in r for r in report.recommendations)
+    assert report.ungrounded_claims == []
+    previous_backends = [p for path, p in report_calls(report) if path == "get_backends" and "end" in p]
+    assert previous_backends, "the backends' previous window must be read to compare like with like"
+
+
+async def test_a_backend_whose_latency_rose_with_its_5xx_is_a_regression() -> None:
+    report = await analyze_fake(slow_backend_newly_failing(previous_p95=120))
+    assert finding(report, "latency").signals["latency_rose[be_export]"] == 1.0
+    assert "be_export regressed" in report.diagnosis
+    assert report.recommendations[0].startswith("Roll back")
+
+
+async def test_no_regression_story_without_enough_requests_to_compare() -> None:
+    report = await analyze_fake(slow_backend_newly_failing(previous_p95=120, previous_requests=5))
+    latency = finding(report, "latency")
+    assert "latency_rose[be_export]" not in latency.signals
+    assert "No comparable traffic on be_export" in latency.summary
+    assert "regressed" not in report.diagnosis
+    assert not report.recommendations[0].startswith("Roll back")
 
 
 async def test_401_storm_points_at_authentication() -> None:
@@ -242,3 +301,50 @@ async def test_steady_backends_against_a_covered_window_are_not_probed() -> None
     assert not [params for path, params in fake.calls if path == "/metrics/rps" and "backend" in params]
     assert len([params for path, params in fake.calls if path == "/metrics/backends"]) == 3  # 15m, before, 3m
     assert not [params for path, params in fake.calls if path == "/metrics/status-codes" and "backend" in params]
+
+
+def pool(**servers: tuple[int, int]) -> list[dict]:
+    """Per-server entries in the shape ingestion adds to /metrics/backends: name → (requests, 5xx)."""
+    return [{"name": name, "requests": n, "errors_5xx": e, "error_rate_5xx_pct": round(100 * e / n, 3),
+             "p95_ms": 90.0} for name, (n, e) in servers.items()]
+
+
+def failing_pool(servers: list[dict]) -> FakeIngestion:
+    fake = healthy()
+    be_api = backend("be_api", 6000, rate5=25.5)
+    be_api["servers"] = servers
+    fake.set("backends", {"backends": [be_api, backend("be_static", 3000, p95=20, p99=40)]})
+    fake.set("overview", overview(9000, e5=1530, previous=overview(8800, e5=8)))
+    fake.set("status_codes", {"window_seconds": 900, "status_codes": {"200": 7470, "502": 1500, "500": 30}})
+    fake.set("termination_states", {"window_seconds": 900, "termination_states": {"----": 7470, "SH--": 1500}})
+    return fake
+
+
+async def test_one_bad_server_in_the_pool_is_named_and_taken_out() -> None:
+    report = await analyze_fake(failing_pool(pool(app1=(1500, 10), app2=(1500, 10), app3=(1500, 1500), app4=(1500, 10))))
+    errors = finding(report, "errors")
+    assert "Server app3 of be_api alone returns 5xx on 100.0% of its requests" in errors.summary
+    assert errors.signals["server_error_rate_5xx_pct[be_api/app3]"] == 100.0
+    assert "server app3 of backend be_api" in report.diagnosis
+    assert report.recommendations[0].startswith("Take server app3 out of the pool of be_api")
+    assert "set server be_api/app3 state maint" in report.recommendations[0]
+    assert report.ungrounded_claims == []
+
+
+async def test_errors_spread_over_the_pool_name_no_server() -> None:
+    report = await analyze_fake(failing_pool(pool(app1=(1500, 380), app2=(1500, 380), app3=(1500, 390), app4=(1500, 380))))
+    assert not any(k.startswith("server_error_rate") for k in finding(report, "errors").signals)
+    assert "app3" not in text(report)
+    assert "aborts connections" in report.recommendations[0]  # the generic advice: find the server in the log
+
+
+async def test_a_bad_server_in_a_regressed_backend_is_taken_out_before_rolling_back() -> None:
+    fake = failing_pool(pool(app1=(1500, 10), app2=(1500, 1500)))
+    fake.set("backends", {"backends": [{**backend("be_api", 3000, rate5=50.3, p95=900, p99=2400),
+                                         "servers": pool(app1=(1500, 10), app2=(1500, 1500))}]})
+    fake.set("backends", {"backends": [backend("be_api", 2900, p95=120, p99=240)]}, previous=True)
+    fake.set("response_times", response_times(9000, p95=700, p99=2000))
+    report = await analyze_fake(fake)
+    assert "be_api regressed" in report.diagnosis
+    assert report.recommendations[0].startswith("Take server app2 out of the pool of be_api")
+    assert report.recommendations[1].startswith("Roll back")

@@ -91,9 +91,13 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
         parts.append(
             f"Backend {name} answers 5xx to {pct(rate)} of its {num(backend.get('requests'))} requests ({sev})."
         )
-        servers = _dominant_server(backend)
-        if servers:
-            parts.append(servers)
+        dominant = _dominant_server(backend)
+        if dominant:
+            server, text = dominant
+            parts.append(text)
+            signals[signal_key("server_error_rate_5xx_pct", f"{name}/{server['name']}")] = float(
+                server.get("error_rate_5xx_pct") or 0
+            )
     if severity == "ok":
         parts.append(
             f"Error rates within thresholds: 5xx {pct(rate5)}, 4xx {pct(rate4)} of {num(total)} requests "
@@ -143,15 +147,17 @@ async def check(rec: Recorder, inp: CheckInput) -> Verdict:
     return Verdict(severity, " ".join(parts), " ".join(details), signals)
 
 
-def _dominant_server(backend: dict[str, Any]) -> str | None:
-    """When ingestion reports servers per backend, name the one whose errors dominate."""
+def _dominant_server(backend: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """When ingestion reports servers per backend, the one whose errors dominate, with a sentence."""
     servers = [s for s in backend.get("servers") or [] if isinstance(s, dict) and s.get("name")]
     if len(servers) < 2:
         return None
-    errors = {s["name"]: float(s.get("errors_5xx") or 0) or float(s.get("error_rate_5xx_pct") or 0) * s.get("requests", 0) / 100 for s in servers}
-    total = sum(errors.values())
-    name, top = max(errors.items(), key=lambda kv: kv[1])
-    if total > 0 and top / total >= 0.6:
-        rate = next(float(s.get("error_rate_5xx_pct") or 0) for s in servers if s["name"] == name)
-        return f"Server {name} of {backend['name']} alone returns 5xx on {pct(rate)} of its requests, most of the backend's errors."
+    def errors(s: dict[str, Any]) -> float:
+        return float(s.get("errors_5xx") or 0) or float(s.get("error_rate_5xx_pct") or 0) * s.get("requests", 0) / 100
+    total = sum(errors(s) for s in servers)
+    top = max(servers, key=errors)
+    if total > 0 and errors(top) / total >= 0.6:
+        rate = float(top.get("error_rate_5xx_pct") or 0)
+        return top, (f"Server {top['name']} of {backend['name']} alone returns 5xx on {pct(rate)} of its "
+                     "requests, most of the backend's errors.")
     return None

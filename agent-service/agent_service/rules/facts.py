@@ -35,6 +35,19 @@ class Facts:
                     out.append(backend)
         return out
 
+    def latency_rose(self, backend: str) -> bool:
+        """The latency specialist compared the backend with its own previous window and saw it rise
+        (absent when it could not compare: too few requests before, or a finding without that signal)."""
+        return self.signals.get("latency", {}).get(f"latency_rose[{backend}]", 0.0) >= 1.0
+
+    def bad_server(self, backend: str) -> str | None:
+        """The server of `backend` the errors specialist found answering most of its 5xx."""
+        for scope in self.backends.get("server_error_rate_5xx_pct", []):
+            name, _, server = scope.partition("/")
+            if name == backend and server:
+                return server
+        return None
+
     def overall(self) -> str:
         known = [s for s in self.severity.values() if s != "unknown"]
         return max(known, key=lambda s: SEVERITY_RANK[s]) if known else "ok"

@@ -78,8 +78,7 @@ def _problems(facts: Facts) -> str:
 def _error_label(facts: Facts) -> str:
     fivexx = facts.scoped("error_rate_5xx_pct") or any(c >= 500 for c in facts.codes)
     auth = _auth_codes(facts)
-    regression = any(b in facts.scoped("error_rate_5xx_pct") for b in facts.scoped("p99_ms", "p95_ms"))
-    if fivexx and not regression:
+    if fivexx and not _regressed(facts):
         if _refused(facts):
             return "5xx errors (servers down or refusing connections)"
         if _aborted(facts):
@@ -134,6 +133,20 @@ def _who(facts: Facts) -> tuple[list[str], list[str], list[str]]:
     return facts.scoped("p99_ms", "p95_ms"), facts.scoped("error_rate_5xx_pct"), facts.scoped("queued_requests")
 
 
+def _regressed(facts: Facts) -> list[str]:
+    """Backends whose latency and 5xx rose together: slow, failing, and slower than in their own
+    previous window. A backend that was already this slow before and only now fails is not one."""
+    if not (facts.bad("latency") and facts.bad("errors")):
+        return []
+    slow, failing, _ = _who(facts)
+    return [b for b in slow if b in failing and facts.latency_rose(b)]
+
+
+def _steady(facts: Facts, backend: str) -> bool:
+    """Compared with its own previous window, the backend's latency did not rise."""
+    return facts.signals.get("latency", {}).get(f"latency_rose[{backend}]") == 0.0
+
+
 def _surge(facts: Facts) -> bool:
     return facts.sev("traffic") == "warning"
 
@@ -159,12 +172,18 @@ def _story(facts: Facts) -> str:
                     "new requests wait in HAProxy queues." + turned_away)
         return (f"Backend {name} is saturated: requests wait in HAProxy queues for a free server connection "
                 "(servers at maxconn)." + turned_away)
-    same = [b for b in slow if b in failing]
-    if same and facts.bad("latency") and facts.bad("errors"):
+    same = _regressed(facts)
+    if same:
         return (f"Backend {same[0]} regressed: its latency and its 5xx errors rose together, the signature of a bad "
                 "deploy or a failing dependency of that backend.")
     if facts.bad("errors") and _five_xx(facts):
         name = failing[0] if failing else "the site"
+        server = facts.bad_server(name)
+        if server:
+            why = (" (refusing connections)" if _refused(facts)
+                   else " (aborting connections, HAProxy answers 502)" if _aborted(facts) else "")
+            return (f"One bad server in the pool: server {server} of backend {name} answers most of its 5xx "
+                    f"errors{why} while the other servers of {name} stay healthy.")
         if _refused(facts):
             return (f"Servers of {name} are down or refusing connections: HAProxy could not reach a healthy server "
                     "and answered 5xx itself.")
@@ -192,6 +211,12 @@ def _story(facts: Facts) -> str:
     return "The specialists flagged a problem."
 
 
+def _take_out(backend: str, server: str) -> str:
+    return (f"Take server {server} out of the pool of {backend} (`set server {backend}/{server} state maint` "
+            f"on the HAProxy runtime API): it answers most of the 5xx. Then read its application logs, and make "
+            "its health check test the application, not just the TCP port.")
+
+
 def _recommendations(facts: Facts) -> list[str]:
     recs: list[tuple[int, str]] = []
     slow, failing, queueing = _who(facts)
@@ -205,7 +230,7 @@ def _recommendations(facts: Facts) -> list[str]:
                             "rules and whether HAProxy is up and accepting connections."))
             recs.append((3, "Confirm the log pipeline still ships logs (HAProxy syslog to ingestion): a silent pipeline "
                             "also looks like zero traffic."))
-    same = [b for b in slow if b in failing]
+    same = _regressed(facts)
     if _queueing(facts):
         name = (queueing or slow or ["the saturated backend"])[0]
         scale = (f"Scale out backend {name} (add servers) or raise its servers' maxconn if they have CPU and "
@@ -222,14 +247,19 @@ def _recommendations(facts: Facts) -> list[str]:
             recs.append((1, scale))
             recs.append((3, f"Find what holds connections open on {name} (slow queries, a slow dependency) and "
                             "consider a queue timeout meanwhile."))
-    elif same and facts.bad("errors") and facts.bad("latency"):
+    elif same:
+        if facts.bad_server(same[0]):
+            recs.append((1, _take_out(same[0], facts.bad_server(same[0]) or "")))
         recs.append((1, f"Roll back the most recent deploy or configuration change of backend {same[0]}, then watch its "
                         "p99 latency and 5xx rate recover."))
         recs.append((4, f"If nothing was deployed, check the dependencies of {same[0]} (database, downstream APIs) for "
                         "slowness or errors."))
     if facts.bad("errors") and _five_xx(facts) and not same and not _queueing(facts):
         name = failing[0] if failing else "the failing backend"
-        if _refused(facts):
+        server = facts.bad_server(name) if failing else None
+        if server:
+            recs.append((1, _take_out(name, server)))
+        elif _refused(facts):
             recs.append((1, f"Check the servers of {name}: health checks, whether the processes run and accept "
                             "connections; restart or replace the dead ones and take a bad server out of the pool "
                             "(`set server <backend>/<server> state maint`)."))
@@ -250,8 +280,12 @@ def _recommendations(facts: Facts) -> list[str]:
                         + (f"; check recent changes for the {codes[0]} responses." if codes else ".")))
     if facts.bad("latency") and not same and not _queueing(facts):
         name = slow[0] if slow else "the slow backend"
-        recs.append((2, f"Find what slowed {name}: compare with its recent deploys (roll back if one coincides) and "
-                        "check its dependencies and resource usage."))
+        if slow and _steady(facts, name):
+            recs.append((4, f"Backend {name} was as slow in the previous window: a standing slowness, not this "
+                            "incident's cause; tune it (or its latency threshold) once the incident is over."))
+        else:
+            recs.append((2, f"Find what slowed {name}: compare with its recent deploys (roll back if one coincides) "
+                            "and check its dependencies and resource usage."))
     if _surge(facts) and not _queueing(facts):
         recs.append((3, "Traffic surged: scale out ahead of saturation and check whether it is legitimate (campaign, "
                         "retry storm) or abusive (rate-limit it)."))
