@@ -72,20 +72,36 @@ class BodySizeLimitMiddleware:
                     await self._reject(scope, receive, send)
                     return
         seen = 0
+        rejected = False
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if rejected:
+                return  # the 413 already went out; whatever the app answers now is dropped
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, rejected
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    # Answer here: frameworks turn an exception raised while reading the body
+                    # into their own 400 ("error parsing the body"), which would hide the reason.
+                    if not started and not rejected:
+                        await self._reject(scope, receive, send)
+                    rejected = True
                     raise BodyTooLarge()
             return message
 
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, tracked_send)
         except BodyTooLarge:
-            await self._reject(scope, receive, send)
+            if not started and not rejected:
+                await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = JSONResponse(

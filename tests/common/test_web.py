@@ -137,3 +137,16 @@ def test_json_logs_carry_service_and_request_id(capsys: pytest.CaptureFixture[st
     assert record["request_id"] == "rid-log"
     assert record["level"] == "WARNING"
     logging.getLogger().handlers.clear()
+
+
+async def test_streamed_body_over_the_limit_is_413_even_on_a_pydantic_route() -> None:
+    async def chunks():
+        for _ in range(10):
+            yield b" " * 512
+
+    async with await client_for(make_app(max_body_bytes=1024)) as client:
+        streamed = await client.post(
+            "/echo", content=chunks(), headers={"Authorization": "Bearer s3cret", "Content-Type": "application/json"}
+        )
+    assert streamed.status_code == 413
+    assert "1024" in streamed.json()["detail"]

@@ -42,12 +42,6 @@ def _chunks() -> Iterator[bytes]:
         yield b"y" * 512
 
 
-STREAMED_BUG = pytest.mark.xfail(strict=True, reason=(
-    "bug: a chunked body over MAX_BODY_BYTES sent to a route with a pydantic body answers 400 "
-    "'There was an error parsing the body': FastAPI catches BodyTooLarge raised from receive() "
-    "(common/oncall_common/security.py BodySizeLimitMiddleware); it should send the 413 itself"))
-
-
 @pytest.mark.parametrize("service", SERVICES)
 def test_body_over_the_declared_limit_is_413(service: str, redis_url: str) -> None:
     path, kind = WRITE[service]
@@ -62,11 +56,7 @@ def test_body_over_the_declared_limit_is_413(service: str, redis_url: str) -> No
         assert _keys(redis_url) == 0  # nothing of the refused batch reached Redis
 
 
-@pytest.mark.parametrize("service", [
-    "ingestion",
-    pytest.param("agent", marks=STREAMED_BUG),
-    pytest.param("notifier", marks=STREAMED_BUG),
-])
+@pytest.mark.parametrize("service", SERVICES)
 def test_body_over_the_limit_without_content_length_is_413(service: str, redis_url: str) -> None:
     path, kind = WRITE[service]
     with serve_app(_app(service, redis_url, max_body_bytes=LIMIT)) as url, httpx.Client(base_url=url) as client:
