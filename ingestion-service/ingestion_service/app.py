@@ -58,7 +58,8 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
         if settings.syslog_udp_port:
             listener = SyslogListener(app.state.ingestor, metrics, host=settings.host,
                                       port=settings.syslog_udp_port, capacity=settings.syslog_buffer_lines,
-                                      flush_seconds=settings.syslog_flush_seconds)
+                                      flush_seconds=settings.syslog_flush_seconds,
+                                      rcvbuf=settings.syslog_rcvbuf_bytes)
             await listener.start()
         app.state.syslog = listener
         app.state.parse_pool = await start_pool(settings.parse_workers)

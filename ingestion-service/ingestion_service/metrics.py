@@ -96,6 +96,12 @@ class IngestMetrics:
                          registry=registry)
         self.udp_dropped = Counter("oncall_ingest_udp_dropped", "syslog datagrams dropped (buffer full)",
                                    registry=registry)
+        self.udp_kernel_drops = Counter(
+            "oncall_ingest_udp_kernel_drops", "syslog datagrams the kernel dropped (socket receive queue full)",
+            registry=registry)
+        self.udp_rcvbuf = Gauge("oncall_ingest_udp_rcvbuf_bytes",
+                                "effective receive buffer of the syslog UDP socket (as the kernel reports it)",
+                                registry=registry)
         self.udp_buffer = Gauge("oncall_ingest_udp_buffer_lines", "lines waiting in the syslog buffer",
                                 registry=registry)
         self.redis_used = Gauge("oncall_redis_used_memory_bytes", "Redis used_memory", registry=registry)

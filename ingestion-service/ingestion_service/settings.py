@@ -11,6 +11,7 @@ class Settings(ServiceSettings):
     redis_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     syslog_udp_port: int | None = Field(default=None, ge=1, le=65535)
     syslog_buffer_lines: int = Field(default=50_000, ge=100, le=10_000_000)
+    syslog_rcvbuf_bytes: int = Field(default=8 << 20, ge=4096, le=1 << 30)  # SO_RCVBUF asked of the kernel
     syslog_flush_seconds: float = Field(default=1.0, gt=0, le=1.0)
     retention_hours: int = Field(default=26, ge=1, le=24 * 90)
     ingest_token: str | None = None
