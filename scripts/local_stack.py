@@ -177,11 +177,13 @@ class LocalStack:
                       ready_path: str = "/health") -> str:
         port = port or free_port()
         full_env = {**os.environ, "LOG_LEVEL": "WARNING", **env, "HOST": "127.0.0.1", "PORT": str(port)}
+        url = f"http://127.0.0.1:{port}"
+        if command == "agent-service":
+            full_env.setdefault("PUBLIC_URL", url)  # links in the emails point at this agent
         executable = VENV_BIN / command
         if not executable.exists():
             raise SystemExit(f"{executable} not found: run `make setup`")
         proc = self._spawn(command, [str(executable)], full_env)
-        url = f"http://127.0.0.1:{port}"
         self._wait_ready(command, proc, url + ready_path)
         self.urls[command] = url
         self.log(f"  {command:<17} {url}  (log: {self.workdir / (command + '.log')})")
