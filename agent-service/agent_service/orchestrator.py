@@ -7,10 +7,11 @@ back to the deterministic one and the report says so; ingestion being down still
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from agent_service.engine import AnalysisContext, Engine, SpecialistSpec, Synthesis, Usage
@@ -60,6 +61,26 @@ class Limiter:
 
     def slot(self) -> _Slot:
         return _Slot(self)
+
+    @contextlib.asynccontextmanager
+    async def waiting(self, timeout_s: float) -> AsyncIterator[bool]:
+        """Wait at most `timeout_s` for a slot. Yields True holding one, or False when the wait ran
+        out: the caller then runs over the limit rather than dropping work it already accepted."""
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), timeout_s)
+        except TimeoutError:
+            acquired = False
+        else:
+            acquired = True
+        if not acquired:
+            yield False
+            return
+        self.active += 1
+        try:
+            yield True
+        finally:
+            self.active -= 1
+            self._semaphore.release()
 
 
 class _Slot:

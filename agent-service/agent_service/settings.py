@@ -53,6 +53,9 @@ class Settings(ServiceSettings):
     alert_claim_idle_s: float = Field(default=60.0, gt=0)  # re-claim a crashed worker's entries after
     alert_worker_enabled: bool = True
     incident_analysis_timeout_s: float = Field(default=180.0, gt=0, le=1800)
+    # An incident's analysis waits this long for one of the MAX_ANALYSES slots, then runs over the
+    # limit (and says so on the timeline) rather than being dropped.
+    incident_analysis_slot_wait_s: float = Field(default=60.0, ge=0, le=1800)
 
     # --- Claude engine (agent_service/llm) ---
     max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer

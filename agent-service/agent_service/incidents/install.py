@@ -50,6 +50,7 @@ def service_config(settings: Any) -> ServiceConfig:
     return ServiceConfig(
         public_url=settings.public_url,
         analysis_timeout_s=settings.incident_analysis_timeout_s,
+        analysis_slot_wait_s=getattr(settings, "incident_analysis_slot_wait_s", 60.0),
         ingestion_url=settings.ingestion_url,
         ingestion_timeout_s=getattr(settings, "ingestion_timeout_s", 5.0),
         bad_minute=BadThresholds(

@@ -63,3 +63,14 @@ def acknowledge(incident: Incident, *, actor: str, at: datetime) -> None:
     """The first human action on an incident (status change or note) acknowledges it."""
     if is_human(actor) and incident.acknowledged_at is None:
         incident.acknowledged_at = at
+
+
+def event_to_send(incident: Incident, event: str, key: str) -> str | None:
+    """The notification a pending `event` becomes when its turn comes. An `opened` that waited
+    behind an analysis while a human RESOLVED the incident would arrive after (or titled) RESOLVED:
+    it is dropped when the `resolved` notification (which carries the report) is still to come,
+    and sent as a `report` otherwise. None: send nothing."""
+    if event != "opened" or incident.status != S.RESOLVED:
+        return event
+    resolved_pending = any(p.kind == "notify" and p.event == "resolved" and p.key != key for p in incident.pending)
+    return None if resolved_pending else "report"

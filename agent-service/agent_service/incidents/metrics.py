@@ -28,5 +28,7 @@ class IncidentMetrics:
     def incident_created(self, source: str) -> None:
         self.incidents.labels(source=source).inc()
 
-    def notification(self, event: str, ok: bool) -> None:
-        self.notifications.labels(event=event, outcome="ok" if ok else "failed").inc()
+    def notification(self, event: str, ok: bool | None) -> None:
+        """ok True/False: the notifier accepted/refused (or was unreachable); None: not sent on purpose."""
+        outcome = "skipped" if ok is None else "ok" if ok else "failed"
+        self.notifications.labels(event=event, outcome=outcome).inc()

@@ -20,10 +20,12 @@ EventKind = Literal[
     "analysis_started",
     "analysis_finished",
     "analysis_failed",
+    "analysis_delayed",
     "status_changed",
     "note",
     "notification_sent",
     "notification_failed",
+    "notification_skipped",
     "reopened",
 ]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}

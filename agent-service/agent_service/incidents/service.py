@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 
 from agent_service.incidents import impact
-from agent_service.incidents.lifecycle import acknowledge, transition
+from agent_service.incidents.lifecycle import acknowledge, event_to_send, transition
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.models import (
     SEVERITY_ORDER,
@@ -59,10 +59,24 @@ class Analyzer(Protocol):
     async def analyze(self, request: AnalyzeRequest) -> IncidentReport: ...
 
 
+@contextlib.asynccontextmanager
+async def _slot(analyzer: Analyzer, wait_s: float) -> AsyncIterator[bool]:
+    """One of the analyzer's MAX_ANALYSES slots, shared with POST /analyze; waits at most `wait_s`
+    (False: the wait ran out and the analysis runs over the limit). Analyzers without a limiter
+    (test doubles) run at once."""
+    limiter = getattr(analyzer, "limiter", None)
+    if limiter is None:
+        yield True
+        return
+    async with limiter.waiting(wait_s) as held:
+        yield held
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     public_url: str = "http://127.0.0.1:8001"
     analysis_timeout_s: float = 180.0
+    analysis_slot_wait_s: float = 60.0  # then run over MAX_ANALYSES rather than drop an alert's analysis
     ingestion_url: str | None = None
     ingestion_timeout_s: float = 5.0
     bad_minute: impact.BadThresholds = impact.BadThresholds()
@@ -220,24 +234,32 @@ class IncidentService:
         if not already:
             incident, _ = await self.store.update(incident.id, started)
         analyzer = self.analyzer()
-        request = AnalyzeRequest(
-            window=analysis_window(incident.detected_at, now_utc()),
-            backend=incident.scope.get("backend"), frontend=incident.scope.get("frontend"),
-        )  # no `question`: alert text never reaches a model prompt
         report: IncidentReport | None = None
         error = "no analyzer configured"
+        over_limit: str | None = None
         if analyzer is not None:
-            try:
-                report = await asyncio.wait_for(analyzer.analyze(request), self.config.analysis_timeout_s)
-            except TimeoutError:
-                error = f"analysis timed out after {self.config.analysis_timeout_s:g}s"
-            except Exception as exc:  # noqa: BLE001 - recorded on the timeline, processing goes on
-                log.exception("analysis for incident %s failed", incident.id)
-                error = f"{type(exc).__name__}: {str(exc)[:300]}"
+            async with _slot(analyzer, self.config.analysis_slot_wait_s) as held:
+                if not held:
+                    over_limit = (f"analysis waited {self.config.analysis_slot_wait_s:g}s for one of the "
+                                  f"{analyzer.limiter.limit} analysis slots (MAX_ANALYSES) and ran over the limit")
+                    log.warning("incident %s: %s", incident.id, over_limit)
+                request = AnalyzeRequest(
+                    window=analysis_window(incident.detected_at, now_utc()),
+                    backend=incident.scope.get("backend"), frontend=incident.scope.get("frontend"),
+                )  # no `question`: alert text never reaches a model prompt
+                try:
+                    report = await asyncio.wait_for(analyzer.analyze(request), self.config.analysis_timeout_s)
+                except TimeoutError:
+                    error = f"analysis timed out after {self.config.analysis_timeout_s:g}s"
+                except Exception as exc:  # noqa: BLE001 - recorded on the timeline, processing goes on
+                    log.exception("analysis for incident %s failed", incident.id)
+                    error = f"{type(exc).__name__}: {str(exc)[:300]}"
         first_bad = await self._first_bad_minute(incident) if report is not None else None
 
         def attach(inc: Incident) -> None:
             at = now_utc()
+            if over_limit:
+                inc.add_event("analysis_delayed", over_limit, actor="system", at=at, data={"key": action.key})
             if report is None:
                 inc.add_event("analysis_failed", f"analysis failed: {error}", actor="system", at=at,
                               data={"key": action.key})
@@ -271,7 +293,10 @@ class IncidentService:
 
     async def _notify(self, incident: Incident, action: PendingAction) -> Incident:
         assert action.event is not None
-        request = self.notify_request(incident, action.event, action.key)
+        event = event_to_send(incident, action.event, action.key)
+        if event is None:
+            return await self._skip(incident, action)
+        request = self.notify_request(incident, event, action.key)  # type: ignore[arg-type]
         if self.notifier is None:
             ok, detail = False, "NOTIFIER_URL is not configured"
         else:
@@ -282,15 +307,26 @@ class IncidentService:
 
         def record(inc: Incident) -> None:
             at = now_utc()
-            data: dict[str, Any] = {"event": action.event, "idempotency_key": action.key}
+            data: dict[str, Any] = {"event": event, "idempotency_key": action.key}
+            instead = f" (instead of {action.event}: the incident was already RESOLVED)" if event != action.event else ""
             if ok:
-                inc.add_event("notification_sent", f"{action.event} notification sent ({detail})", actor="system",
+                inc.add_event("notification_sent", f"{event} notification sent ({detail}){instead}", actor="system",
                               at=at, data=data)
             else:
-                inc.add_event("notification_failed", f"{action.event} notification failed: {detail}",
+                inc.add_event("notification_failed", f"{event} notification failed: {detail}{instead}",
                               actor="system", at=at, data=data)
 
-        self.metrics.notification(action.event, ok)
+        self.metrics.notification(event, ok)
+        return await self._finish(incident.id, action.key, record)
+
+    async def _skip(self, incident: Incident, action: PendingAction) -> Incident:
+        def record(inc: Incident) -> None:
+            inc.add_event("notification_skipped",
+                          f"{action.event} notification not sent: the incident was RESOLVED meanwhile and the "
+                          "resolved notification carries the report", actor="system", at=now_utc(),
+                          data={"event": action.event, "idempotency_key": action.key})
+
+        self.metrics.notification(action.event or "", None)
         return await self._finish(incident.id, action.key, record)
 
     def notify_request(self, incident: Incident, event: NotifyEvent, key: str) -> NotifyRequest:

@@ -13,7 +13,7 @@ from tests.agent.incidents.support import (
     FakeAnalyzer,
     FakeNotifier,
     fixture_body,
-    notifier_server,
+    running_notifier,
     running_app,
     settings_for,
     wait_for,
@@ -24,9 +24,7 @@ FIXTURES = ["firing-single.json", "firing-second-group.json", "resolved.json"]
 
 @pytest.fixture
 def notifier():
-    fake = FakeNotifier(token="n-token")
-    with notifier_server(fake) as url:
-        fake.url = url  # type: ignore[attr-defined]
+    with running_notifier("n-token") as fake:
         yield fake
 
 

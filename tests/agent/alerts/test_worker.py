@@ -12,9 +12,8 @@ from agent_service.alerts.intake import GROUP, STREAM
 from agent_service.alerts.worker import AlertWorker, WorkerConfig
 from tests.agent.incidents.support import (
     FakeAnalyzer,
-    FakeNotifier,
     fixture_body,
-    notifier_server,
+    running_notifier,
     running_app,
     settings_for,
 )
@@ -22,9 +21,7 @@ from tests.agent.incidents.support import (
 
 @pytest.fixture
 def notifier():
-    fake = FakeNotifier()
-    with notifier_server(fake) as url:
-        fake.url = url  # type: ignore[attr-defined]
+    with running_notifier() as fake:
         yield fake
 
 

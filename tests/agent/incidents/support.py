@@ -104,6 +104,15 @@ def notifier_server(notifier: FakeNotifier) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def running_notifier(token: str | None = None) -> Iterator[FakeNotifier]:
+    """A FakeNotifier served on loopback, its base URL as `.url` (for a pytest fixture)."""
+    fake = FakeNotifier(token=token)
+    with notifier_server(fake) as url:
+        fake.url = url  # type: ignore[attr-defined]
+        yield fake
+
+
 def settings_for(redis_url: str, notifier_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "redis_url": redis_url,

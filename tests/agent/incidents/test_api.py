@@ -6,16 +6,21 @@ from __future__ import annotations
 import pytest
 
 from agent_service.incidents.store import IncidentStore
-from tests.agent.incidents.support import FakeNotifier, make_report, notifier_server, running_app, settings_for
+from tests.agent.incidents.support import (
+    FakeNotifier,
+    make_report,
+    notifier_server,
+    running_app,
+    running_notifier,
+    settings_for,
+)
 
 AUTH = {"Authorization": "Bearer api-secret"}
 
 
 @pytest.fixture
 def notifier():
-    fake = FakeNotifier(token="n-token")
-    with notifier_server(fake) as url:
-        fake.url = url  # type: ignore[attr-defined]
+    with running_notifier("n-token") as fake:
         yield fake
 
 
@@ -176,7 +181,14 @@ async def test_a_human_is_not_kept_waiting_by_a_running_analysis(redis_url, noti
             return got if not got["pending"] else None
 
         final = await wait_for(settled, timeout=20)
+        metrics = (await client.get("/prometheus/metrics")).text
     assert response.status_code == 200 and response.json()["status"] == "RESOLVED"
+    assert 'oncall_incident_notifications_total{event="opened",outcome="skipped"} 1.0' in metrics
+    assert 'oncall_incident_notifications_total{event="resolved",outcome="ok"} 1.0' in metrics
     assert waited < 4.5, waited  # the analysis holds the incident for 6 s; the API waits 2 s at most
-    assert sorted(c["event"] for c in notifier.calls) == ["opened", "resolved"]
+    # no `opened` after (or titled) RESOLVED: the resolved email, which carries the report, is the one sent
+    assert [c["event"] for c in notifier.calls] == ["resolved"]
+    assert "## Analysis: 5xx errors on be_app" in notifier.calls[0]["report_markdown"]
+    skipped = [e for e in final["timeline"] if e["kind"] == "notification_skipped"]
+    assert len(skipped) == 1 and skipped[0]["data"]["event"] == "opened"
     assert final["reports"], "the analysis still lands on the resolved incident"

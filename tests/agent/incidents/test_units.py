@@ -10,8 +10,8 @@ import pytest
 from agent_service.alerts.apply import label_severity, scope_of
 from agent_service.alerts.models import WebhookPayload
 from agent_service.incidents.impact import BadThresholds, MinuteSignal, first_bad_minute
-from agent_service.incidents.lifecycle import TransitionError, check_transition, transition
-from agent_service.incidents.models import Incident, IncidentStatus
+from agent_service.incidents.lifecycle import TransitionError, check_transition, event_to_send, transition
+from agent_service.incidents.models import Incident, IncidentStatus, PendingAction
 from agent_service.incidents.postmortem import fmt_delta, render_postmortem, timings
 from agent_service.incidents.search import DOMAIN_STOP, idf_scores, matches, situation_score, tokens
 from agent_service.notifier_client import idempotency_key
@@ -176,3 +176,19 @@ def test_title_names_the_alerts_and_the_scope(shared_fixtures) -> None:
     first = dict(body["alerts"][0], labels={"alertname": "High5xxRate", "backend": "be_x"})
     grouped = dict(body, alerts=[first, second], commonLabels={"backend": "be_x"})
     assert title_of(WebhookPayload.model_validate(grouped)) == "High5xxRate, HighP99 (backend be_x)"
+
+
+def _notify(event: str, key: str) -> PendingAction:
+    return PendingAction(kind="notify", event=event, cause_seq=1, key=key)  # type: ignore[arg-type]
+
+
+def test_a_late_opened_notification_on_a_resolved_incident() -> None:
+    opened, resolved = _notify("opened", "k-opened"), _notify("resolved", "k-resolved")
+    # not resolved: every event goes as it is
+    assert event_to_send(incident(status=S.INVESTIGATING, pending=[opened]), "opened", "k-opened") == "opened"
+    assert event_to_send(incident(status=S.MITIGATED, pending=[opened]), "opened", "k-opened") == "opened"
+    # resolved with the resolved email still to come: nothing (that email carries the report)
+    assert event_to_send(incident(status=S.RESOLVED, pending=[opened, resolved]), "opened", "k-opened") is None
+    # resolved and its email already gone: the analysis goes out as a report, never as `opened`
+    assert event_to_send(incident(status=S.RESOLVED, pending=[opened]), "opened", "k-opened") == "report"
+    assert event_to_send(incident(status=S.RESOLVED, pending=[resolved]), "resolved", "k-resolved") == "resolved"
