@@ -172,6 +172,25 @@ def run_mtail(path: Path, workdir: Path) -> tuple[float, float] | None:
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
+QUERIES = ("overview", "response-times", "backends", "frontends")
+
+
+def query_latencies(url: str, samples: int = 9) -> None:
+    """Median latency of the query endpoints the agent calls, over the data just ingested."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for window in ("15m", "1h", "24h"):
+            parts = []
+            for name in QUERIES:
+                times = []
+                for _ in range(samples):
+                    t0 = time.perf_counter()
+                    client.get(f"/metrics/{name}", params={"window": window, "end": END}).raise_for_status()
+                    times.append(time.perf_counter() - t0)
+                times.sort()
+                parts.append(f"{name} {times[len(times) // 2] * 1000:.1f}")
+            print(f"  query ms (median of {samples}), window {window}: " + ", ".join(parts))
+
+
 def main(argv: list[str]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     parser = argparse.ArgumentParser(prog="bench ingestion")
@@ -180,6 +199,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each side; the best is compared")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--double", type=int, default=1, help="0: skip the 2N-line memory run")
+    parser.add_argument("--mtail", type=int, default=1, help="0: do not run mtail")
+    parser.add_argument("--queries", type=int, default=1, help="0: do not time the query endpoints")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-ingestion-"))
     redis_port, http_port = free_port(), free_port()
@@ -197,7 +219,7 @@ def main(argv: list[str]) -> None:
         wait_port(http_port)
         url = f"http://127.0.0.1:{http_port}"
         results = {}
-        for n in (args.lines, 2 * args.lines):
+        for n in (args.lines, 2 * args.lines) if args.double else (args.lines,):
             path = work / f"haproxy-{n}.log"
             t0 = time.perf_counter()
             generate(path, n, args.seed)
@@ -213,7 +235,7 @@ def main(argv: list[str]) -> None:
                 cpu_runs.append(cpu_seconds(service.pid) + cpu_seconds(redis_proc.pid) + time.process_time() - before)
                 used = int(r.info("memory")["used_memory"]) - empty
                 children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                mtail = run_mtail(path, work)
+                mtail = run_mtail(path, work) if args.mtail else None
                 if mtail:
                     mtail_runs.append(mtail[0])
                     mtail_cpu.append(mtail[1] - children_before.ru_utime - children_before.ru_stime)
@@ -238,10 +260,13 @@ def main(argv: list[str]) -> None:
                 print(f"  mtail CPU {mc:.2f} s = {mc / n * 1e6:.2f} µs/line; CPU per line mtail/ours = "
                       f"{mc / ours_cpu:.2f}x")
             else:
-                print("  mtail: not run (not installed or failed)")
+                print("  mtail: not run (not installed, failed or --mtail=0)")
+            if args.queries and n == args.lines:
+                query_latencies(url)
             path.unlink()
-        a, b = results[args.lines], results[2 * args.lines]
-        print(f"memory {2 * args.lines:,} vs {args.lines:,} lines over the same hour: {b / a:.3f}x "
+        a, b = results[args.lines], results.get(2 * args.lines, 0)
+        if b:
+            print(f"memory {2 * args.lines:,} vs {args.lines:,} lines over the same hour: {b / a:.3f}x "
               f"({(b / a - 1) * 100:+.1f}%, target within +25%)")
     finally:
         if service:

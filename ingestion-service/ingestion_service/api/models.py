@@ -68,9 +68,21 @@ class NamedSignals(BaseModel):
     p99_ms: float | None
 
 
+class ServerSignals(BaseModel):
+    name: str
+    requests: int
+    errors_5xx: int
+    error_rate_5xx_pct: float
+    p95_ms: float | None
+
+
+class BackendSignals(NamedSignals):
+    servers: list[ServerSignals] = []  # per backend/server, most requests first
+
+
 class Backends(BaseModel):
     window_seconds: int
-    backends: list[NamedSignals]
+    backends: list[BackendSignals]
 
 
 class Frontends(BaseModel):

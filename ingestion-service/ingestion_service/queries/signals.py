@@ -8,7 +8,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from ingestion_service.queries.window import Window
-from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SITE
+from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SERVER, SITE
 from ingestion_service.sketch import Sketch
 from ingestion_service.store import reader
 from ingestion_service.store.reader import MinuteData
@@ -107,18 +107,69 @@ async def rps_series(redis: aioredis.Redis, window: Window, scope: tuple[str, st
     return {"window_seconds": window.seconds, "series": series}
 
 
+def _named_row(name: str, w: reader.NamedWindow) -> dict[str, Any]:
+    s = Sketch(w.buckets)
+    return {"name": name, "requests": w.requests, "error_rate_5xx_pct": _pct(w.errors_5xx, w.requests),
+            "p95_ms": _ms(s.quantile(0.95)), "p99_ms": _ms(s.quantile(0.99))}
+
+
+def _server_row(name: str, w: reader.NamedWindow) -> dict[str, Any]:
+    return {"name": name, "requests": w.requests, "errors_5xx": w.errors_5xx,
+            "error_rate_5xx_pct": _pct(w.errors_5xx, w.requests), "p95_ms": _ms(Sketch(w.buckets).quantile(0.95))}
+
+
 async def by_name(redis: aioredis.Redis, window: Window, kind: str, only: str | None) -> list[dict[str, Any]]:
-    names = [only] if only else await reader.names(redis, kind)
-    scopes = [(kind, n) for n in names]
-    data = await reader.read_minutes(redis, scopes, window.minute_starts())
+    """One row per frontend or backend; backends carry `servers` (their backend/server scopes)."""
+    kinds = [kind, SERVER] if kind == BACKEND else [kind]
+    known, minutes = await reader.names_and_active_minutes(redis, kinds, window.minute_starts())
+    names = [only] if only else known[0]
+    if kind == BACKEND:
+        data, servers = await _backends_and_servers(redis, names, known[1], minutes)
+    else:
+        data, servers = await reader.read_named(redis, [(kind, n) for n in names], minutes), {}
     rows = []
-    for (_, name), minutes in data.items():
-        total = _total(minutes, "n")
-        s = _sketch(minutes)
-        rows.append({"name": name, "requests": total, "error_rate_5xx_pct": _pct(_total(minutes, "e5"), total),
-                     "p95_ms": _ms(s.quantile(0.95)), "p99_ms": _ms(s.quantile(0.99))})
+    for name in names:
+        row = _named_row(name, data[(kind, name)])
+        if kind == BACKEND:
+            row["servers"] = sorted((_server_row(full.partition("/")[2], w) for full, w in servers[name].items()),
+                                    key=lambda r: (-r["requests"], r["name"]))
+        rows.append(row)
     rows.sort(key=lambda r: (-r["requests"], r["name"]))
     return rows
+
+
+async def _backends_and_servers(
+    redis: aioredis.Redis, names: list[str], server_names: list[str], minutes: list[int]
+) -> tuple[dict[tuple[str, str], reader.NamedWindow], dict[str, dict[str, reader.NamedWindow]]]:
+    """Every line of a backend also lands in exactly one of its backend/server scopes, so when its
+    servers' requests add up to the backend's, the backend's latency buckets are their sum and need
+    not be read. They do not when some servers were counted under `__other__` (over the server name
+    cap; such servers belong to no single backend and are left out of `servers`): then the
+    backend's own buckets are read in a second round trip."""
+    per_backend: dict[str, list[str]] = {n: [] for n in names}
+    for full in server_names:
+        backend, slash, _server = full.partition("/")
+        if slash and backend in per_backend:
+            per_backend[backend].append(full)
+    backend_scopes = [(BACKEND, n) for n in names]
+    data = await reader.read_named(redis, backend_scopes + [(SERVER, f) for g in per_backend.values() for f in g],
+                                   minutes, counts_only=frozenset(backend_scopes))
+    servers = {n: {full: data[(SERVER, full)] for full in per_backend[n]} for n in names}
+    incomplete = []
+    for name in names:
+        total = data[(BACKEND, name)]
+        parts = servers[name].values()
+        if sum(w.requests for w in parts) != total.requests:
+            incomplete.append((BACKEND, name))
+            continue
+        merged: dict[int, int] = {}
+        for w in parts:
+            for k, c in w.buckets.items():
+                merged[k] = merged.get(k, 0) + c
+        total.buckets = merged
+    if incomplete:
+        data.update(await reader.read_named(redis, incomplete, minutes))
+    return data, servers
 
 
 async def saturation(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 
 from ingestion_service.sketch import ZERO_KEY
 from ingestion_service.store import keys
-from ingestion_service.store.scripts import READ_SCOPE
+from ingestion_service.store.scripts import READ_NAMED, READ_SCOPE
 
 
 @dataclass
@@ -61,6 +61,52 @@ async def read_minutes(
     it = iter(raw)
     for scope in scopes:
         out[scope] = [_decode(next(it)) for _ in minutes]
+    return out
+
+
+@dataclass
+class NamedWindow:
+    """One scope over a window: requests, 5xx and the merged latency buckets."""
+
+    requests: int = 0
+    errors_5xx: int = 0
+    buckets: dict[int, int] = field(default_factory=dict)
+
+
+async def names_and_active_minutes(
+    redis: aioredis.Redis, kinds: list[str], minutes: list[int]
+) -> tuple[list[list[str]], list[int]]:
+    """The names of each kind, and the minutes holding any data (one round trip). Every
+    scope-minute written also wrote the site's, with the same TTL, so a minute without a site
+    counters hash has no data in any scope."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for kind in kinds:
+            pipe.smembers(keys.names_key(kind))
+        for m in minutes:
+            pipe.exists(keys.counters_key("s", "", m // 60))
+        raw = await pipe.execute()
+    found = raw[len(kinds):]
+    return ([sorted(map(_text, r)) for r in raw[: len(kinds)]],
+            [m for m, f in zip(minutes, found) if f])
+
+
+async def read_named(
+    redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int], *,
+    counts_only: frozenset[tuple[str, str]] = frozenset(),
+) -> dict[tuple[str, str], NamedWindow]:
+    """Requests, 5xx and (except for `counts_only` scopes) latency buckets of each scope summed
+    over `minutes`, merged inside Redis (one script call per scope, all in one round trip)."""
+    out = {s: NamedWindow() for s in scopes}
+    if not scopes or not minutes:
+        return out
+    async with redis.pipeline(transaction=False) as pipe:
+        for scope in scopes:
+            counters = [keys.counters_key(scope[0], scope[1], m // 60) for m in minutes]
+            pipe.eval(READ_NAMED, len(counters), *counters, ZERO_KEY, int(scope not in counts_only))
+        raw = await pipe.execute()
+    for scope, (n, e5, packed) in zip(scopes, raw):
+        parts = packed.split()
+        out[scope] = NamedWindow(int(n), int(e5), dict(zip(map(int, parts[0::2]), map(int, parts[1::2]))))
     return out
 
 
