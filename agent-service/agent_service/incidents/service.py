@@ -45,9 +45,10 @@ API_DRAIN_WAIT_S = 2.0  # an API call never waits for a running analysis
 LOCK_TTL_S = 15.0
 
 
-async def _keep_alive(lock: Any) -> None:
+async def _keep_alive(lock: Any, ttl_s: float) -> None:
+    """Renew the drain lock's TTL every third of it while its holder lives."""
     while True:
-        await asyncio.sleep(LOCK_TTL_S / 3)
+        await asyncio.sleep(ttl_s / 3)
         try:
             await lock.reacquire()
         except Exception:  # noqa: BLE001 - lost the lock: the work stays idempotent
@@ -77,6 +78,7 @@ class ServiceConfig:
     public_url: str = "http://127.0.0.1:8001"
     analysis_timeout_s: float = 180.0
     analysis_slot_wait_s: float = 60.0  # then run over MAX_ANALYSES rather than drop an alert's analysis
+    lock_ttl_s: float = LOCK_TTL_S  # a crashed drainer frees its incident within this
     ingestion_url: str | None = None
     ingestion_timeout_s: float = 5.0
     bad_minute: impact.BadThresholds = impact.BadThresholds()
@@ -187,14 +189,15 @@ class IncidentService:
     async def drain(self, incident_id: int, *, max_actions: int = 20, wait_s: float | None = None) -> Incident | None:
         """Carry out the incident's pending actions in order. One drainer per incident at a time
         (a Redis lock with a short TTL, kept alive while the drainer lives, so a crashed one frees
-        it within LOCK_TTL_S); each action's completion is stored before the next starts. When
+        it within `lock_ttl_s`); each action's completion is stored before the next starts. When
         another drainer holds the lock longer than `wait_s`, its loop (or the worker's
         housekeeping) carries out what was added meanwhile."""
         wait = self.config.analysis_timeout_s + 60 if wait_s is None else wait_s
-        lock = self.redis.lock(f"lock:incident:{incident_id}", timeout=LOCK_TTL_S, blocking_timeout=wait)
+        lock = self.redis.lock(f"lock:incident:{incident_id}", timeout=self.config.lock_ttl_s,
+                               blocking_timeout=wait)
         if not await lock.acquire():
             return await self.store.get(incident_id)
-        keepalive = asyncio.create_task(_keep_alive(lock))
+        keepalive = asyncio.create_task(_keep_alive(lock, self.config.lock_ttl_s))
         try:
             incident = await self.store.get(incident_id)
             for _ in range(max_actions):
