@@ -64,8 +64,23 @@ def incidents_router(
         return IncidentList(incidents=[IncidentSummary.of(i) for i in found], count=len(found))
 
     @router.post("", response_model=Incident, status_code=201, dependencies=write)
-    async def create_incident(body: IncidentCreate, service: Service) -> Incident:
-        return await service.create(body)
+    async def create_incident(body: IncidentCreate, service: Service, request: Request) -> Incident:
+        """Open an incident by hand (source `manual`, or `analyze` with a `report` from POST /analyze).
+
+        No analysis runs unless asked: `"analyze": true` queues one scoped by the body's `backend`/
+        `frontend` over the last 15 minutes, counted against MAX_ANALYSES like an alert's. The answer
+        (201) comes at once with the analysis and the `opened` notification in `pending`; both are
+        carried out in the background, the email after the analysis so it carries the report
+        (follow them on GET /incidents/{id}). `analyze` with `report` is refused (422).
+        """
+        incident = await service.create(body)
+        if body.analyze:
+            worker = getattr(request.app.state, "alert_worker", None)
+            if worker is not None:
+                worker.spawn_drain(incident.id)
+            else:  # no background worker in this app: carry it out here
+                incident = await service.drain(incident.id) or incident
+        return incident
 
     @router.get("/{incident_id}", response_model=Incident)
     async def get_incident(incident_id: int, service: Service) -> Incident:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent_service.models import IncidentReport
 
@@ -151,6 +151,13 @@ class IncidentCreate(BaseModel):
     frontend: str | None = Field(default=None, max_length=200)
     actor: str = _ACTOR
     report: IncidentReport | None = None  # an /analyze report: the incident's source is "analyze"
+    analyze: bool = False  # run an analysis scoped by backend/frontend (last 15 minutes), in the background
+
+    @model_validator(mode="after")
+    def _one_analysis(self) -> IncidentCreate:
+        if self.analyze and self.report is not None:
+            raise ValueError("give either `report` (an analysis already made) or `analyze: true`, not both")
+        return self
 
 
 class StatusChange(BaseModel):

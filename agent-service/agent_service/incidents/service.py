@@ -90,8 +90,11 @@ def now_utc() -> datetime:
 
 
 def analysis_window(detected_at: datetime | None, now: datetime) -> str:
-    """From a few minutes before the alert started to now, in whole minutes (5m…24h)."""
-    start = (detected_at or now) - timedelta(minutes=5)
+    """From a few minutes before the alert started to now, in whole minutes (5m…24h); the last
+    15 minutes (as POST /analyze) for an incident without an alert (opened by hand)."""
+    if detected_at is None:
+        return "15m"
+    start = detected_at - timedelta(minutes=5)
     minutes = int((now - start).total_seconds() // 60) + 1
     return f"{min(max(minutes, 5), 1440)}m"
 
@@ -115,6 +118,9 @@ class IncidentService:
 
     # --- API operations -------------------------------------------------------------------
     async def create(self, body: IncidentCreate) -> Incident:
+        """Open an incident by hand. With `analyze`, an analysis scoped by its backend/frontend is
+        queued before the `opened` notification (which then carries the report) and nothing is
+        carried out here: the caller hands the incident to a background drain (`spawn_drain`)."""
         now = now_utc()
         incident_id = await self.store.next_id()
         report = body.report
@@ -129,10 +135,15 @@ class IncidentService:
         )
         opened = incident.add_event("incident_opened", f"incident opened by {body.actor}", actor=body.actor, at=now)
         acknowledge(incident, actor=body.actor, at=now)
+        if body.analyze:
+            incident.pending.append(PendingAction(kind="analyze", cause_seq=opened.seq,
+                                                  key=idempotency_key(incident_id, "analyze", f"seq{opened.seq}")))
         incident.pending.append(PendingAction(kind="notify", event="opened", cause_seq=opened.seq,
                                               key=idempotency_key(incident_id, "opened", f"seq{opened.seq}")))
         await self.store.create(incident)
         self.metrics.incident_created(incident.source)
+        if body.analyze:
+            return incident
         return await self.drain(incident_id, wait_s=API_DRAIN_WAIT_S) or incident
 
     async def change_status(self, incident_id: int, body: StatusChange) -> Incident:

@@ -192,3 +192,31 @@ async def test_a_human_is_not_kept_waiting_by_a_running_analysis(redis_url, noti
     skipped = [e for e in final["timeline"] if e["kind"] == "notification_skipped"]
     assert len(skipped) == 1 and skipped[0]["data"]["event"] == "opened"
     assert final["reports"], "the analysis still lands on the resolved incident"
+
+
+async def test_a_manual_incident_is_analyzed_only_when_asked(redis_url, notifier) -> None:
+    from tests.agent.incidents.support import FakeAnalyzer, wait_for
+
+    analyzer = FakeAnalyzer(delay=1.0)
+    async with running_app(_settings(redis_url, notifier), analyzer=analyzer) as (_app, client):
+        plain = await client.post("/incidents", headers=AUTH, json={"title": "Checkout slow", "backend": "be_checkout"})
+        asked = await client.post("/incidents", headers=AUTH, json={
+            "title": "Checkout slow again", "backend": "be_checkout", "analyze": True, "actor": "bob"})
+
+        async def settled():
+            got = (await client.get("/incidents/2")).json()
+            return got if not got["pending"] else None
+
+        final = await wait_for(settled, timeout=20)
+        both = await client.post("/incidents", headers=AUTH, json={
+            "title": "x", "analyze": True, "report": make_report().model_dump(mode="json")})
+    assert plain.status_code == 201 and plain.json()["reports"] == []
+    assert asked.status_code == 201, asked.text
+    assert [p["kind"] for p in asked.json()["pending"]] == ["analyze", "notify"], "answered before the analysis"
+    assert len(analyzer.requests) == 1, "only the incident that asked was analyzed"
+    assert analyzer.requests[0].backend == "be_checkout" and analyzer.requests[0].window == "15m"
+    assert final["status"] == "INVESTIGATING" and len(final["reports"]) == 1
+    opened = [c for c in notifier.calls if str(c["incident_id"]) == "2"]
+    assert [c["event"] for c in opened] == ["opened"]
+    assert "## Analysis: 5xx errors on be_app" in opened[0]["report_markdown"], "the email carries the report"
+    assert both.status_code == 422 and "not both" in both.text
