@@ -10,14 +10,19 @@ from __future__ import annotations
 import re
 
 # Groups: minute, second, frontend, backend, server, Tw, Ta, status, bytes, term state,
-# actconn, srv_conn, retries, srv_queue, backend_queue, [fallback: the whole line].
+# "actconn/feconn/beconn/srv_conn/retries srv_queue/backend_queue" (one string: few distinct values
+# per group, split once per distinct value), [fallback: the whole line].
+# The header comes first as the usual RFC 3164 shape (`<PRI>Mmm dd hh:mm:ss tag: `, a tag not starting
+# with `[`, so no earlier ` [` can be an accept date), else as up to 8 tokens, lazily. Seconds above 60
+# are left to `parse_line`, which rejects them.
 BULK = re.compile(
-    r"^(?:[^ \n]* ){0,8}?\S+ \[(\d\d/[A-Z][a-z][a-z]/\d{4}:\d\d:\d\d):(\d\d)(?:\.\d{1,6})?\] (\S+) ([^/\s]+)/(\S+) "
+    r"^(?:<\d{1,3}>[A-Z][a-z][a-z] [ \d]\d \d\d:\d\d:\d\d [^ \n\[][^ \n]* |(?:[^ \n]* ){0,8}?)"
+    r"\S+ \[(\d\d/[A-Z][a-z][a-z]/\d{4}:\d\d:\d\d):([0-5]\d|60)(?:\.\d{1,6})?\] (\S+) ([^/\s]+)/(\S+) "
     r"-?\d+/(-?\d+)/-?\d+/-?\d+/\+?(-?\d+) (-?\d+) \+?(\d+) \S+ \S+ (\S\S\S\S|-) "
-    r"(\d+)/\d+/\d+/(\d+)/\+?(\d+) (\d+)/(\d+)(?: [^\n]*)?$|^([^\n]*)",
+    r"(\d+/\d+/\d+/\d+/\+?\d+ \d+/\d+)(?: [^\n]*)?$|^([^\n]*)",
     re.ASCII | re.MULTILINE,
 )
-FALLBACK = 15
+FALLBACK = 11
 
 
 def scan(text: str) -> list[tuple[str, ...]]:

@@ -15,6 +15,7 @@ from ingestion_service.sketch import key_for
 _TA_KEYS: dict[str, int] = {}
 _MINUTE = itemgetter(0)  # empty when the regex did not take the line (FALLBACK holds it then)
 _KEY = itemgetter(0, 2, 3, 4)  # minute, frontend, backend, server
+_SEC, _TW, _TA, _STATUS, _BYTES, _TERM, _CONN = (itemgetter(i) for i in (1, 5, 6, 7, 8, 9, 10))
 
 
 def _ta_key(ta: str) -> int:
@@ -39,55 +40,53 @@ def add_rows(agg: Aggregator, rows: list[tuple[str, ...]]) -> list[int]:
         by_key[key].append(r)
     for (minute, fe, be, srv), group in by_key.items():
         base = minute_epoch(minute)
-        cols = list(zip(*group))
-        if base is None or max(cols[1]) > "60":
+        if base is None:
             slow.extend(i for i, r in enumerate(rows) if (r[0], r[2], r[3], r[4]) == (minute, fe, be, srv))
             continue
-        _add_group(agg, base, fe, be, srv, cols, len(group))
+        _add_group(agg, base, fe, be, srv, group)
     slow.sort()
     return slow
 
 
-def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, cols: list[tuple[str, ...]], n: int) -> None:
+def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, group: list[tuple[str, ...]]) -> None:
+    """One group's rows, column by column (C-level `map(itemgetter)`, no transposition)."""
+    n = len(group)
     gk = (base, fe, be, srv)
     g = agg.groups.get(gk)
     if g is None:
         g = agg.groups[gk] = Group()
     agg.lines += n
-    newest = base + int(max(cols[1]))
+    newest = base + int(max(map(_SEC, group)))
     if agg.newest is None or newest > agg.newest:
         agg.newest = newest
     sums, mx = g.n, g.mx
     sums[N_REQ] += n
-    for status, c in Counter(cols[7]).items():
+    for status, c in Counter(map(_STATUS, group)).items():
         code = int(status)
         g.status[code] = g.status.get(code, 0) + c
         if 400 <= code < 500:
             sums[N_4XX] += c
         elif 500 <= code < 600:
             sums[N_5XX] += c
-    for term, c in Counter(cols[9]).items():
+    for term, c in Counter(map(_TERM, group)).items():
         g.term[term] = g.term.get(term, 0) + c
         if term[0] == "C":
             sums[N_ABORT] += c
-    tw = cols[5]
+    tw = list(map(_TW, group))
     if tw.count("0") != n:
         sums[N_QUEUED] += sum(1 for v in tw if v[0] != "-" and int(v) > 0)
-    sums[N_BYTES] += sum(map(int, cols[8]))
-    for pos, col, mpos in ((N_ACT, 10, 1), (N_SRVCONN, 11, 2), (N_SRVQ, 13, 3), (N_BEQ, 14, 4), (N_RETRIES, 12, 5)):
-        values = cols[col]
-        if values.count("0") == n:
+    sums[N_BYTES] += sum(map(int, map(_BYTES, group)))
+    conn = Counter(map(_CONN, group))
+    if len(conn) == 1 and "0/0/0/0/0 0/0" in conn:
+        for mpos in range(1, 6):
             if mx[mpos] < 0:
                 mx[mpos] = 0
-            continue
-        ints = list(map(int, values))
-        sums[pos] += sum(ints)
-        m = max(ints)
-        if m > mx[mpos]:
-            mx[mpos] = m
+    else:
+        for text, c in conn.items():
+            _add_conn(sums, mx, text, c)
     buckets, prom = g.buckets, g.prom
     ta_sum, ta_max = 0, mx[0]
-    for ta, c in Counter(cols[6]).items():
+    for ta, c in Counter(map(_TA, group)).items():
         v = int(ta)
         if v < 0:
             continue
@@ -99,3 +98,15 @@ def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, cols: lis
         prom[prom_index(v)] += c
     sums[N_TA] += ta_sum
     mx[0] = ta_max
+
+
+def _add_conn(sums: list[int], mx: list[int], text: str, c: int) -> None:
+    """`actconn/feconn/beconn/srv_conn/retries srv_queue/backend_queue` seen `c` times."""
+    counts, queues = text.split(" ")
+    act, _fe, _be, srv, retries = map(int, counts.split("/"))
+    srvq, beq = map(int, queues.split("/"))
+    for pos, mpos, v in ((N_ACT, 1, act), (N_SRVCONN, 2, srv), (N_SRVQ, 3, srvq), (N_BEQ, 4, beq),
+                         (N_RETRIES, 5, retries)):
+        sums[pos] += v * c
+        if v > mx[mpos]:
+            mx[mpos] = v
