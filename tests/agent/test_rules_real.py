@@ -15,7 +15,7 @@ from agent_service.models import AnalyzeRequest, IncidentReport
 from agent_service.orchestrator import Analyzer
 from agent_service.rules import RulesEngine
 from tests.agent.helpers import finding, settings, text
-from tests.agent.traffic_gen import Backend, Phase, Traffic, failing, queueing, silent, slower
+from tests.agent.traffic_gen import Backend, Phase, Traffic, failing, on_server, queueing, silent, slower
 from tests.support.redis_proc import RedisProcess
 from tests.support.servers import ServiceProcess
 
@@ -87,6 +87,33 @@ async def test_5xx_burst_with_slowdown_is_a_regression(ingestion: str, redis_url
     assert finding(report, "errors").severity == "critical"
     assert report.overall_severity == "critical"
     assert "roll back" in report.recommendations[0].lower() and "be_api" in report.recommendations[0]
+    assert "be_api regressed" in report.diagnosis
+    assert report.ungrounded_claims == []
+
+
+async def test_an_always_slow_backend_that_starts_failing_is_not_a_regression(ingestion: str, redis_url: str) -> None:
+    backends = [Backend("be_export", per_minute=120, latency_ms=700, path="/export"), BACKENDS[1]]
+    feed(ingestion, Traffic(backends=backends, minutes=30, end=END,
+                            phases=[Phase("be_export", 15, failing(0.4, 502, "SH--"))]))
+    report = await analyze(ingestion)
+    latency = finding(report, "latency")
+    assert latency.severity != "ok" and latency.signals["latency_rose[be_export]"] == 0.0
+    assert "In the 15m before, be_export already had p95" in latency.summary  # its own, not the site's
+    assert finding(report, "errors").severity == "critical"
+    assert "regressed" not in report.diagnosis and "abort connections" in report.diagnosis
+    assert not any(r.lower().startswith("roll back") for r in report.recommendations)
+    assert report.ungrounded_claims == []
+
+
+async def test_one_bad_server_in_the_pool_is_named(ingestion: str, redis_url: str) -> None:
+    backends = [Backend("be_api", per_minute=240, servers=("app1", "app2", "app3", "app4")), BACKENDS[1]]
+    feed(ingestion, Traffic(backends=backends, minutes=30, end=END,
+                            phases=[Phase("be_api", 15, on_server("app3", failing(1.0, 502, "SH--")))]))
+    report = await analyze(ingestion)
+    errors = finding(report, "errors")
+    assert errors.severity == "critical" and "Server app3 of be_api alone returns 5xx" in errors.summary
+    assert "server app3 of backend be_api" in report.diagnosis
+    assert report.recommendations[0].startswith("Take server app3 out of the pool of be_api")
     assert report.ungrounded_claims == []
 
 

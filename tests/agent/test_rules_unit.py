@@ -326,6 +326,7 @@ async def test_one_bad_server_in_the_pool_is_named_and_taken_out() -> None:
     assert "Server app3 of be_api alone returns 5xx on 100.0% of its requests" in errors.summary
     assert errors.signals["server_error_rate_5xx_pct[be_api/app3]"] == 100.0
     assert "server app3 of backend be_api" in report.diagnosis
+    assert report.title == "Critical: 5xx errors (one bad server, app3) on backend be_api"
     assert report.recommendations[0].startswith("Take server app3 out of the pool of be_api")
     assert "set server be_api/app3 state maint" in report.recommendations[0]
     assert report.ungrounded_claims == []

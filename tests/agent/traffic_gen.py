@@ -113,3 +113,8 @@ def queueing(share: float, wait_ms: int, srv_queue: int) -> Change:
             e["srv_conn"] = 50
         return e
     return change
+
+
+def on_server(server: str, change: Change) -> Change:
+    """`change` for the entries one server of the backend handles only."""
+    return lambda rng, e: change(rng, e) if e["server"] == server else e

@@ -79,6 +79,10 @@ def _error_label(facts: Facts) -> str:
     fivexx = facts.scoped("error_rate_5xx_pct") or any(c >= 500 for c in facts.codes)
     auth = _auth_codes(facts)
     if fivexx and not _regressed(facts):
+        failing = facts.scoped("error_rate_5xx_pct")
+        server = facts.bad_server(failing[0]) if failing else None
+        if server:
+            return f"5xx errors (one bad server, {server})"
         if _refused(facts):
             return "5xx errors (servers down or refusing connections)"
         if _aborted(facts):
