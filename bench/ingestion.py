@@ -104,22 +104,23 @@ def generate(path: Path, lines: int, seed: int) -> None:
         out.write("".join(buf))
 
 
-def cpu_seconds(pid: int) -> float:
-    """user+system CPU of a process and its live children (the parse workers), from /proc."""
-    total = 0.0
-    pids = [pid]
+def _proc_cpu(pid: int) -> float:
     try:
-        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(k) for k in kids]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        pass
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_parts(service_pid: int, redis_pid: int) -> dict[str, float]:
+    """user+system CPU seconds so far of each part of the chain, from /proc (the parse workers are
+    the service's live children; the HTTP client is this process)."""
+    try:
+        kids = [int(k) for k in Path(f"/proc/{service_pid}/task/{service_pid}/children").read_text().split()]
+    except OSError:
+        kids = []
+    return {"HTTP client": time.process_time(), "service": _proc_cpu(service_pid),
+            "parse workers": sum(_proc_cpu(k) for k in kids), "redis-server": _proc_cpu(redis_pid)}
 
 
 def batches(path: Path, size: int) -> list[bytes]:
@@ -218,7 +219,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench ingestion")
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=50_000)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4, help="concurrent keep-alive client connections")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each side; the best is compared")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--double", type=int, default=1, help="0: skip the 2N-line memory run")
@@ -252,9 +253,12 @@ def main(argv: list[str]) -> None:
                 r.flushall()
                 time.sleep(0.2)
                 empty = int(r.info("memory")["used_memory"])
-                before = cpu_seconds(service.pid) + cpu_seconds(redis_proc.pid) + time.process_time()
+                before = cpu_parts(service.pid, redis_proc.pid)
+                load = os.getloadavg()[0]
                 runs.append(post_all(url, bodies, args.workers))
-                cpu_runs.append(cpu_seconds(service.pid) + cpu_seconds(redis_proc.pid) + time.process_time() - before)
+                after = cpu_parts(service.pid, redis_proc.pid)
+                parts = {k: after[k] - before[k] for k in before}
+                cpu_runs.append((sum(parts.values()), parts, load))
                 used = int(r.info("memory")["used_memory"]) - empty
                 children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 mtail = run_mtail(path, work) if args.mtail else None
@@ -267,13 +271,15 @@ def main(argv: list[str]) -> None:
             best = min(runs)
             print(f"{n:,} lines over one hour ({path.stat().st_size / 1e6:.0f} MB, generated in {gen:.1f}s), "
                   f"batches of {args.batch:,}, {args.workers} client threads, best of {args.repeat}")
-            print(f"  ours:  {best:.2f}s  {n / best:,.0f} lines/s end to end (HTTP → Redis); runs "
+            print(f"  ours:  {best:.2f}s  {n / best:,.0f} lines/s end to end (first byte sent → last 202, all in Redis); runs "
                   f"{', '.join(f'{n / t:,.0f}' for t in runs)} lines/s; overview total_requests={total:,}")
             print(f"  redis: used_memory {used / 1e6:.2f} MB over empty ({used / n:.2f} B/request), "
                   f"{r.dbsize():,} keys")
-            ours_cpu = min(cpu_runs)
-            print(f"  CPU:   ours {ours_cpu:.2f} s (service + parse workers + redis-server + HTTP client) = "
-                  f"{ours_cpu / n * 1e6:.2f} µs/line")
+            for (total_cpu, parts, load), t in zip(cpu_runs, runs):
+                print(f"  CPU:   run of {n / t:,.0f} lines/s (load average {load:.1f} before it): {total_cpu / n * 1e6:.2f} "
+                      f"µs/line = " + " + ".join(f"{k} {v / n * 1e6:.2f}" for k, v in parts.items())
+                      + f"; {total_cpu / t:.2f} cores busy")
+            ours_cpu = min(c[0] for c in cpu_runs)
             if mtail_runs:
                 m = min(mtail_runs)
                 mc = min(mtail_cpu)
