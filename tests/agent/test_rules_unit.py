@@ -349,3 +349,21 @@ async def test_a_bad_server_in_a_regressed_backend_is_taken_out_before_rolling_b
     assert "be_api regressed" in report.diagnosis
     assert report.recommendations[0].startswith("Take server app2 out of the pool of be_api")
     assert report.recommendations[1].startswith("Roll back")
+
+
+def test_diagnosis_quotes_each_findings_essentials_without_site_wide_repeats() -> None:
+    from agent_service.models import Finding
+    from agent_service.rules.synthesis import essentials, synthesize
+
+    summary = ("Backend be_api answers 5xx to 16.7% of its 867 requests (critical). "
+               "Site-wide: 5xx 8.4% of 1735 requests. Most frequent 5xx: 503 × 74. "
+               "Top abnormal termination state sQ-- × 74: the server timed out in a queue. Fourth one.")
+    assert essentials(summary) == ("Backend be_api answers 5xx to 16.7% of its 867 requests (critical). "
+                                   "Most frequent 5xx: 503 × 74. "
+                                   "Top abnormal termination state sQ-- × 74: the server timed out in a queue.")
+    findings = [Finding(specialist=name, severity="ok", summary="Fine.") for name in ("latency", "saturation", "traffic")]
+    findings.insert(1, Finding(specialist="errors", severity="critical", summary=summary,
+                               signals={"error_rate_5xx_pct[be_api]": 16.7, "requests": 1735}))
+    diagnosis = synthesize(findings).diagnosis
+    assert "16.7% of its 867 requests" in diagnosis and "503 × 74" in diagnosis
+    assert "Site-wide: 5xx 8.4%" not in diagnosis and "Fourth one" not in diagnosis

@@ -5,6 +5,7 @@ Used by the rules engine, and by the orchestrator when an LLM synthesis fails.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from agent_service.engine import AnalysisContext, Synthesis
@@ -37,9 +38,21 @@ def synthesize(findings: Sequence[Finding], context: AnalysisContext | None = No
         if finding.status != "completed":
             lines.append(f"The {finding.specialist} specialist did not finish ({finding.status}): {finding.error or 'no reason given'}.")
         elif finding.severity in {"warning", "critical"}:
-            lines.append(f"{finding.specialist.capitalize()} ({finding.severity}): {finding.summary}")
+            # The essentials of each finding; its full summary is in the findings below.
+            lines.append(f"{finding.specialist.capitalize()} ({finding.severity}): {essentials(finding.summary)}")
     recs = _recommendations(facts)
     return Synthesis(title=title[:200], diagnosis=" ".join(lines), recommendations=recs, overall_severity=overall)  # type: ignore[arg-type]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def essentials(summary: str, *, limit: int = 3) -> str:
+    """The first sentences of a finding's summary, leaving out the site-wide context lines that
+    repeat across findings ("16.7%" and "p99 2.5 s" do not end a sentence)."""
+    sentences = [s for s in _SENTENCE_END.split(summary.strip()) if s]
+    kept = [s for i, s in enumerate(sentences) if i == 0 or not s.startswith("Site-wide")]
+    return " ".join(kept[:limit])
 
 
 def _names(names: list[str]) -> str:
