@@ -2,7 +2,8 @@
 
 The idempotency key is derived from the incident, the event and the timeline entry that caused
 it, so a retried call (ours, or a worker re-processing a delivery after a crash) never sends a
-second email. Failures come back as a value for the caller to record; nothing here raises.
+second email. Failures come back as a value for the caller to record, saying whether trying again
+later may help (the caller keeps those pending: incidents/notify_retry.py); nothing here raises.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class NotifyResult:
     notification_id: str | None = None
     error: str | None = None
     duplicate: bool = False
+    # The notifier was unreachable, timed out, or answered 5xx/429: the same request may succeed
+    # later. False with ok=False: our request is wrong (4xx); trying it again would not help.
+    retryable: bool = False
 
 
 def idempotency_key(incident_id: int, event: str, cause: str) -> str:
@@ -68,6 +72,7 @@ class NotifierClient:
 
     async def notify(self, request: NotifyRequest) -> NotifyResult:
         error = "not attempted"
+        retryable = True
         for attempt in range(self.attempts):
             if attempt:
                 await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
@@ -84,9 +89,10 @@ class NotifierClient:
                 )
             error = f"notifier answered {response.status_code}: {response.text[:300]}"
             if response.status_code < 500 and response.status_code != 429:
+                retryable = False
                 break  # our request is wrong: retrying would not help
         log.warning("notification %s failed: %s", request.idempotency_key, error)
-        return NotifyResult(ok=False, error=error)
+        return NotifyResult(ok=False, error=error, retryable=retryable)
 
 
 def _json(response: httpx.Response) -> dict[str, object]:

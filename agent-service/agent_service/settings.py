@@ -56,6 +56,14 @@ class Settings(ServiceSettings):
     # An incident's analysis waits this long for one of the MAX_ANALYSES slots, then runs over the
     # limit (and says so on the timeline) rather than being dropped.
     incident_analysis_slot_wait_s: float = Field(default=60.0, ge=0, le=1800)
+    # Notifier unreachable, timing out or answering 5xx/429: the notification stays pending and is
+    # tried again after NOTIFY_RETRY_BASE_S, doubling up to NOTIFY_RETRY_MAX_S, until
+    # NOTIFY_GIVE_UP_S after its first failure (then `notification_failed`; 0 = never retry).
+    # A 4xx is final at once. NOTIFIER_ATTEMPTS: quick tries within one attempt (0.5 s, 1 s apart).
+    notify_retry_base_s: float = Field(default=5.0, gt=0, le=3600)
+    notify_retry_max_s: float = Field(default=300.0, gt=0, le=24 * 3600)
+    notify_give_up_s: float = Field(default=6 * 3600.0, ge=0, le=7 * 24 * 3600)
+    notifier_attempts: int = Field(default=3, ge=1, le=10)
 
     # --- Claude engine (agent_service/llm) ---
     max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer
@@ -70,6 +78,8 @@ class Settings(ServiceSettings):
     def _ordered(self) -> Settings:
         if self.error_5xx_critical_pct < self.error_5xx_warning_pct:
             raise ValueError("ERROR_5XX_CRITICAL_PCT must be >= ERROR_5XX_WARNING_PCT")
+        if self.notify_retry_max_s < self.notify_retry_base_s:
+            raise ValueError("NOTIFY_RETRY_MAX_S must be >= NOTIFY_RETRY_BASE_S")
         return self
 
     def engine_kind(self) -> Literal["anthropic", "rules"]:

@@ -255,6 +255,10 @@ class AlertWorker:
         self.metrics.open.set(await self.service.store.open_count())
 
     async def housekeeping(self) -> None:
+        # Notifications backing off after a notifier failure: resumed as soon as they are due
+        # (one cheap ZRANGEBYSCORE per round), not only every `housekeeping_s`.
+        for incident_id in await self.service.store.retries_due(now_utc().timestamp()):
+            self.spawn_drain(incident_id)
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_housekeeping < self.config.housekeeping_s:
             return

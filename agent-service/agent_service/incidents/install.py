@@ -23,6 +23,7 @@ from agent_service.incidents.handoff import TextWriter
 from agent_service.incidents.impact import BadThresholds
 from agent_service.incidents.memory import IncidentMemory
 from agent_service.incidents.metrics import IncidentMetrics
+from agent_service.incidents.notify_retry import RetryPolicy
 from agent_service.incidents.service import IncidentService, ServiceConfig
 from agent_service.incidents.store import IncidentStore
 from agent_service.notifier_client import NotifierClient
@@ -59,6 +60,11 @@ def service_config(settings: Any) -> ServiceConfig:
             min_requests=1,
         ),
         quiet_minutes=settings.auto_resolve_quiet_minutes,
+        notify_retry=RetryPolicy(
+            base_s=getattr(settings, "notify_retry_base_s", 5.0),
+            max_s=getattr(settings, "notify_retry_max_s", 300.0),
+            give_up_s=getattr(settings, "notify_give_up_s", 6 * 3600.0),
+        ),
     )
 
 
@@ -87,7 +93,8 @@ def install_incidents(
         async with inner(the_app) as state:
             redis = the_app.state.redis
             notifier = NotifierClient(settings.notifier_url, token=settings.notifier_token,
-                                      timeout_s=settings.notifier_timeout_s, transport=notifier_transport) \
+                                      timeout_s=settings.notifier_timeout_s, transport=notifier_transport,
+                                      attempts=getattr(settings, "notifier_attempts", 3)) \
                 if settings.notifier_url else None
             service = IncidentService(redis, notifier=notifier, analyzer=lambda: getattr(the_app.state, "analyzer", None),
                                       metrics=metrics, config=service_config(settings))

@@ -28,7 +28,9 @@ class IncidentMetrics:
     def incident_created(self, source: str) -> None:
         self.incidents.labels(source=source).inc()
 
-    def notification(self, event: str, ok: bool | None) -> None:
-        """ok True/False: the notifier accepted/refused (or was unreachable); None: not sent on purpose."""
-        outcome = "skipped" if ok is None else "ok" if ok else "failed"
+    def notification(self, event: str, ok: bool | None, *, retrying: bool = False) -> None:
+        """ok True/False: the notifier accepted/refused (or was unreachable); None: not sent on purpose.
+        `retrying`: a failed attempt kept pending to be tried again ("retrying"); a notification
+        given up at last counts as "failed"."""
+        outcome = "retrying" if retrying else "skipped" if ok is None else "ok" if ok else "failed"
         self.notifications.labels(event=event, outcome=outcome).inc()

@@ -25,6 +25,7 @@ EventKind = Literal[
     "note",
     "notification_sent",
     "notification_failed",
+    "notification_retrying",
     "notification_skipped",
     "reopened",
 ]
@@ -68,6 +69,11 @@ class PendingAction(BaseModel):
     key: str
     event: NotifyEvent | None = None
     cause_seq: int = 0
+    # A notification the notifier could not take yet (see incidents/notify_retry.py).
+    failures: int = 0  # failed attempts in a row
+    first_failed_at: datetime | None = None
+    next_try_at: datetime | None = None
+    last_error: str | None = None
 
 
 class Incident(BaseModel):

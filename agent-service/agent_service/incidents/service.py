@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from agent_service.incidents import impact
 from agent_service.incidents.lifecycle import acknowledge, event_to_send, transition
 from agent_service.incidents.metrics import IncidentMetrics
+from agent_service.incidents.notify_retry import RetryPolicy, duration, next_action, schedule
 from agent_service.incidents.models import (
     SEVERITY_ORDER,
     Incident,
@@ -83,6 +84,7 @@ class ServiceConfig:
     ingestion_timeout_s: float = 5.0
     bad_minute: impact.BadThresholds = impact.BadThresholds()
     quiet_minutes: float = 0.0
+    notify_retry: RetryPolicy = RetryPolicy()
 
 
 def now_utc() -> datetime:
@@ -198,7 +200,8 @@ class IncidentService:
 
     # --- pending actions --------------------------------------------------------------------
     async def drain(self, incident_id: int, *, max_actions: int = 20, wait_s: float | None = None) -> Incident | None:
-        """Carry out the incident's pending actions in order. One drainer per incident at a time
+        """Carry out the incident's pending actions in order (a notification backing off after a
+        notifier failure holds back the later ones; incidents/notify_retry.py). One drainer per incident at a time
         (a Redis lock with a short TTL, kept alive while the drainer lives, so a crashed one frees
         it within `lock_ttl_s`); each action's completion is stored before the next starts. When
         another drainer holds the lock longer than `wait_s`, its loop (or the worker's
@@ -212,9 +215,9 @@ class IncidentService:
         try:
             incident = await self.store.get(incident_id)
             for _ in range(max_actions):
-                if incident is None or not incident.pending:
+                action = next_action(incident, now_utc()) if incident is not None else None
+                if incident is None or action is None:
                     break
-                action = incident.pending[0]
                 if action.kind == "analyze":
                     incident = await self._analyze(incident, action)
                 else:
@@ -311,27 +314,63 @@ class IncidentService:
         if event is None:
             return await self._skip(incident, action)
         request = self.notify_request(incident, event, action.key)  # type: ignore[arg-type]
+        retryable = False
         if self.notifier is None:
             ok, detail = False, "NOTIFIER_URL is not configured"
         else:
             result = await self.notifier.notify(request)
-            ok = result.ok
+            ok, retryable = result.ok, result.retryable
             detail = (f"notification {result.notification_id}" if result.notification_id else "notification queued") \
                 if ok else (result.error or "failed")
+        policy, now = self.config.notify_retry, now_utc()
+        if retryable and not policy.gives_up(action.first_failed_at or now, now):
+            self.metrics.notification(event, False, retrying=True)
+            return await self._retry_later(incident.id, action, event, detail)
+        attempts = action.failures + 1
 
         def record(inc: Incident) -> None:
             at = now_utc()
-            data: dict[str, Any] = {"event": event, "idempotency_key": action.key}
+            data: dict[str, Any] = {"event": event, "idempotency_key": action.key, "attempts": attempts}
             instead = f" (instead of {action.event}: the incident was already RESOLVED)" if event != action.event else ""
+            tries = f", after {attempts} attempts" if attempts > 1 else ""
             if ok:
-                inc.add_event("notification_sent", f"{event} notification sent ({detail}){instead}", actor="system",
-                              at=at, data=data)
-            else:
-                inc.add_event("notification_failed", f"{event} notification failed: {detail}{instead}",
+                inc.add_event("notification_sent", f"{event} notification sent ({detail}{tries}){instead}",
                               actor="system", at=at, data=data)
+                return
+            if retryable:
+                elapsed = (at - (action.first_failed_at or at)).total_seconds()
+                detail_ = f"gave up after {attempts} attempts over {duration(elapsed)} (NOTIFY_GIVE_UP_S): {detail}"
+            else:
+                detail_ = detail
+            inc.add_event("notification_failed", f"{event} notification failed: {detail_}{instead}",
+                          actor="system", at=at, data={**data, "reason": detail[:500], "retryable": retryable})
 
         self.metrics.notification(event, ok)
         return await self._finish(incident.id, action.key, record)
+
+    async def _retry_later(self, incident_id: int, action: PendingAction, event: str, error: str) -> Incident:
+        """Keep the notification pending with its next-try time; the timeline says so once per
+        streak of failures (at the first), not at every attempt."""
+        policy = self.config.notify_retry
+
+        def again(inc: Incident) -> None:
+            at = now_utc()
+            for i, pending in enumerate(inc.pending):
+                if pending.key == action.key:
+                    inc.pending[i] = retried = schedule(pending, error=error, now=at, policy=policy)
+                    break
+            else:
+                return  # carried out meanwhile by another drainer
+            if retried.failures == 1:
+                inc.add_event("notification_retrying",
+                              f"{event} notification not delivered yet: {error}; retrying with backoff "
+                              f"(next try in {duration(policy.delay_s(1))}, giving up after "
+                              f"{duration(policy.give_up_s)})", actor="system", at=at,
+                              data={"event": event, "idempotency_key": action.key, "reason": error[:500]})
+
+        log.warning("incident %s: %s notification will be retried: %s", incident_id, event, error)
+        incident, _ = await self.store.update(incident_id, again)
+        return incident
 
     async def _skip(self, incident: Incident, action: PendingAction) -> Incident:
         def record(inc: Incident) -> None:

@@ -15,6 +15,7 @@ from redis.exceptions import WatchError
 
 from agent_service.alerts.models import group_hash
 from agent_service.incidents.models import Incident, IncidentStatus
+from agent_service.incidents.notify_retry import retry_at
 
 T = TypeVar("T")
 
@@ -24,6 +25,7 @@ OPEN = "incidents:open"
 MITIGATED = "incidents:mitigated"
 RESOLVED = "incidents:resolved"
 PENDING = "incidents:pending"  # incidents with actions not carried out yet
+RETRY_AT = "incidents:retry_at"  # incidents whose next notification backs off, by when it is due
 MAX_UPDATE_ATTEMPTS = 50
 
 
@@ -119,6 +121,11 @@ class IncidentStore:
             pipe.sadd(PENDING, member)
         else:
             pipe.srem(PENDING, member)
+        due = retry_at(incident)
+        if due is not None:
+            pipe.zadd(RETRY_AT, {member: due.timestamp()})
+        else:
+            pipe.zrem(RETRY_AT, member)
         if incident.status == IncidentStatus.RESOLVED:
             pipe.srem(OPEN, member)
             pipe.zrem(MITIGATED, member)
@@ -150,6 +157,11 @@ class IncidentStore:
 
     async def with_pending(self, limit: int = 100) -> list[int]:
         return [int(_text(i) or 0) for i in (await self.redis.srandmember(PENDING, limit) or [])]
+
+    async def retries_due(self, timestamp: float, limit: int = 100) -> list[int]:
+        """Incidents whose backing-off notification is due at `timestamp` (epoch seconds)."""
+        ids = await self.redis.zrangebyscore(RETRY_AT, "-inf", timestamp, start=0, num=limit)
+        return [int(_text(i) or 0) for i in ids]
 
     async def open_count(self) -> int:
         return int(await self.redis.scard(OPEN))

@@ -63,10 +63,14 @@ class FakeAnalyzer:
 
 
 class FakeNotifier:
-    """POST /notify recorded; the same idempotency_key answers 200 with the first id."""
+    """POST /notify recorded; the same idempotency_key answers 200 with the first id. `fail_status`
+    answers every call with that status; `fail_first` answers the first N calls with it (then 202).
+    `received` counts every POST, answered or refused."""
 
-    def __init__(self, *, token: str | None = None, fail_status: int | None = None) -> None:
+    def __init__(self, *, token: str | None = None, fail_status: int | None = None, fail_first: int = 0) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.received = 0
+        self.fail_first = fail_first
         self.by_key: dict[str, str] = {}
         self.token = token
         self.fail_status = fail_status
@@ -76,7 +80,8 @@ class FakeNotifier:
         async def notify(request: Request) -> JSONResponse:
             if self.token and request.headers.get("authorization") != f"Bearer {self.token}":
                 return JSONResponse({"detail": "bad token"}, status_code=403)
-            if self.fail_status:
+            self.received += 1
+            if self.fail_status and (not self.fail_first or self.received <= self.fail_first):
                 return JSONResponse({"detail": "down"}, status_code=self.fail_status)
             body = await request.json()
             self.calls.append({**body, "_request_id": request.headers.get("x-request-id")})

@@ -76,25 +76,30 @@ def test_smtp_down_while_the_chain_runs_then_back_each_mail_once(redis_url: str,
     assert received == 2 and len(set(subjects)) == 2, subjects
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: when notifier-service is unreachable for more than ~1.5 s (NotifierClient: 3 attempts, "
-    "agent_service/notifier_client.py:69), IncidentService._notify (incidents/service.py:272) records "
-    "'notification_failed' and drops the pending action, so the 'opened' email is never sent, even after "
-    "the notifier is back (a notifier restart or deploy loses pages). Fix: on a transport error or 5xx keep "
-    "the notify action pending with a next-try time so housekeeping retries it with backoff (the idempotency "
-    "key makes retries safe); record a final failure only on a 4xx or after a long bound"))
 def test_notifier_down_when_the_incident_opens_then_up_the_mail_still_goes(redis_url: str, sink: SmtpSink) -> None:
     notifier_port = free_port()
+    """Formerly lost (3 quick tries, then `notification_failed` and the action dropped): the
+    notification now stays pending and is retried with backoff until the notifier is back."""
+    notifier_port = free_port()
     with processes() as start:
-        agent = start("agent-service", _agent_env(redis_url, notifier_port))
+        # default first retry after 5 s, capped at 5 s here so that a slow notifier start-up
+        # does not push the next try past the wait below
+        agent = start("agent-service", {**_agent_env(redis_url, notifier_port), "NOTIFY_RETRY_MAX_S": "5"})
         assert httpx.post(agent.url + "/alerts", json=alert_payload("BackendDown", backend="be_pay"),
                           timeout=10).status_code == 202
-        wait_json(agent.url + "/incidents/1", lambda i: not i["pending"], timeout=30)  # tried, notifier down
+        down = wait_json(agent.url + "/incidents/1",  # tried, notifier down: kept to be retried
+                         lambda i: any(e["kind"] == "notification_retrying" for e in i["timeline"]),  # type: ignore[index]
+                         timeout=30)
+        assert any(p["event"] == "opened" for p in down["pending"]), down  # type: ignore[index]
         assert sink.messages() == []
         notifier = ServiceProcess("notifier-service", _notifier_env(redis_url, sink.port), port=notifier_port)
         try:
             notifier.start(ready_path="/health/ready")
-            received = _wait_mails(sink, 1, timeout=20)  # housekeeping runs every 15 s
+            received = _wait_mails(sink, 1, timeout=20)
+            incident = wait_json(agent.url + "/incidents/1", lambda i: not i["pending"], timeout=10)
         finally:
             notifier.stop()
     assert received == 1
+    kinds = [e["kind"] for e in incident["timeline"]]  # type: ignore[index]
+    assert kinds.count("notification_retrying") == 1 and "notification_failed" not in kinds, kinds
+    assert "notification_sent" in kinds, kinds
