@@ -29,7 +29,11 @@ lint: setup
 
 # Re-pin requirements.lock from what .venv has (after adding a dependency to a pyproject).
 lock:
-	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock.new
+	@if grep -n ' @ ' requirements.lock.new; then \
+	  echo "lock: a package above was installed from a file or URL; reinstall it from PyPI" >&2; \
+	  rm requirements.lock.new; exit 1; fi
+	mv requirements.lock.new requirements.lock
 
 up:
 	docker compose up -d --build

@@ -22,6 +22,7 @@ declare -A PACKAGES=(
   [prometheus-alertmanager]=prometheus-alertmanager
   [amtool]=prometheus-alertmanager
   [mtail]=mtail
+  [openssl]=openssl
 )
 missing=()
 for binary in "${!PACKAGES[@]}"; do
@@ -41,7 +42,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -x .venv/bin/python ]; then
+if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  # A plain Debian python3 has no ensurepip until python3-venv is installed.
+  if ! "$PYTHON" -c "import ensurepip" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
+  rm -rf .venv
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.setup-stamp
