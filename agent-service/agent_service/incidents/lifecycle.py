@@ -7,7 +7,7 @@ that fires again after resolution opens a NEW incident linked to this one (alert
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from agent_service.incidents.models import Incident, IncidentStatus, TimelineEvent
 
@@ -18,6 +18,10 @@ ALLOWED: dict[IncidentStatus, frozenset[IncidentStatus]] = {
     S.MITIGATED: frozenset({S.INVESTIGATING, S.RESOLVED}),
     S.RESOLVED: frozenset(),
 }
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
 
 
 class TransitionError(ValueError):

@@ -9,15 +9,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
 from agent_service.incidents import impact
-from agent_service.incidents.lifecycle import acknowledge, event_to_send, transition
+from agent_service.incidents.lifecycle import acknowledge, now_utc, transition
 from agent_service.incidents.metrics import IncidentMetrics
-from agent_service.incidents.notify_retry import RetryPolicy, duration, next_action, schedule
 from agent_service.incidents.models import (
     SEVERITY_ORDER,
     Incident,
@@ -28,10 +27,11 @@ from agent_service.incidents.models import (
     PendingAction,
     StatusChange,
 )
-from agent_service.incidents.render import incident_markdown
+from agent_service.incidents.notifications import Notifications
+from agent_service.incidents.notify_retry import RetryPolicy, next_action
 from agent_service.incidents.store import IncidentStore
 from agent_service.models import SEVERITY_RANK, AnalyzeRequest, IncidentReport
-from agent_service.notifier_client import NotifierClient, NotifyRequest, idempotency_key
+from agent_service.notifier_client import NotifierClient, idempotency_key
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,6 @@ class ServiceConfig:
     notify_retry: RetryPolicy = RetryPolicy()
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 def analysis_window(detected_at: datetime | None, now: datetime) -> str:
     """From a few minutes before the alert started to now, in whole minutes (5m…24h); the last
     15 minutes (as POST /analyze) for an incident without an alert (opened by hand)."""
@@ -114,6 +110,8 @@ class IncidentService:
         self.redis = redis
         self.store = IncidentStore(redis)
         self.notifier = notifier
+        self.notifications = Notifications(self.store, notifier, metrics, public_url=config.public_url,
+                                           policy=config.notify_retry)
         self.analyzer = analyzer
         self.metrics = metrics
         self.config = config
@@ -221,7 +219,7 @@ class IncidentService:
                 if action.kind == "analyze":
                     incident = await self._analyze(incident, action)
                 else:
-                    incident = await self._notify(incident, action)
+                    incident = await self.notifications.carry_out(incident, action)
             return incident
         finally:
             keepalive.cancel()
@@ -231,14 +229,6 @@ class IncidentService:
                 await lock.release()
             except Exception:  # noqa: BLE001 - expired lock: nothing to release
                 log.warning("incident %s: drain lock expired before release", incident_id)
-
-    async def _finish(self, incident_id: int, key: str, change: Callable[[Incident], None]) -> Incident:
-        def done(incident: Incident) -> None:
-            change(incident)
-            incident.pending = [p for p in incident.pending if p.key != key]
-
-        incident, _ = await self.store.update(incident_id, done)
-        return incident
 
     async def _analyze(self, incident: Incident, action: PendingAction) -> Incident:
         def started(inc: Incident) -> None:
@@ -292,7 +282,7 @@ class IncidentService:
                           f"analysis {report.overall_severity}: {report.title}", actor="system", at=at,
                           data={"key": action.key, "report_id": report.id, "engine": report.engine.kind})
 
-        return await self._finish(incident.id, action.key, attach)
+        return await self.store.finish(incident.id, action.key, attach)
 
     async def _first_bad_minute(self, incident: Incident) -> datetime | None:
         if not self.config.ingestion_url or incident.detected_at is None:
@@ -307,87 +297,3 @@ class IncidentService:
             log.warning("incident %s: signals for the first bad minute unavailable: %s", incident.id, exc)
             return None
         return impact.first_bad_minute(minutes, self.config.bad_minute)
-
-    async def _notify(self, incident: Incident, action: PendingAction) -> Incident:
-        assert action.event is not None
-        event = event_to_send(incident, action.event, action.key)
-        if event is None:
-            return await self._skip(incident, action)
-        request = self.notify_request(incident, event, action.key)  # type: ignore[arg-type]
-        retryable = False
-        if self.notifier is None:
-            ok, detail = False, "NOTIFIER_URL is not configured"
-        else:
-            result = await self.notifier.notify(request)
-            ok, retryable = result.ok, result.retryable
-            detail = (f"notification {result.notification_id}" if result.notification_id else "notification queued") \
-                if ok else (result.error or "failed")
-        policy, now = self.config.notify_retry, now_utc()
-        if retryable and not policy.gives_up(action.first_failed_at or now, now):
-            self.metrics.notification(event, False, retrying=True)
-            return await self._retry_later(incident.id, action, event, detail)
-        attempts = action.failures + 1
-
-        def record(inc: Incident) -> None:
-            at = now_utc()
-            data: dict[str, Any] = {"event": event, "idempotency_key": action.key, "attempts": attempts}
-            instead = f" (instead of {action.event}: the incident was already RESOLVED)" if event != action.event else ""
-            tries = f", after {attempts} attempts" if attempts > 1 else ""
-            if ok:
-                inc.add_event("notification_sent", f"{event} notification sent ({detail}{tries}){instead}",
-                              actor="system", at=at, data=data)
-                return
-            if retryable:
-                elapsed = (at - (action.first_failed_at or at)).total_seconds()
-                detail_ = f"gave up after {attempts} attempts over {duration(elapsed)} (NOTIFY_GIVE_UP_S): {detail}"
-            else:
-                detail_ = detail
-            inc.add_event("notification_failed", f"{event} notification failed: {detail_}{instead}",
-                          actor="system", at=at, data={**data, "reason": detail[:500], "retryable": retryable})
-
-        self.metrics.notification(event, ok)
-        return await self._finish(incident.id, action.key, record)
-
-    async def _retry_later(self, incident_id: int, action: PendingAction, event: str, error: str) -> Incident:
-        """Keep the notification pending with its next-try time; the timeline says so once per
-        streak of failures (at the first), not at every attempt."""
-        policy = self.config.notify_retry
-
-        def again(inc: Incident) -> None:
-            at = now_utc()
-            for i, pending in enumerate(inc.pending):
-                if pending.key == action.key:
-                    inc.pending[i] = retried = schedule(pending, error=error, now=at, policy=policy)
-                    break
-            else:
-                return  # carried out meanwhile by another drainer
-            if retried.failures == 1:
-                inc.add_event("notification_retrying",
-                              f"{event} notification not delivered yet: {error}; retrying with backoff "
-                              f"(next try in {duration(policy.delay_s(1))}, giving up after "
-                              f"{duration(policy.give_up_s)})", actor="system", at=at,
-                              data={"event": event, "idempotency_key": action.key, "reason": error[:500]})
-
-        log.warning("incident %s: %s notification will be retried: %s", incident_id, event, error)
-        incident, _ = await self.store.update(incident_id, again)
-        return incident
-
-    async def _skip(self, incident: Incident, action: PendingAction) -> Incident:
-        def record(inc: Incident) -> None:
-            inc.add_event("notification_skipped",
-                          f"{action.event} notification not sent: the incident was RESOLVED meanwhile and the "
-                          "resolved notification carries the report", actor="system", at=now_utc(),
-                          data={"event": action.event, "idempotency_key": action.key})
-
-        self.metrics.notification(action.event or "", None)
-        return await self._finish(incident.id, action.key, record)
-
-    def notify_request(self, incident: Incident, event: NotifyEvent, key: str) -> NotifyRequest:
-        report = incident.reports[-1] if incident.reports else None
-        summary = f"{incident.status.value}: {report.diagnosis}" if report else f"{incident.status.value}: {incident.summary}"
-        return NotifyRequest(
-            idempotency_key=key, incident_id=incident.id, event=event, severity=incident.severity,
-            title=incident.title[:300], summary=summary[:2000],
-            report_markdown=incident_markdown(incident),
-            url=f"{self.config.public_url.rstrip('/')}/incidents/{incident.id}",
-        )

@@ -114,6 +114,16 @@ class IncidentStore:
                     continue
         raise RuntimeError(f"incident {incident_id}: too much contention")
 
+    async def finish(self, incident_id: int, key: str, change: Callable[[Incident], None]) -> Incident:
+        """Record a pending action's outcome (`change`) and remove the action, atomically."""
+
+        def done(incident: Incident) -> None:
+            change(incident)
+            incident.pending = [p for p in incident.pending if p.key != key]
+
+        incident, _ = await self.update(incident_id, done)
+        return incident
+
     @staticmethod
     def _index(pipe: aioredis.client.Pipeline, incident: Incident) -> None:
         member = str(incident.id)
