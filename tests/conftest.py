@@ -21,6 +21,23 @@ def _shared_fixtures() -> Path:
     raise FileNotFoundError("../shared/fixtures not found beside the repository")
 
 
+# Variables a developer may have exported that would change what a test exercises (a real
+# Anthropic key turns LLM_ENGINE=auto into real API calls; a token closes endpoints).
+_ISOLATED_ENV = (
+    "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "LLM_ENGINE", "API_TOKEN", "ALERTS_TOKEN",
+    "INGEST_TOKEN", "NOTIFIER_TOKEN", "REDIS_URL", "INGESTION_URL", "NOTIFIER_URL",
+    "SMTP_USERNAME", "SMTP_PASSWORD",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("claude"):
+        return  # runs against the real API on purpose
+    for name in _ISOLATED_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def shared_fixtures() -> Path:
     return _shared_fixtures()

@@ -18,6 +18,7 @@ import httpx
 import yaml
 
 from scripts.local_stack import Mail, SmtpSink
+from tests.support.binaries import require_binary
 from tests.support.net import free_port, wait_for_port
 
 __all__ = ["Mail", "SmtpSink"]  # the aiosmtpd sink `make demo` uses, re-exported for the tests
@@ -199,7 +200,7 @@ def start_alertmanager(workdir: Path, *, agent_url: str, token: str, smtp_port: 
     (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
     proc = Proc("alertmanager", [
-        "prometheus-alertmanager",
+        require_binary("prometheus-alertmanager"),
         f"--config.file={workdir / 'alertmanager.yml'}",
         f"--storage.path={workdir / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
@@ -269,10 +270,11 @@ def start_haproxy(workdir: Path, *, backend_port: int, syslog_port: int) -> HAPr
     config = workdir / "haproxy.cfg"
     config.write_text(HAPROXY_CFG.format(syslog_port=syslog_port, frontend_port=frontend_port,
                                          backend_port=backend_port))
-    check = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, timeout=30, check=False)
+    haproxy = require_binary("haproxy")
+    check = subprocess.run([haproxy, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30, check=False)
     if check.returncode != 0:
         raise RuntimeError(check.stdout + check.stderr)
-    proc = Proc("haproxy", ["haproxy", "-db", "-f", str(config)], workdir)
+    proc = Proc("haproxy", [haproxy, "-db", "-f", str(config)], workdir)
     try:
         wait_for_port(frontend_port, timeout=10)
     except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -52,7 +53,8 @@ class ServiceProcess:
         self.env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{command}-{self.port}.log"
+        # One log per instance (a restart appends to it); never another run's lines.
+        self.log_path = Path(tempfile.mkdtemp(prefix=f"{command}-{self.port}-")) / "service.log"
 
     @property
     def url(self) -> str:
