@@ -79,7 +79,7 @@ def test_every_service_is_healthchecked_restarted_and_not_root(name: str) -> Non
 def test_published_ports_are_bound_to_loopback(name: str) -> None:
     for port in SERVICES[name].get("ports", []):
         assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
-    if name in {"redis", "notifier"}:
+    if name in {"redis", "redis-state", "notifier"}:
         assert "ports" not in SERVICES[name]
 
 
@@ -153,6 +153,17 @@ def test_redis_has_an_eviction_policy_and_persistence() -> None:
     assert options["--maxmemory"].endswith("mb")
     assert options["--appendonly"] == "yes"
     assert any(volume.endswith(":/data") for volume in SERVICES["redis"]["volumes"])
+
+
+def test_incident_and_email_state_live_in_a_redis_that_never_evicts() -> None:
+    command = SERVICES["redis-state"]["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=False))
+    assert options["--maxmemory-policy"] == "noeviction"
+    assert options["--appendonly"] == "yes"
+    for name in ("agent", "notifier"):
+        assert SERVICES[name]["environment"]["REDIS_URL"].startswith("redis://redis-state:")
+        assert "redis-state" in SERVICES[name]["depends_on"]
+    assert SERVICES["ingestion"]["environment"]["REDIS_URL"].startswith("redis://redis:")
 
 
 @pytest.mark.real
