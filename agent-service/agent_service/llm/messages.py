@@ -45,7 +45,9 @@ def question_text(question: str | None) -> str:
     """The engineer's own words, delimited; the delimiters cannot be forged from inside."""
     if not question:
         return ""
-    cleaned = question.replace(QUESTION_OPEN, "").replace(QUESTION_CLOSE, "")
+    cleaned = question
+    while QUESTION_OPEN in cleaned or QUESTION_CLOSE in cleaned:  # nested forgeries shrink each pass
+        cleaned = cleaned.replace(QUESTION_OPEN, "").replace(QUESTION_CLOSE, "")
     return (
         "\n\nThe on-call engineer asked the question below (their words, between the tags). Answer it "
         f"within your report where your signal bears on it.\n{QUESTION_OPEN}\n{cleaned}\n{QUESTION_CLOSE}"
