@@ -3,6 +3,8 @@ post-mortem. Thin: each route calls IncidentService or a pure renderer."""
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated
 
@@ -27,8 +29,10 @@ from agent_service.incidents.postmortem import render_postmortem
 from agent_service.incidents.search import filter_incidents
 from agent_service.incidents.service import IncidentService, now_utc
 from agent_service.incidents.store import IncidentNotFound
+from agent_service.orchestrator import Busy
 
 LIST_SCAN = 2000
+HANDOFF_CACHE = 256
 
 
 def _service(request: Request) -> IncidentService:
@@ -102,13 +106,33 @@ def incidents_router(
         except IncidentNotFound:
             raise HTTPException(status_code=404, detail=f"incident {incident_id} not found") from None
 
-    @router.get("/{incident_id}/handoff", response_model=Handoff)
+    # A model-written handoff costs money: it needs API_TOKEN (when set), takes one of the
+    # MAX_ANALYSES slots (429 past it) and is written once per incident state, not per request.
+    handoffs: OrderedDict[tuple[int, int, str], Handoff] = OrderedDict()
+
+    @router.get("/{incident_id}/handoff", response_model=Handoff, dependencies=write)
     async def handoff(incident_id: int, service: Service, request: Request) -> Handoff:
         incident = await _get(service, incident_id)
         writer: TextWriter | None = handoff_writer(request.app) if handoff_writer else None
-        if writer is not None:
-            return await llm_handoff(incident, writer, now=now_utc())
-        return rules_handoff(incident, now=now_utc())
+        if writer is None:
+            return rules_handoff(incident, now=now_utc())
+        key = (incident.id, len(incident.timeline), incident.status.value)
+        if key in handoffs:
+            handoffs.move_to_end(key)
+            return handoffs[key]
+        limiter = getattr(getattr(request.app.state, "analyzer", None), "limiter", None)
+        try:
+            slot = limiter.try_slot() if limiter is not None else contextlib.nullcontext()
+        except Busy as exc:
+            raise HTTPException(status_code=429, detail=f"too many analyses: {exc}",
+                                headers={"Retry-After": "5"}) from exc
+        async with slot:  # type: ignore[attr-defined]
+            written = await llm_handoff(incident, writer, now=now_utc())
+        if written.generated_by == "llm":  # a fallback after a model failure is retried next time
+            handoffs[key] = written
+            while len(handoffs) > HANDOFF_CACHE:
+                handoffs.popitem(last=False)
+        return written
 
     @router.get("/{incident_id}/postmortem", response_class=PlainTextResponse,
                 responses={200: {"content": {"text/markdown": {}}}})

@@ -124,8 +124,8 @@ async def test_handoff_by_rules(redis_url, notifier) -> None:
         await client.post("/incidents", headers=AUTH, json={"title": "5xx on be_app", "report": report, "actor": "dan"})
         await client.post("/incidents/1/status", headers=AUTH, json={"status": "INVESTIGATING", "actor": "dan"})
         await client.post("/incidents/1/notes", headers=AUTH, json={"text": "rolled back deploy 42", "actor": "dan"})
-        handoff = (await client.get("/incidents/1/handoff")).json()
-        missing = await client.get("/incidents/2/handoff")
+        handoff = (await client.get("/incidents/1/handoff", headers=AUTH)).json()
+        missing = await client.get("/incidents/2/handoff", headers=AUTH)
     assert handoff["generated_by"] == "rules"
     assert handoff["status"] == "INVESTIGATING"
     assert "5xx errors on be_app" in handoff["what_happened"]

@@ -28,8 +28,10 @@ async def test_llm_handoff_keeps_alert_text_out_of_the_prompt(redis_url, shared_
 
             await wait_for(investigating)
             handoff = (await client.get("/incidents/1/handoff")).json()
+            again = (await client.get("/incidents/1/handoff")).json()
     assert handoff["generated_by"] == "llm", handoff
     assert "Still investigating." in handoff["markdown"]
+    assert again == handoff  # the same incident state is not paid for twice
     assert len(fake.requests) == 1
     request = fake.bodies[0]
     prompt = json.dumps(request["system"])
@@ -48,7 +50,9 @@ async def test_llm_failure_falls_back_to_the_rules_handoff(redis_url) -> None:
                                 anthropic_base_url=url, api_token="t")
         async with running_app(settings) as (_app, client):
             await client.post("/incidents", headers={"Authorization": "Bearer t"}, json={"title": "x"})
-            handoff = (await client.get("/incidents/1/handoff")).json()
+            anonymous = await client.get("/incidents/1/handoff")
+            handoff = (await client.get("/incidents/1/handoff", headers={"Authorization": "Bearer t"})).json()
+    assert anonymous.status_code == 401  # a model-written handoff costs money: API_TOKEN guards it
     assert handoff["generated_by"] == "rules"
     assert handoff["llm_error"]
     assert "## What happened" in handoff["markdown"]
