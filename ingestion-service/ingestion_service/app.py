@@ -73,7 +73,7 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
             if listener:
                 await listener.stop()
             if app.state.parse_pool is not None:
-                app.state.parse_pool.shutdown()
+                await asyncio.to_thread(app.state.parse_pool.shutdown)  # joins worker processes
             if redis is None:
                 await client.aclose()
 
