@@ -14,7 +14,7 @@ from agent_service.incidents.models import IncidentCreate, PendingAction
 from agent_service.incidents.service import IncidentService, ServiceConfig
 from tests.agent.incidents.support import FakeAnalyzer
 
-TTL = 0.6
+TTL = 1.5  # renewed every TTL/3: a 1 s stall of a loaded CI machine must not lapse it
 LOCK = "lock:incident:1"
 
 
