@@ -77,7 +77,6 @@ def test_smtp_down_while_the_chain_runs_then_back_each_mail_once(redis_url: str,
 
 
 def test_notifier_down_when_the_incident_opens_then_up_the_mail_still_goes(redis_url: str, sink: SmtpSink) -> None:
-    notifier_port = free_port()
     """Formerly lost (3 quick tries, then `notification_failed` and the action dropped): the
     notification now stays pending and is retried with backoff until the notifier is back."""
     notifier_port = free_port()
