@@ -16,7 +16,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import redis
+from tests.support.net import free_port, wait_for_port
 
 START = 1_795_352_400  # 2026-11-22T13:00:00Z
 END = "2026-11-22T14:00:00Z"  # START + 1 hour
@@ -41,23 +41,6 @@ BACKENDS = {
 }
 WEIGHTS = [0.35, 0.25, 0.25, 0.08, 0.07]
 PATHS = ["/", "/index.html", "/api/v1/orders", "/api/v1/users/42", "/static/app.js", "/login", "/search?q=x"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"port {port} not open")
 
 
 def generate(path: Path, lines: int, seed: int) -> None:
@@ -233,13 +216,13 @@ def main(argv: list[str]) -> None:
          "--dir", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     service = None
     try:
-        wait_port(redis_port)
+        wait_for_port(redis_port)
         r = redis.Redis(port=redis_port)
         env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(http_port), "LOG_LEVEL": "WARNING",
                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "MAX_BODY_BYTES": str(64 * 1024 * 1024)}
         exe = Path(sys.executable).parent / "ingestion-service"
         service = subprocess.Popen([str(exe)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(http_port)
+        wait_for_port(http_port)
         url = f"http://127.0.0.1:{http_port}"
         results = {}
         for n in (args.lines, 2 * args.lines) if args.double else (args.lines,):

@@ -15,7 +15,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,26 +25,10 @@ from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
+from tests.support.net import free_port, wait_for_port
 
 TOKEN = "bench-token"
 ID_HEADER = re.compile(rb"^X-Oncall-Notification-Id: ([0-9a-f]+)\r?$", re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"port {port} not open")
 
 
 class Sink:
@@ -182,8 +165,8 @@ def main(argv: list[str]) -> None:
     log = open(workdir / "service.log", "wb")  # noqa: SIM115 - closed below
     service = subprocess.Popen([str(exe)], env=env, stdout=log, stderr=log)
     try:
-        wait_port(redis_port)
-        wait_port(http_port)
+        wait_for_port(redis_port)
+        wait_for_port(http_port)
         url = f"http://127.0.0.1:{http_port}"
         print(f"notifier-service (WORKER_CONCURRENCY={args.concurrency}) → redis-server (AOF everysec) → aiosmtpd sink, loopback")
         run(url, sink, args.count, tag="burst", rate=None, timeout=600)
