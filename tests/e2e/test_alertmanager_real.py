@@ -4,7 +4,6 @@ notification appear; the metric clears and the incident becomes MITIGATED."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from tests.agent.incidents.support import FakeNotifier
+from tests.e2e.harness import Proc
 from tests.support.binaries import require_binary
 from tests.support.net import free_port, wait_for_port
 from tests.support.servers import ServiceProcess, serve_app
@@ -35,23 +35,6 @@ class Probe:
         @self.app.get("/metrics", response_class=PlainTextResponse)
         async def metrics() -> str:
             return f'# TYPE probe_failing gauge\nprobe_failing{{backend="be_app"}} {self.value}\n'
-
-
-class Proc:
-    def __init__(self, args: list[str], workdir: Path, name: str) -> None:
-        self.log = workdir / f"{name}.log"
-        self._file = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(args, stdout=self._file, stderr=subprocess.STDOUT, cwd=workdir)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self._file.close()
 
 
 def wait_until(check: Callable[[], Any], *, timeout: float, what: str, logs: list[Path]) -> Any:
@@ -118,16 +101,16 @@ scrape_configs:
   - job_name: probe
     static_configs: [{{targets: ['{probe_url.removeprefix("http://")}']}}]
 """)
-            procs.append(Proc([alertmanager_bin, f"--config.file={tmp_path / 'alertmanager.yml'}",
+            procs.append(Proc("alertmanager", [alertmanager_bin, f"--config.file={tmp_path / 'alertmanager.yml'}",
                                f"--storage.path={tmp_path / 'am'}", f"--web.listen-address=127.0.0.1:{am_port}",
-                               "--cluster.listen-address="], tmp_path, "alertmanager"))
-            procs.append(Proc([prometheus_bin, f"--config.file={tmp_path / 'prometheus.yml'}",
+                               "--cluster.listen-address="], tmp_path))
+            procs.append(Proc("prometheus", [prometheus_bin, f"--config.file={tmp_path / 'prometheus.yml'}",
                                f"--storage.tsdb.path={tmp_path / 'prom'}",
                                f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=1s"],
-                              tmp_path, "prometheus"))
+                              tmp_path))
             wait_for_port(am_port, timeout=20)
             wait_for_port(prom_port, timeout=20)
-            yield {"probe": probe, "agent": agent, "logs": [p.log for p in procs] + [agent.log_path]}
+            yield {"probe": probe, "agent": agent, "logs": [p.log_path for p in procs] + [agent.log_path]}
         finally:
             for proc in reversed(procs):
                 proc.stop()
