@@ -31,9 +31,9 @@ def setup_tracing(service: str, settings: ServiceSettings) -> TracerProvider | N
 
 
 class TracingMiddleware:
-    def __init__(self, app: ASGIApp, *, service: str) -> None:
+    def __init__(self, app: ASGIApp, *, service: str, tracer_provider: trace.TracerProvider | None = None) -> None:
         self.app = app
-        self.tracer = trace.get_tracer(service)
+        self.tracer = trace.get_tracer(service, tracer_provider=tracer_provider)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
