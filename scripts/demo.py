@@ -14,7 +14,6 @@ import secrets
 import shutil
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from incident_replay import Plan, incident_lines  # noqa: E402
-from local_stack import REPO, LocalStack, Mail, handle_signals  # noqa: E402
+from local_stack import REPO, LocalStack, Mail, handle_signals, wait_until  # noqa: E402
 
 BATCH = 1000
 RULE = "=" * 78
@@ -86,16 +85,6 @@ def webhook(status: str, backend: str, started: datetime, ended: datetime | None
     }
 
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 def print_mail(mail: Mail, limit: int = 40) -> None:
     say(f"To: {', '.join(mail.rcpt_tos)}")
     say(f"Subject: {mail.subject}")
@@ -141,7 +130,7 @@ def run(workdir: Path) -> None:
         fired.raise_for_status()
         (incident_id,) = fired.json()["incident_ids"]
         say(f"POST /alerts (firing) -> 202, incident {incident_id}")
-        mail = wait_for(lambda: sink.received()[:1], 60, "the incident email")[0]
+        mail = wait_until(lambda: sink.received()[:1], timeout=60, what="the incident email")[0]
         incident = httpx.get(f"{agent}/incidents/{incident_id}", timeout=10).json()
         say(f"incident {incident_id}: {incident['status']}, severity {incident['severity']}, "
             f"{len(incident['reports'])} report(s)")
@@ -152,11 +141,12 @@ def run(workdir: Path) -> None:
         resolved = httpx.post(f"{agent}/alerts", json=webhook("resolved", plan.bad_backend, started,
                                                                datetime.now(UTC)), headers=headers, timeout=10)
         resolved.raise_for_status()
-        second = wait_for(lambda: sink.received()[1:2], 60, "the mitigated email")[0]
-        status = wait_for(lambda: httpx.get(f"{agent}/incidents/{incident_id}", timeout=10).json()["status"]
-                          in ("MITIGATED", "RESOLVED") and
-                          httpx.get(f"{agent}/incidents/{incident_id}", timeout=10).json()["status"], 30,
-                          "MITIGATED")
+        second = wait_until(lambda: sink.received()[1:2], timeout=60, what="the mitigated email")[0]
+        def moved_on() -> str | None:
+            status = httpx.get(f"{agent}/incidents/{incident_id}", timeout=10).json()["status"]
+            return status if status in ("MITIGATED", "RESOLVED") else None
+
+        status = wait_until(moved_on, timeout=30, what="MITIGATED")
         say(f"POST /alerts (resolved) -> 202; incident {incident_id}: {status}")
         say()
         print_mail(second, limit=15)

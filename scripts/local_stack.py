@@ -27,6 +27,22 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
 
+
+def wait_until(check: Callable[[], Any], *, timeout: float, what: str = "condition", interval: float = 0.2,
+               details: Callable[[], str] | None = None) -> Any:
+    """Poll `check` until it returns something truthy and return that; TimeoutError names `what`
+    (and adds `details()`, e.g. the tail of a log) when `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            extra = f"\n{details()}" if details else ""
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}{extra}")
+        time.sleep(interval)
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))

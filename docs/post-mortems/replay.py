@@ -29,6 +29,7 @@ import redis
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from scripts.local_stack import wait_until  # noqa: E402
 from tests.agent.incidents.support import FakeNotifier  # noqa: E402
 from tests.scenarios.generator import generate  # noqa: E402
 from tests.scenarios.model import SCENARIO_DIR, load_scenario, seconds  # noqa: E402
@@ -71,16 +72,6 @@ REPLAYS = [
            "Rolled be_api back to v2.30 again, as in the earlier incident.",
            ("Block re-deploying a release that was rolled back until it has a fix",)),
 ]
-
-
-def wait(check: Any, *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise RuntimeError(f"{what}: not reached within {timeout}s")
 
 
 def webhook(replay: Replay, backend: str, starts_at: datetime, *, resolved_at: datetime | None) -> dict[str, Any]:
@@ -139,12 +130,12 @@ def run(out: Path, engine: str) -> None:
                     body = response.raise_for_status().json()
                     return body if body["status"] == status and not body["pending"] else None
 
-                wait(lambda: settled("INVESTIGATING"), timeout=120, what=f"incident {incident_id} analysed")
+                wait_until(lambda: settled("INVESTIGATING"), timeout=120, what=f"incident {incident_id} analysed")
                 client.post(f"/incidents/{incident_id}/notes", json={"text": replay.note, "actor": "oncall-replay"})
                 resolved = webhook(replay, backend, starts_at, resolved_at=datetime.now(UTC))
                 resolved["alerts"][0]["fingerprint"] = firing["alerts"][0]["fingerprint"]
                 client.post("/alerts", json=resolved, headers=hook).raise_for_status()
-                wait(lambda: settled("MITIGATED"), timeout=60, what=f"incident {incident_id} mitigated")
+                wait_until(lambda: settled("MITIGATED"), timeout=60, what=f"incident {incident_id} mitigated")
                 for item in replay.action_items:
                     client.post(f"/incidents/{incident_id}/notes",
                                 json={"text": item, "actor": "oncall-replay", "kind": "action_item"})

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import httpx
 import yaml
 
-from scripts.local_stack import Mail, SmtpSink
+from scripts.local_stack import Mail, SmtpSink, wait_until
 from tests.support.binaries import require_binary
 from tests.support.net import free_port, wait_for_port
 
@@ -56,18 +54,6 @@ class Proc:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         self._log.close()
-
-
-def wait_until(check: Callable[[], Any], *, timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy; returns that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def wait_http_ok(url: str, *, timeout: float = 20.0, proc: Proc | None = None) -> None:

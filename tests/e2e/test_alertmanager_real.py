@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from tests.agent.incidents.support import FakeNotifier
+from scripts.local_stack import wait_until as shared_wait
 from tests.e2e.harness import Proc
 from tests.support.binaries import require_binary
 from tests.support.net import free_port, wait_for_port
@@ -38,14 +39,10 @@ class Probe:
 
 
 def wait_until(check: Callable[[], Any], *, timeout: float, what: str, logs: list[Path]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}" for p in logs if p.exists())
-    raise AssertionError(f"{what} not seen within {timeout}s\n{tails}")
+    def tails() -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}" for p in logs if p.exists())
+
+    return shared_wait(check, timeout=timeout, what=what, interval=0.25, details=tails)
 
 
 @contextmanager

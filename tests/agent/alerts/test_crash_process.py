@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from tests.agent.incidents.support import FakeNotifier, fixture_body
+from scripts.local_stack import wait_until as shared_wait
 from tests.support.servers import ServiceProcess, serve_app
 
 
@@ -36,13 +36,7 @@ class StallingIngestion:
 
 
 def wait_until(check: Any, timeout: float, what: str, agent: ServiceProcess) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not seen in {timeout}s\n{agent.logs()[-3000:]}")
+    return shared_wait(check, timeout=timeout, what=what, interval=0.1, details=lambda: agent.logs()[-3000:])
 
 
 def test_sigkill_during_analysis_then_restart(redis_url: str, shared_fixtures) -> None:
