@@ -50,6 +50,12 @@ class Synthesis(BaseModel):
     overall_severity: Severity | None = None
 
 
+TOKEN_COUNTERS = (
+    "llm_calls", "tool_calls", "input_tokens", "output_tokens",
+    "cache_read_input_tokens", "cache_creation_input_tokens",
+)
+
+
 @dataclass
 class Usage:
     llm_calls: int = 0
@@ -62,28 +68,20 @@ class Usage:
     by_model: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: Usage) -> None:
-        self.llm_calls += other.llm_calls
-        self.tool_calls += other.tool_calls
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.cache_read_input_tokens += other.cache_read_input_tokens
-        self.cache_creation_input_tokens += other.cache_creation_input_tokens
+        for name in TOKEN_COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         self.cost_usd += other.cost_usd
         for model, calls in other.by_model.items():
             self.by_model[model] = self.by_model.get(model, 0) + calls
 
     def to_engine(self, kind: EngineKind, *, specialist_model: str | None, synthesis_model: str | None) -> EngineUsage:
+        counters = {name: getattr(self, name) for name in TOKEN_COUNTERS}
         return EngineUsage(
             kind=kind,
             specialist_model=specialist_model,
             synthesis_model=synthesis_model,
-            llm_calls=self.llm_calls,
-            tool_calls=self.tool_calls,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cache_read_input_tokens=self.cache_read_input_tokens,
-            cache_creation_input_tokens=self.cache_creation_input_tokens,
             cost_usd=round(self.cost_usd, 6),
+            **counters,
         )
 
 
