@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from oncall_common.backoff import backoff_delay
+
 from agent_service.incidents.lifecycle import event_to_send
 from agent_service.incidents.models import Incident, PendingAction
 
@@ -28,7 +30,7 @@ class RetryPolicy:
 
     def delay_s(self, failures: int) -> float:
         """Wait after the `failures`-th failed attempt in a row (1, 2, ...)."""
-        return min(self.max_s, self.base_s * 2 ** min(max(failures - 1, 0), 30))
+        return backoff_delay(failures, base_s=self.base_s, max_s=self.max_s)
 
     def gives_up(self, first_failed_at: datetime, now: datetime) -> bool:
         return (now - first_failed_at).total_seconds() >= self.give_up_s
