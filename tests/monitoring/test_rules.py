@@ -56,21 +56,53 @@ def test_every_alert_has_a_firing_unit_test() -> None:
 
 def test_every_alert_has_severity_and_per_backend_alerts_keep_the_backend_label() -> None:
     for rule in alert_rules():
-        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], rule["alert"]
+        if rule["alert"] == "Watchdog":
+            continue  # severity none, no backend: test_watchdog_always_fires_and_reaches_the_agent
+        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
         if "component" not in rule["labels"]:
             # the agent scopes its analysis by `backend`: the expression must keep that label
             assert "by (backend" in rule["expr"] or "backend:oncall" in rule["expr"], rule["alert"]
 
 
-def test_slo_alerts_page_and_ticket() -> None:
+@pytest.mark.parametrize(("slo", "budget"), [("Availability", "0.001"), ("Latency", "0.01")])
+def test_slo_alerts_page_and_ticket(slo: str, budget: str) -> None:
+    """The SRE workbook's windows and factors (chapter 5, multiwindow, multi-burn-rate alerts)."""
     rules = {rule["alert"]: rule for rule in alert_rules()}
-    fast, slow = rules["AvailabilityErrorBudgetBurnFast"], rules["AvailabilityErrorBudgetBurnSlow"]
+    fast, slow = rules[f"{slo}ErrorBudgetBurnFast"], rules[f"{slo}ErrorBudgetBurnSlow"]
     assert fast["labels"]["urgency"] == "page" and slow["labels"]["urgency"] == "ticket"
+    assert fast["labels"]["severity"] == "critical" and slow["labels"]["severity"] == "warning"
     for window, factor in (("1h", "14.4"), ("5m", "14.4"), ("6h", "6"), ("30m", "6")):
-        assert f"ratio_rate{window} > ({factor} * 0.001)" in fast["expr"]
-    for window, factor in (("1d", "(3 * 0.001)"), ("2h", "(3 * 0.001)"), ("3d", "0.001"), ("6h", "0.001")):
+        assert f"ratio_rate{window} > ({factor} * {budget})" in fast["expr"]
+    for window, factor in (("1d", f"(3 * {budget})"), ("2h", f"(3 * {budget})"), ("3d", budget), ("6h", budget)):
         assert f"ratio_rate{window} > {factor}" in slow["expr"]
+
+
+def test_e2e_golden_signals_group_keeps_only_the_symptom_alerts() -> None:
+    """tests/e2e runs a copy of this group against the real chain and expects one incident from
+    High5xxRate: the HAProxy cause alerts (which also fire on that outage) live in their own group."""
+    groups = {group["name"]: group for group in yaml.safe_load(RULES.read_text())["groups"]}
+    golden = {rule["alert"] for rule in groups["golden-signals"]["rules"]}
+    assert golden == {"HighP99Latency", "High5xxRate", "High4xxRate", "TrafficDroppedToZero",
+                      "HAProxyRequestsQueued", "HAProxyQueueDepthHigh", "RedisMemoryHigh"}
+    assert {rule["alert"] for rule in groups["haproxy"]["rules"]} == {
+        "ServerHigh5xxRate", "BackendNoServerAvailable", "BackendConnectionErrors", "BackendServerTimeouts",
+        "BackendRetriesHigh"}
+
+
+def test_watchdog_always_fires_and_reaches_the_agent() -> None:
+    """The contract with the agent: alertname Watchdog, label severity=none, re-sent every 5m."""
+    (watchdog,) = [rule for rule in alert_rules() if rule["alert"] == "Watchdog"]
+    assert watchdog["expr"] == "vector(1)" and "for" not in watchdog
+    assert watchdog["labels"] == {"severity": "none"}
+    config = yaml.safe_load((MONITORING / "alertmanager.yml").read_text())
+    route = config["route"]["routes"][0]  # first: no other route may catch it
+    assert route == {"receiver": "oncall-agent", "matchers": ['alertname="Watchdog"'], "group_by": ["alertname"],
+                     "group_wait": "0s", "group_interval": "1m", "repeat_interval": "5m"}
+    assert route.get("continue", False) is False  # not mailed as well
+    result = run(require_binary("amtool"), "config", "routes", "test", "--config.file=alertmanager.yml",
+                 "--verify.receivers=oncall-agent", "alertname=Watchdog", "severity=none")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_amtool_check_config() -> None:
