@@ -129,6 +129,11 @@ def golden_signals() -> dict[str, Any]:
         panel("Error-budget burn rate (1 = spending exactly the budget)", [
             (f'backend:oncall_requests_5xx:ratio_rate{w}{{{B}}} / 0.001', f"{{{{backend}}}} {w}")
             for w in ("5m", "1h", "6h", "3d")]),
+        row("SLO: latency, 99% within 1 s"),
+        panel("Latency error-budget burn rate (1 = spending exactly the budget)", [
+            (f'backend:oncall_requests_slow:ratio_rate{w}{{{B}}} / 0.01', f"{{{{backend}}}} {w}")
+            for w in ("5m", "1h", "6h", "3d")],
+              description="Share of requests slower than 1 s (HAProxy Ta), divided by the 1% budget."),
         panel("Firing alerts", [('sum by (alertname, backend) (ALERTS{alertstate="firing"})', "{{alertname}} {{backend}}")],
               description="Empty while nothing fires."),
     ]
