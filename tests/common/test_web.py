@@ -174,3 +174,20 @@ async def test_bearer_auth_open_without_a_token() -> None:
     async with await client_for(app) as client:
         assert (await client.get("/open")).json() == {"ok": True}
         assert (await client.get("/open", headers={"Authorization": "Bearer anything"})).status_code == 200
+
+
+async def test_ready_answers_while_redis_answers() -> None:
+    import fakeredis
+
+    from oncall_common.health import ready_router
+
+    app = create_base_app(ServiceSettings(), service="test", registry=CollectorRegistry())
+    server = fakeredis.FakeServer()
+    fake = fakeredis.FakeAsyncRedis(server=server)
+    app.include_router(ready_router(lambda: fake))
+    async with await client_for(app) as client:
+        ready = await client.get("/health/ready")
+        server.connected = False
+        down = await client.get("/health/ready")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert down.status_code == 503
