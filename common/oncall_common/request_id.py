@@ -10,7 +10,7 @@ import httpx
 from opentelemetry.trace import TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from oncall_common.telemetry import trace_client
+from oncall_common.telemetry import traced_client
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -72,10 +72,11 @@ async def _propagate(request: httpx.Request) -> None:
         request.headers[HEADER] = request_id
 
 
-def async_client(*, tracer_provider: TracerProvider | None = None, **kwargs: object) -> httpx.AsyncClient:
+def async_client(
+    *, transport: httpx.AsyncBaseTransport | None = None, tracer_provider: TracerProvider | None = None,
+    **kwargs: object,
+) -> httpx.AsyncClient:
     """An httpx.AsyncClient that carries the current request id and trace to the service it calls."""
     hooks = dict(kwargs.pop("event_hooks", None) or {})  # type: ignore[arg-type]
     hooks["request"] = [_propagate, *hooks.get("request", [])]
-    client = httpx.AsyncClient(event_hooks=hooks, **kwargs)  # type: ignore[arg-type]
-    trace_client(client, tracer_provider=tracer_provider)
-    return client
+    return traced_client(transport, tracer_provider=tracer_provider, event_hooks=hooks, **kwargs)

@@ -10,11 +10,13 @@ installed by the service entry point (`setup_tracing`), never at import and neve
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport, HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
@@ -47,6 +49,16 @@ def trace_app(app: FastAPI, *, tracer_provider: trace.TracerProvider | None = No
     )
 
 
-def trace_client(client: httpx.AsyncClient, *, tracer_provider: trace.TracerProvider | None = None) -> None:
-    """A client span per request, and the `traceparent` header that continues the trace."""
-    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=tracer_provider)
+def traced_client(
+    transport: httpx.AsyncBaseTransport | None, *, tracer_provider: trace.TracerProvider | None = None,
+    **kwargs: Any,
+) -> httpx.AsyncClient:
+    """An AsyncClient with a client span per request and the `traceparent` header that continues
+    the trace. A transport handed in is wrapped, not patched: it may be shared by other clients."""
+    if transport is not None:
+        return httpx.AsyncClient(
+            transport=AsyncOpenTelemetryTransport(transport, tracer_provider=tracer_provider), **kwargs
+        )
+    client = httpx.AsyncClient(**kwargs)
+    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=tracer_provider)  # its own transport
+    return client

@@ -77,3 +77,14 @@ async def test_outgoing_calls_carry_the_trace_on() -> None:
 
 def test_tracing_is_off_unless_an_exporter_is_configured() -> None:
     assert setup_tracing("svc", ServiceSettings()) is None
+
+
+async def test_a_shared_transport_is_wrapped_not_patched() -> None:
+    provider, exporter = recording()
+    seen: list[str | None] = []
+    shared = httpx.MockTransport(lambda request: seen.append(request.headers.get("traceparent")) or httpx.Response(204))
+    for _ in range(3):
+        async with async_client(transport=shared, tracer_provider=provider) as client:
+            await client.get("http://downstream/x")
+    assert len([s for s in exporter.get_finished_spans() if s.kind == trace.SpanKind.CLIENT]) == 3  # one each
+    assert len(seen) == 3 and all(seen)
