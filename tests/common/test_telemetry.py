@@ -88,3 +88,24 @@ async def test_a_shared_transport_is_wrapped_not_patched() -> None:
             await client.get("http://downstream/x")
     assert len([s for s in exporter.get_finished_spans() if s.kind == trace.SpanKind.CLIENT]) == 3  # one each
     assert len(seen) == 3 and all(seen)
+
+
+async def test_one_trace_across_two_services() -> None:
+    provider, exporter = recording()
+    downstream = teapot_app(provider)
+    upstream = create_base_app(ServiceSettings(), service="up", registry=CollectorRegistry(), tracer_provider=provider)
+
+    @upstream.get("/brew/{n}")
+    async def brew(n: int) -> dict[str, int]:
+        async with async_client(transport=httpx.ASGITransport(app=downstream), base_url="http://down",
+                                tracer_provider=provider) as client:
+            return {"status": (await client.get(f"/pots/{n}")).status_code}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=upstream), base_url="http://up") as client:
+        assert (await client.get("/brew/3")).json() == {"status": 418}
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    up, call, down = spans["GET /brew/{n}"], spans["GET"], spans["GET /pots/{pot_id}"]
+    assert call.kind == trace.SpanKind.CLIENT
+    assert len({up.context.trace_id, call.context.trace_id, down.context.trace_id}) == 1
+    assert call.parent is not None and call.parent.span_id == up.context.span_id
+    assert down.parent is not None and down.parent.span_id == call.context.span_id
