@@ -7,7 +7,10 @@ import uuid
 from contextvars import ContextVar
 
 import httpx
+from opentelemetry.trace import TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from oncall_common.telemetry import traced_client
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -69,8 +72,11 @@ async def _propagate(request: httpx.Request) -> None:
         request.headers[HEADER] = request_id
 
 
-def async_client(**kwargs: object) -> httpx.AsyncClient:
-    """An httpx.AsyncClient that carries the current request id to the service it calls."""
+def async_client(
+    *, transport: httpx.AsyncBaseTransport | None = None, tracer_provider: TracerProvider | None = None,
+    **kwargs: object,
+) -> httpx.AsyncClient:
+    """An httpx.AsyncClient that carries the current request id and trace to the service it calls."""
     hooks = dict(kwargs.pop("event_hooks", None) or {})  # type: ignore[arg-type]
     hooks["request"] = [_propagate, *hooks.get("request", [])]
-    return httpx.AsyncClient(event_hooks=hooks, **kwargs)  # type: ignore[arg-type]
+    return traced_client(transport, tracer_provider=tracer_provider, event_hooks=hooks, **kwargs)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hmac
 import logging
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
+from fastapi.security import HTTPBearer
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -111,29 +113,31 @@ class BodySizeLimitMiddleware:
         await response(scope, receive, send)
 
 
-class BearerAuth:
+class BearerAuth(HTTPBearer):
     """FastAPI dependency: `Authorization: Bearer <token>` checked in constant time.
 
-    With no token configured the endpoints stay open (local use) and a warning is logged once.
-    Missing credentials answer 401, wrong ones 403.
+    FastAPI's `HTTPBearer` reads the header and documents the scheme in OpenAPI (named after the
+    token variable); it runs with `auto_error=False` so that the answers stay ours: with no token
+    configured the endpoints stay open (local use) and a warning is logged once; missing
+    credentials answer 401 (with `WWW-Authenticate: Bearer`), wrong ones 403.
     """
 
     def __init__(self, token: str | None, *, name: str) -> None:
+        super().__init__(scheme_name=name, description=f"the {name} value", auto_error=False)
         self.token = token or None
         self.name = name
         if self.token is None:
             log.warning("%s is not set: its endpoints accept requests without a token", name)
 
-    async def __call__(self, request: Request) -> None:
+    async def __call__(self, request: HTTPConnection) -> None:  # type: ignore[override]
         if self.token is None:
             return
-        header = request.headers.get("authorization", "")
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer" or not credentials:
+        credentials = await super().__call__(request)
+        if credentials is None:
             raise HTTPException(
                 status_code=status.HTTP_401_UNAUTHORIZED,
                 detail="missing bearer token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if not hmac.compare_digest(credentials.strip().encode(), self.token.encode()):
+        if not hmac.compare_digest(credentials.credentials.encode(), self.token.encode()):
             raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="invalid token")

@@ -1,18 +1,30 @@
-"""OpenTelemetry tracing: a server span per request; exporters chosen by settings.
+"""OpenTelemetry tracing: a server span per request, a client span per outgoing call.
 
-The tracer provider is process-wide in OpenTelemetry, so it is installed by the service entry
-point (`setup_tracing`), never at import and never by `create_app`: tests get the no-op tracer.
+The spans come from OpenTelemetry's own FastAPI and httpx instrumentations: server spans are
+named by route template (`GET /incidents/{incident_id}`, one name per route, not per id), the
+caller's `traceparent` is continued, and every call made through `request_id.async_client`
+carries the current trace on. The tracer provider is process-wide in OpenTelemetry, so it is
+installed by the service entry point (`setup_tracing`), never at import and never by
+`create_app`: tests get the no-op tracer, or inject their own provider.
 """
 
 from __future__ import annotations
 
-from opentelemetry import context, propagate, trace
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport, HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oncall_common.settings import ServiceSettings
+
+# Probes and scrapes are not traced: they would bury the requests worth looking at.
+UNTRACED_URLS = r"/health(/ready)?$,/prometheus/metrics$"
 
 
 def setup_tracing(service: str, settings: ServiceSettings) -> TracerProvider | None:
@@ -30,29 +42,23 @@ def setup_tracing(service: str, settings: ServiceSettings) -> TracerProvider | N
     return provider
 
 
-class TracingMiddleware:
-    def __init__(self, app: ASGIApp, *, service: str, tracer_provider: trace.TracerProvider | None = None) -> None:
-        self.app = app
-        self.tracer = trace.get_tracer(service, tracer_provider=tracer_provider)
+def trace_app(app: FastAPI, *, tracer_provider: trace.TracerProvider | None = None) -> None:
+    """One server span per request (none for the ASGI send/receive events inside it)."""
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=tracer_provider, excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"]
+    )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        parent = propagate.extract(carrier)
-        name = f"{scope.get('method', 'GET')} {scope.get('path', '')}"
-        token = context.attach(parent)
-        try:
-            with self.tracer.start_as_current_span(name, kind=trace.SpanKind.SERVER) as span:
-                span.set_attribute("http.method", scope.get("method", ""))
-                span.set_attribute("http.target", scope.get("path", ""))
 
-                async def send_traced(message: Message) -> None:
-                    if message["type"] == "http.response.start":
-                        span.set_attribute("http.status_code", message["status"])
-                    await send(message)
-
-                await self.app(scope, receive, send_traced)
-        finally:
-            context.detach(token)
+def traced_client(
+    transport: httpx.AsyncBaseTransport | None, *, tracer_provider: trace.TracerProvider | None = None,
+    **kwargs: Any,
+) -> httpx.AsyncClient:
+    """An AsyncClient with a client span per request and the `traceparent` header that continues
+    the trace. A transport handed in is wrapped, not patched: it may be shared by other clients."""
+    if transport is not None:
+        return httpx.AsyncClient(
+            transport=AsyncOpenTelemetryTransport(transport, tracer_provider=tracer_provider), **kwargs
+        )
+    client = httpx.AsyncClient(**kwargs)
+    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=tracer_provider)  # its own transport
+    return client

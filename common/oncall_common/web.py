@@ -11,6 +11,7 @@ import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from oncall_common.request_id import RequestIdMiddleware, current_request_id
 from oncall_common.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from oncall_common.settings import ServiceSettings
-from oncall_common.telemetry import TracingMiddleware
+from oncall_common.telemetry import trace_app
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,12 @@ def create_base_app(
     registry: CollectorRegistry,
     lifespan: Lifespan | None = None,
     version: str = "0.1.0",
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """A FastAPI app with the cross-cutting pieces every service shares.
 
     The caller owns `registry` (one per app, never the global one) and adds its own metrics to it.
+    Spans go to `tracer_provider`, else to the process-wide one (`telemetry.setup_tracing`).
     """
     docs = settings.docs_enabled
     app = FastAPI(
@@ -54,7 +57,7 @@ def create_base_app(
         excluded_handlers=[METRICS_PATH, "/health", "/health/ready"],
     ).instrument(app).expose(app, endpoint=METRICS_PATH, include_in_schema=False)
     install_error_handlers(app)
-    # Order: the last added runs first. Request id outermost so every log line has it.
+    # Order: the last added runs first. Request id outermost of these so every log line has it.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledErrorMiddleware)  # outside the body limit: its 413 is not a 500
     if settings.cors_origins:
@@ -65,8 +68,8 @@ def create_base_app(
             allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
         )
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(TracingMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware)
+    trace_app(app, tracer_provider=tracer_provider)  # outermost: the span covers every middleware
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -96,7 +99,6 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "5"},
         )
-
 
 
 class UnhandledErrorMiddleware:

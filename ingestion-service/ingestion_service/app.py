@@ -11,8 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
+from oncall_common.health import ready_router
 from oncall_common.security import BearerAuth
 from oncall_common.web import create_base_app
+from ingestion_service.api.deps import redis_client
 from ingestion_service.api.errors import validation_detail
 from ingestion_service.api.logs import logs_router
 from ingestion_service.api.metrics import metrics_router
@@ -51,18 +53,17 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
             socket_connect_timeout=settings.redis_timeout_seconds,
             health_check_interval=10,
         )
-        app.state.redis = client
-        app.state.ingestor = Ingestor(client, metrics, ttl_seconds=settings.retention_hours * 3600,
-                                      name_cap=settings.name_cap, server_cap=settings.server_name_cap)
+        ingestor = Ingestor(client, metrics, ttl_seconds=settings.retention_hours * 3600,
+                            name_cap=settings.name_cap, server_cap=settings.server_name_cap)
         listener = None
         if settings.syslog_udp_port:
-            listener = SyslogListener(app.state.ingestor, metrics, host=settings.host,
+            listener = SyslogListener(ingestor, metrics, host=settings.host,
                                       port=settings.syslog_udp_port, capacity=settings.syslog_buffer_lines,
                                       flush_seconds=settings.syslog_flush_seconds,
                                       rcvbuf=settings.syslog_rcvbuf_bytes)
             await listener.start()
-        app.state.syslog = listener
-        app.state.parse_pool = await start_pool(settings.parse_workers)
+        pool = await start_pool(settings.parse_workers)
+        app.state.redis, app.state.ingestor, app.state.parse_pool = client, ingestor, pool  # read by api/deps.py
         gauges = asyncio.create_task(_refresh_redis_gauges(client, metrics))
         try:
             yield
@@ -72,23 +73,18 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
                 await gauges
             if listener:
                 await listener.stop()
-            if app.state.parse_pool is not None:
-                await asyncio.to_thread(app.state.parse_pool.shutdown)  # joins worker processes
+            if pool is not None:
+                await asyncio.to_thread(pool.shutdown)  # joins worker processes
             if redis is None:
                 await client.aclose()
 
     app = create_base_app(settings, service="ingestion-service", registry=registry, lifespan=lifespan)
-    app.state.metrics = metrics
 
     @app.exception_handler(InvalidQuery)
     async def invalid_query(request: Request, exc: InvalidQuery) -> JSONResponse:
         return JSONResponse({"detail": validation_detail(["query", exc.param], str(exc))}, status_code=422)
 
-    @app.get("/health/ready", include_in_schema=False)
-    async def ready() -> dict[str, str]:
-        await app.state.redis.ping()
-        return {"status": "ready"}
-
+    app.include_router(ready_router(redis_client))
     app.include_router(logs_router(auth))
     app.include_router(metrics_router())
     return app

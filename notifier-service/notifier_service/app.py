@@ -7,9 +7,11 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from oncall_common.health import ready_router
 from oncall_common.security import BearerAuth
 from oncall_common.web import create_base_app
-from notifier_service.api import build_router
+from notifier_service.api.deps import redis_client
+from notifier_service.api.notifications import notifications_router
 from notifier_service.compose import EmailComposer
 from notifier_service.metrics import Metrics
 from notifier_service.settings import Settings
@@ -28,8 +30,7 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
             settings.redis_url, socket_connect_timeout=5, health_check_interval=30
         )
         store = NotificationStore(client, prefix=settings.redis_prefix)
-        app.state.redis = client
-        app.state.store = store
+        app.state.redis, app.state.store = client, store  # read by api/deps.py
         worker = Worker(store=store, settings=settings, composer=composer, metrics=metrics)
         if settings.worker_enabled:
             await worker.start()
@@ -42,11 +43,7 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
                 await client.aclose()
 
     app = create_base_app(settings, service="notifier-service", registry=registry, lifespan=lifespan)
-    app.include_router(build_router(settings, metrics, BearerAuth(settings.notifier_token, name="NOTIFIER_TOKEN")))
-
-    @app.get("/health/ready", include_in_schema=False)
-    async def ready() -> dict[str, str]:
-        await app.state.redis.ping()
-        return {"status": "ready"}
-
+    app.include_router(ready_router(redis_client))
+    auth = BearerAuth(settings.notifier_token, name="NOTIFIER_TOKEN")
+    app.include_router(notifications_router(settings, metrics, auth))
     return app

@@ -1,21 +1,17 @@
-"""The durable notification queue in Redis.
+"""The durable notification queue in Redis (key layout in keys.py).
 
-Layout (every key under the configured prefix, `notifier:` by default):
-  n:{id}            hash — the notification (status, attempts, payload, message id, …)
-  idem:{key}        the id created for an idempotency key (SET NX semantics inside a script)
-  due               sorted set id → unix time it may be sent (queued notifications only)
-  processing        sorted set id → lease expiry (notifications being sent)
-  status:{status}   sorted set id → created time, for listing
-  all               sorted set id → created time
-  incident:{n}:pending / :next_update / :root — coalescing and threading per incident
-  wake              list pushed on every enqueue; the dispatcher blocks on it when idle
+Custom on purpose, where a job-queue library (arq, rq, Celery) would not fit: delivery is
+*delayed* (retries with backoff, held update emails), a claimed notification carries a *lease*
+so that a dead worker's items go back to the queue while a live one's do not (several service
+instances may share the queue), and an update arriving while another for the same incident is
+still held is *coalesced* into it — the same atomic step that checks the idempotency key. No
+library offers the three together in one atomic script per state change.
 
-Why a sorted set and not a list (BLMOVE) or a stream: retries with backoff and held updates
-need *delayed* delivery, which neither a list nor a stream has; a due-time sorted set is the
-queue, and claiming moves an id atomically (Lua) into `processing`, scored by its lease expiry,
-which is what BLMOVE's processing list gives — plus a way to tell a dead worker's items from a
-live one's, so several service instances may share the queue. Every state change is one script,
-so a crash between two commands cannot leave an id in no structure at all.
+Why a sorted set and not a list (BLMOVE) or a stream: neither has delayed delivery; a due-time
+sorted set is the queue, and claiming moves an id atomically (Lua) into `processing`, scored by
+its lease expiry, which is what BLMOVE's processing list gives — plus a way to tell a dead
+worker's items from a live one's. Every state change is one script, so a crash between two
+commands cannot leave an id in no structure at all.
 """
 
 from __future__ import annotations
@@ -24,11 +20,12 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from oncall_common.lua import lua_script
+from notifier_service.keys import DEFAULT_PREFIX, TRIMMED_INDEXES, QueueKeys
 from notifier_service.models import Notification, Status
 
 UNCERTAIN_ERROR = (
@@ -38,7 +35,7 @@ UNCERTAIN_ERROR = (
 
 
 def _lua(name: str) -> str:
-    return resources.files("notifier_service").joinpath("lua", name).read_text()
+    return lua_script("notifier_service", name)
 
 
 def _s(value: Any) -> str:
@@ -69,16 +66,14 @@ class Stored:
 
 
 class NotificationStore:
-    def __init__(self, redis: aioredis.Redis, *, prefix: str = "notifier:") -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = DEFAULT_PREFIX) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.keys = QueueKeys(prefix)
         self._enqueue = redis.register_script(_lua("enqueue.lua"))
         self._claim = redis.register_script(_lua("claim.lua"))
         self._transition = redis.register_script(_lua("transition.lua"))
         self._recover = redis.register_script(_lua("recover.lua"))
-
-    def key(self, name: str) -> str:
-        return self.prefix + name
 
     async def enqueue(
         self,
@@ -114,7 +109,7 @@ class NotificationStore:
 
     async def mark_data_phase(self, ident: str) -> None:
         """Recorded just before DATA: from here on a crash leaves delivery uncertain."""
-        await self.redis.hset(self.key(f"n:{ident}"), "phase", "data")
+        await self.redis.hset(self.keys.notification(ident), "phase", "data")
 
     async def transition(
         self,
@@ -144,20 +139,20 @@ class NotificationStore:
 
     async def depth(self) -> int:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(self.key("due"))
-            pipe.zcard(self.key("processing"))
+            pipe.zcard(self.keys.due)
+            pipe.zcard(self.keys.processing)
             due, processing = await pipe.execute()
         return int(due) + int(processing)
 
     async def next_due(self) -> float | None:
-        first = await self.redis.zrange(self.key("due"), 0, 0, withscores=True)
+        first = await self.redis.zrange(self.keys.due, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
     async def wait_for_work(self, timeout: float) -> None:
         """Block until something is enqueued (or `timeout`); the wake list is only a hint."""
         if timeout <= 0:
             return
-        await self.redis.blpop([self.key("wake")], timeout=max(timeout, 0.01))
+        await self.redis.blpop([self.keys.wake], timeout=max(timeout, 0.01))
 
     async def get(self, ident: str) -> Notification | None:
         fields = await self._fields(ident)
@@ -169,7 +164,7 @@ class NotificationStore:
         return to_view(fields, carrier)
 
     async def list(self, *, status: Status | None, limit: int) -> list[Notification]:
-        index = self.key(f"status:{status}" if status else "all")
+        index = self.keys.index(status)
         ids = [_s(x) for x in await self.redis.zrevrange(index, 0, limit - 1)]
         rows = await self._many(ids)
         wanted = sorted({r["coalesced_into"] for r in rows if r and r.get("status") == "coalesced"})
@@ -189,20 +184,20 @@ class NotificationStore:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for ident in ids:
-                pipe.hgetall(self.key(f"n:{ident}"))
+                pipe.hgetall(self.keys.notification(ident))
             raw = await pipe.execute()
         return [{_s(k): _s(v) for k, v in row.items()} or None for row in raw]
 
     async def trim_indexes(self, *, older_than: float) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            for name in ("all", "status:sent", "status:failed"):
-                pipe.zremrangebyscore(self.key(name), "-inf", older_than)
+            for name in TRIMMED_INDEXES:
+                pipe.zremrangebyscore(self.keys.named(name), "-inf", older_than)
             await pipe.execute()
 
     async def _fields(self, ident: str) -> dict[str, str] | None:
         if not ident:
             return None
-        row = await self.redis.hgetall(self.key(f"n:{ident}"))
+        row = await self.redis.hgetall(self.keys.notification(ident))
         return {_s(k): _s(v) for k, v in row.items()} or None
 
 

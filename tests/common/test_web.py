@@ -150,3 +150,44 @@ async def test_streamed_body_over_the_limit_is_413_even_on_a_pydantic_route() ->
         )
     assert streamed.status_code == 413
     assert "1024" in streamed.json()["detail"]
+
+
+async def test_bearer_scheme_in_openapi_and_other_schemes_are_missing_tokens() -> None:
+    async with await client_for(make_app()) as client:
+        schema = (await client.get("/openapi.json")).json()
+        basic = await client.post("/echo", json={"a": 1}, headers={"Authorization": "Basic s3cret"})
+        bare = await client.post("/echo", json={"a": 1}, headers={"Authorization": "Bearer "})
+    assert schema["components"]["securitySchemes"]["TEST_TOKEN"] == {
+        "type": "http", "scheme": "bearer", "description": "the TEST_TOKEN value"}
+    assert schema["paths"]["/echo"]["post"]["security"] == [{"TEST_TOKEN": []}]
+    assert (basic.status_code, basic.json()) == (401, {"detail": "missing bearer token"})
+    assert bare.status_code == 401
+
+
+async def test_bearer_auth_open_without_a_token() -> None:
+    app = create_base_app(ServiceSettings(), service="test", registry=CollectorRegistry())
+
+    @app.get("/open", dependencies=[Depends(BearerAuth(None, name="OPEN_TOKEN"))])
+    async def open_route() -> dict[str, bool]:
+        return {"ok": True}
+
+    async with await client_for(app) as client:
+        assert (await client.get("/open")).json() == {"ok": True}
+        assert (await client.get("/open", headers={"Authorization": "Bearer anything"})).status_code == 200
+
+
+async def test_ready_answers_while_redis_answers() -> None:
+    import fakeredis
+
+    from oncall_common.health import ready_router
+
+    app = create_base_app(ServiceSettings(), service="test", registry=CollectorRegistry())
+    server = fakeredis.FakeServer()
+    fake = fakeredis.FakeAsyncRedis(server=server)
+    app.include_router(ready_router(lambda: fake))
+    async with await client_for(app) as client:
+        ready = await client.get("/health/ready")
+        server.connected = False
+        down = await client.get("/health/ready")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert down.status_code == 503

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -86,6 +87,22 @@ async def test_idempotency_key_counts_a_batch_once(client: aioredis.Redis) -> No
     again = await write_batch(client, deltas, names=_names(deltas), ttl=TTL, result={"accepted": 1},
                               idempotency_key="batch-7")
     assert first is None and again == {"accepted": 500}
+    data = await reader.read_minutes(client, [(SITE, "")], [BASE])
+    assert data[(SITE, "")][0].sums["n"] == 500
+
+
+async def test_concurrent_writers_of_one_idempotency_key_count_it_once(client: aioredis.Redis) -> None:
+    """Replicas racing on one key: WATCH makes all but one retry, and the retry reads the answer."""
+    deltas = aggregate(_rows(500, minutes=1))
+    answers = await asyncio.gather(*(
+        write_batch(client, deltas, names=_names(deltas), ttl=TTL, result={"accepted": i},
+                    idempotency_key="raced")
+        for i in range(8)
+    ))
+    firsts = [a for a in answers if a is None]
+    assert len(firsts) == 1
+    winner = answers.index(None)
+    assert all(a == {"accepted": winner} for a in answers if a is not None)
     data = await reader.read_minutes(client, [(SITE, "")], [BASE])
     assert data[(SITE, "")][0].sums["n"] == 500
 

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 
+from oncall_common.security import BearerAuth
+from ingestion_service.api.deps import IngestorDep, ParsePoolDep
 from ingestion_service.api.errors import unprocessable
 from ingestion_service.api.models import IngestResponse
 from ingestion_service.ingest.body import SUPPORTED, TEXT, UnreadableBody, decode, media_type, parse_body
-from ingestion_service.ingest.pipeline import Ingestor, Prepared, prepare, prepare_text
+from ingestion_service.ingest.pipeline import Prepared, prepare, prepare_text
 from ingestion_service.parse_pool import ParsePool
 
 log = logging.getLogger(__name__)
@@ -25,10 +27,9 @@ def _prepare(kind: str, body: bytes) -> Prepared:
     return prepare(parse_body(kind, body))
 
 
-async def _prepare_off_loop(request: Request, kind: str, body: bytes) -> Prepared:
+async def _prepare_off_loop(pools: ParsePool | None, kind: str, body: bytes) -> Prepared:
     """In a parse worker process; if the pool broke (a worker was killed), this request is parsed
     in a thread and the pool is replaced, so the service heals by itself."""
-    pools: ParsePool | None = request.app.state.parse_pool
     if pools is not None:
         try:
             return await asyncio.get_running_loop().run_in_executor(pools.executor, _prepare, kind, body)
@@ -38,13 +39,15 @@ async def _prepare_off_loop(request: Request, kind: str, body: bytes) -> Prepare
     return await asyncio.to_thread(_prepare, kind, body)
 
 
-def logs_router(auth: Any) -> APIRouter:
+def logs_router(auth: BearerAuth) -> APIRouter:
     router = APIRouter()
 
     @router.post("/logs", status_code=status.HTTP_202_ACCEPTED, response_model=IngestResponse,
                  dependencies=[Depends(auth)])
     async def post_logs(
         request: Request,
+        ingestor: IngestorDep,
+        pools: ParsePoolDep,
         content_type: Annotated[str | None, Header()] = None,
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
@@ -57,12 +60,11 @@ def logs_router(auth: Any) -> APIRouter:
         body = await request.body()
         try:
             if len(body) > _THREAD_THRESHOLD:
-                batch = await _prepare_off_loop(request, kind, body)
+                batch = await _prepare_off_loop(pools, kind, body)
             else:
                 batch = _prepare(kind, body)
         except UnreadableBody as exc:
             raise unprocessable(["body"], str(exc)) from exc
-        ingestor: Ingestor = request.app.state.ingestor
         return await ingestor.commit(batch, source="http", idempotency_key=idempotency_key)
 
     return router

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from ingestion_service.api import models
+from ingestion_service.api.deps import RedisDep
 from ingestion_service.queries import signals
 from ingestion_service.queries.window import Window, window_from
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND
@@ -23,53 +24,53 @@ def metrics_router() -> APIRouter:
         return signals.scope_for(backend, frontend)
 
     @router.get("/overview", response_model=models.Overview)
-    async def overview(request: Request, window: WindowQ = "5m", end: EndQ = None,
+    async def overview(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                        backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
-        return await signals.overview(request.app.state.redis, window_from(window, end), scope(backend, frontend))
+        return await signals.overview(redis, window_from(window, end), scope(backend, frontend))
 
     @router.get("/status-codes", response_model=models.StatusCodes)
-    async def status_codes(request: Request, window: WindowQ = "5m", end: EndQ = None,
+    async def status_codes(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                            backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
-        return await signals.status_codes(request.app.state.redis, window_from(window, end), scope(backend, frontend))
+        return await signals.status_codes(redis, window_from(window, end), scope(backend, frontend))
 
     @router.get("/termination-states", response_model=models.TerminationStates)
-    async def termination_states(request: Request, window: WindowQ = "5m", end: EndQ = None,
+    async def termination_states(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                                  backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
-        return await signals.termination_states(request.app.state.redis, window_from(window, end),
+        return await signals.termination_states(redis, window_from(window, end),
                                                  scope(backend, frontend))
 
     @router.get("/response-times", response_model=models.ResponseTimes)
-    async def response_times(request: Request, window: WindowQ = "5m", end: EndQ = None,
+    async def response_times(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                              backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
-        return await signals.response_times(request.app.state.redis, window_from(window, end),
+        return await signals.response_times(redis, window_from(window, end),
                                             scope(backend, frontend))
 
     @router.get("/rps", response_model=models.RpsSeries)
-    async def rps(request: Request, window: WindowQ = "5m", end: EndQ = None,
+    async def rps(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                   minutes: Annotated[int | None, Query(ge=1, le=1440)] = None,
                   backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
         w = window_from(window, end)
         if minutes is not None:
             w = Window(minutes, w.end)
-        return await signals.rps_series(request.app.state.redis, w, scope(backend, frontend))
+        return await signals.rps_series(redis, w, scope(backend, frontend))
 
     @router.get("/backends", response_model=models.Backends)
-    async def backends(request: Request, window: WindowQ = "5m", end: EndQ = None,
+    async def backends(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                        backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
         w = window_from(window, end)
-        rows = await signals.by_name(request.app.state.redis, w, BACKEND, backend)
+        rows = await signals.by_name(redis, w, BACKEND, backend)
         return {"window_seconds": w.seconds, "backends": rows}
 
     @router.get("/frontends", response_model=models.Frontends)
-    async def frontends(request: Request, window: WindowQ = "5m", end: EndQ = None,
+    async def frontends(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                         backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
         w = window_from(window, end)
-        rows = await signals.by_name(request.app.state.redis, w, FRONTEND, frontend)
+        rows = await signals.by_name(redis, w, FRONTEND, frontend)
         return {"window_seconds": w.seconds, "frontends": rows}
 
     @router.get("/saturation", response_model=models.Saturation)
-    async def saturation(request: Request, window: WindowQ = "5m", end: EndQ = None,
+    async def saturation(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                          backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
-        return await signals.saturation(request.app.state.redis, window_from(window, end), scope(backend, frontend))
+        return await signals.saturation(redis, window_from(window, end), scope(backend, frontend))
 
     return router

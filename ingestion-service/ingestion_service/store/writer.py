@@ -7,14 +7,11 @@ from collections import defaultdict
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
 from ingestion_service.signals.aggregate import BatchDeltas, ScopeDelta
 from ingestion_service.sketch import ZERO_KEY
 from ingestion_service.store import keys
 from ingestion_service.store.scripts import WRITE_SCOPE
-
-_WATCH_ATTEMPTS = 5
 
 
 def _packed(pairs: dict[str, int] | list[Any]) -> str:
@@ -68,19 +65,18 @@ async def write_batch(
             await pipe.execute()
         return None
     idem = keys.idempotency_key(idempotency_key)
-    for _ in range(_WATCH_ATTEMPTS):
-        async with redis.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(idem)
-                previous = await pipe.get(idem)
-                if previous is not None:
-                    await pipe.unwatch()
-                    return dict(json.loads(previous))
-                pipe.multi()
-                _queue_batch(pipe, deltas, names, ttl)
-                pipe.set(idem, json.dumps(result), ex=ttl)
-                await pipe.execute()
-                return None
-            except WatchError:
-                continue  # another replica wrote the same key meanwhile: read it again
-    raise RuntimeError("idempotency key contended too long")
+
+    async def once(pipe: Any) -> dict[str, Any] | None:
+        previous = await pipe.get(idem)  # WATCHed: immediate, before MULTI
+        if previous is not None:
+            await pipe.unwatch()
+            return dict(json.loads(previous))
+        pipe.multi()
+        _queue_batch(pipe, deltas, names, ttl)
+        pipe.set(idem, json.dumps(result), ex=ttl)
+        return None
+
+    # redis-py retries `once` on WatchError without a bound. That ends here: the only write to
+    # `idem` is another replica committing the same batch, so the next attempt reads its answer.
+    answer: dict[str, Any] | None = await redis.transaction(once, idem, value_from_callable=True)
+    return answer

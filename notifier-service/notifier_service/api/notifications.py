@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
+from oncall_common.security import BearerAuth
+from notifier_service.api.deps import StoreDep
 from notifier_service.compose import own_message_id, root_message_id
 from notifier_service.metrics import Metrics
 from notifier_service.models import (
@@ -19,14 +21,6 @@ from notifier_service.models import (
     Status,
 )
 from notifier_service.settings import Settings
-from notifier_service.store import NotificationStore
-
-
-def _store(request: Request) -> NotificationStore:
-    return request.app.state.store
-
-
-StoreDep = Annotated[NotificationStore, Depends(_store)]
 
 
 class Problem(BaseModel):
@@ -36,7 +30,7 @@ class Problem(BaseModel):
 PROBLEM: dict[str, Any] = {"model": Problem}
 
 
-def build_router(settings: Settings, metrics: Metrics, auth: object) -> APIRouter:
+def notifications_router(settings: Settings, metrics: Metrics, auth: BearerAuth) -> APIRouter:
     router = APIRouter(dependencies=[Depends(auth)])
     domain = settings.thread_domain
 

@@ -1,0 +1,21 @@
+-- One scope-minute's write, run inside the batch's MULTI/EXEC (its keys share one hash tag).
+-- KEYS[1] = counters hash, KEYS[2..] = bucket hashes. ARGV: ttl, "field incr field incr ..." sums,
+-- "field value ..." maxima, then per bucket hash: its chunk index and "key count key count ...".
+-- Pairs travel packed in one string each: far cheaper for the client than one argument per value.
+local ttl = tonumber(ARGV[1])
+local c = KEYS[1]
+for f, v in string.gmatch(ARGV[2], '(%S+) (%S+)') do redis.call('HINCRBY', c, f, v) end
+for f, v in string.gmatch(ARGV[3], '(%S+) (%S+)') do
+  local cur = redis.call('HGET', c, f)
+  if (not cur) or tonumber(cur) < tonumber(v) then redis.call('HSET', c, f, v) end
+end
+local mask = tonumber(redis.call('HGET', c, 'hk') or '0')
+for k = 2, #KEYS do
+  local chunk = tonumber(ARGV[2 + 2 * (k - 1)])
+  for f, v in string.gmatch(ARGV[3 + 2 * (k - 1)], '(%S+) (%S+)') do redis.call('HINCRBY', KEYS[k], f, v) end
+  redis.call('EXPIRE', KEYS[k], ttl)
+  mask = bit.bor(mask, bit.lshift(1, chunk + 16))
+end
+if #KEYS > 1 then redis.call('HSET', c, 'hk', mask) end
+redis.call('EXPIRE', c, ttl)
+return 1

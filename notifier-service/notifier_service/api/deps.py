@@ -1,0 +1,22 @@
+"""What the routes need, as `Annotated` dependencies. The lifespan (app.py) builds these
+collaborators and keeps them on `app.state`; these getters are the only readers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+
+from notifier_service.store import NotificationStore
+
+
+def redis_client(request: Request) -> aioredis.Redis:
+    return request.app.state.redis  # type: ignore[no-any-return]
+
+
+def notification_store(request: Request) -> NotificationStore:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+StoreDep = Annotated[NotificationStore, Depends(notification_store)]
