@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from agent_service.engine import AnalysisContext, SpecialistSpec, Synthesis, Usage
 from agent_service.models import EngineKind, Finding
@@ -12,9 +13,10 @@ from agent_service.rules import errors, latency, saturation, traffic
 from agent_service.rules.recorder import Recorder
 from agent_service.rules.synthesis import synthesize
 from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.specialists.specs import THRESHOLDS, parse_thresholds
 from agent_service.tools.base import Tool
 
-Check = Callable[[Recorder, CheckInput], Awaitable[Verdict]]
+Check = Callable[[Recorder, CheckInput, Any], Awaitable[Verdict]]
 
 CHECKS: dict[str, Check] = {
     "latency": latency.check,
@@ -35,7 +37,8 @@ class RulesEngine:
         started = time.perf_counter()
         recorder = Recorder(tools)
         try:
-            verdict = await CHECKS[spec.name](recorder, CheckInput.of(context, spec.thresholds))
+            thresholds = parse_thresholds(THRESHOLDS[spec.name], spec.thresholds)
+            verdict = await CHECKS[spec.name](recorder, CheckInput.of(context), thresholds)
         except LookupError as exc:
             finding = Finding(
                 specialist=spec.name,

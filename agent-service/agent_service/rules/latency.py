@@ -7,6 +7,7 @@ from typing import Any
 from agent_service.rules.fmt import ms, num, signal_key, worst
 from agent_service.rules.recorder import Recorder
 from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.specialists.specs import LatencyThresholds
 from agent_service.tools.registry import BACKENDS, RESPONSE_TIMES
 
 
@@ -50,10 +51,8 @@ def grade(p95: float | None, p99: float | None, warn95: float, crit99: float) ->
     return "ok"
 
 
-async def check(rec: Recorder, inp: CheckInput) -> Verdict:
-    warn95 = inp.t("p95_warning_ms", 500)
-    crit99 = inp.t("p99_critical_ms", 1000)
-    min_req = inp.t("min_requests", 20)
+async def check(rec: Recorder, inp: CheckInput, th: LatencyThresholds) -> Verdict:
+    warn95, crit99, min_req = th.p95_warning_ms, th.p99_critical_ms, th.min_requests
     rt, backends_data = await rec.call_many(
         [(RESPONSE_TIMES, {"window": inp.window}), (BACKENDS, {"window": inp.window})]
     )

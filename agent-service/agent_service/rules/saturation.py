@@ -8,15 +8,14 @@ from agent_service.rules import termination
 from agent_service.rules.fmt import ms, num, pct, signal_key, worst
 from agent_service.rules.recorder import Recorder
 from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.specialists.specs import SaturationThresholds
 from agent_service.tools.registry import BACKENDS, OVERVIEW, RESPONSE_TIMES, SATURATION, TERMINATION_STATES
 
 MAX_BACKEND_PROBES = 5
 
 
-async def check(rec: Recorder, inp: CheckInput) -> Verdict:
-    mem_warn = inp.t("redis_memory_warning_pct", 80)
-    queue_warn = inp.t("queue_warning_pct", 5)
-    min_req = inp.t("min_requests", 20)
+async def check(rec: Recorder, inp: CheckInput, th: SaturationThresholds) -> Verdict:
+    mem_warn, queue_warn, min_req = th.redis_memory_warning_pct, th.queue_warning_pct, th.min_requests
     window = {"window": inp.window}
     sat, ov = await rec.call_many([(SATURATION, window), (OVERVIEW, window)])
     if sat is None:

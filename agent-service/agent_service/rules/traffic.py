@@ -8,6 +8,7 @@ from typing import Any
 from agent_service.rules.fmt import num, pct, signal_key, worst
 from agent_service.rules.recorder import Recorder
 from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.specialists.specs import TrafficThresholds
 from agent_service.tools.registry import BACKENDS, OVERVIEW, RPS_SERIES
 
 # Below this many requests in a typical minute, empty minutes are chance, not a drop.
@@ -54,10 +55,8 @@ def series_surge(requests: list[int], surge_pct: float, min_requests: float) -> 
     return None
 
 
-async def check(rec: Recorder, inp: CheckInput) -> Verdict:
-    drop = inp.t("traffic_drop_critical_pct", 80)
-    surge = inp.t("traffic_surge_warning_pct", 200)
-    min_req = inp.t("min_requests", 20)
+async def check(rec: Recorder, inp: CheckInput, th: TrafficThresholds) -> Verdict:
+    drop, surge, min_req = th.traffic_drop_critical_pct, th.traffic_surge_warning_pct, th.min_requests
     ov, rps, backends, prev_backends = await rec.call_many(
         [
             (OVERVIEW, {"window": inp.window}),
