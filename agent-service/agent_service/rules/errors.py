@@ -1,19 +1,18 @@
 """Errors: 5xx and 4xx rates site-wide and per backend, status codes and termination states.
-fetch (tools → ErrorFacts) → grade (pure) → words."""
+fetch (rules/fetch.py) → ErrorFacts → grade_errors (pure) → words."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from agent_service.rules import termination
-from agent_service.rules.facts import BackendStats, backend_stats, counts
+from agent_service.rules.facts import BackendStats
 from agent_service.rules.fmt import num, pct, signal_key
 from agent_service.rules.grades import Grade, Grades, Level, ScopeRef, SITE, level_above
-from agent_service.rules.recorder import Recorder
-from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.rules.verdict import Verdict
 from agent_service.specialists.specs import ErrorsThresholds
-from agent_service.tools.registry import BACKENDS, OVERVIEW, STATUS_CODES, TERMINATION_STATES
+from agent_service.tools.registry import BACKENDS, OVERVIEW, STATUS_CODES
 
 
 @dataclass(frozen=True)
@@ -40,22 +39,6 @@ def backends_to_probe(facts: ErrorFacts, th: ErrorsThresholds) -> list[str]:
     busy = [b.name for b in sorted(facts.backends, key=lambda b: -b.requests)
             if b.requests >= th.min_requests and facts.errors_4xx * 100.0 > th.error_4xx_warning_pct * b.requests]
     return busy[: th.max_backend_probes]
-
-
-async def fetch(rec: Recorder, inp: CheckInput, th: ErrorsThresholds) -> ErrorFacts:
-    window = {"window": inp.window}
-    ov, codes, backends = await rec.call_many([(OVERVIEW, window), (STATUS_CODES, window), (BACKENDS, window)])
-    if ov is None:
-        raise LookupError("; ".join(rec.errors) or "no overview")
-    facts = ErrorFacts(
-        requests=int(ov.get("total_requests") or 0), errors_4xx=int(ov.get("errors_4xx") or 0),
-        rate_5xx=float(ov.get("error_rate_5xx_pct") or 0.0), rate_4xx=float(ov.get("error_rate_4xx_pct") or 0.0),
-        codes=counts(codes, "status_codes"), backends=backend_stats(backends),
-    )
-    probes = backends_to_probe(facts, th)
-    answers = await rec.call_many([(STATUS_CODES, {"window": inp.window, "backend": n}) for n in probes])
-    scoped = {name: counts(answer, "status_codes") for name, answer in zip(probes, answers, strict=True)}
-    return replace(facts, backend_codes=scoped)
 
 
 def grade_5xx(rate: float, th: ErrorsThresholds) -> Level:
@@ -104,15 +87,6 @@ def grade_errors(facts: ErrorFacts, th: ErrorsThresholds) -> Grades:
             bad4.append(Grade("error_rate_4xx", "warning", ScopeRef.backend(name), numbers, (STATUS_CODES,)))
     items += sorted(bad4, key=lambda g: -g.numbers["rate_pct"])
     return Grades(tuple(items))
-
-
-async def check(rec: Recorder, inp: CheckInput, th: ErrorsThresholds) -> Verdict:
-    facts = await fetch(rec, inp, th)
-    grades = grade_errors(facts, th)
-    states: dict[str, int] = {}
-    if grades.severity != "ok":  # what the proxy saw, to explain the errors
-        states = counts(await rec.call(TERMINATION_STATES, window=inp.window), "termination_states")
-    return words(facts, grades, th, window=inp.window, states=states)
 
 
 def words(facts: ErrorFacts, grades: Grades, th: ErrorsThresholds, *, window: str,

@@ -1,17 +1,16 @@
 """Latency: P95/P99 of HAProxy Ta, site-wide and per backend, against the thresholds, and each slow
-backend against its own previous window. fetch → LatencyFacts → grade_latency (pure) → words."""
+backend against its own previous window. fetch (rules/fetch.py) → LatencyFacts → grade_latency (pure) → words."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from agent_service.rules.facts import BackendStats, backend_stats
+from agent_service.rules.facts import BackendStats
 from agent_service.rules.fmt import ms, num, signal_key
 from agent_service.rules.grades import Grade, Grades, Level, ScopeRef, SITE
-from agent_service.rules.recorder import Recorder
-from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.rules.verdict import Verdict
 from agent_service.specialists.specs import LatencyThresholds
 from agent_service.tools.registry import BACKENDS, RESPONSE_TIMES
 
@@ -81,30 +80,6 @@ def grade_latency(facts: LatencyFacts, th: LatencyThresholds) -> Grades:
         items.append(Grade("latency_rose" if risen else "latency_steady", "ok", g.scope,
                            _numbers(previous_p95_ms=before.p95_ms, previous_p99_ms=before.p99_ms), (BACKENDS,)))
     return Grades(tuple(items))
-
-
-async def fetch(rec: Recorder, inp: CheckInput) -> LatencyFacts:
-    rt, backends = await rec.call_many([(RESPONSE_TIMES, {"window": inp.window}), (BACKENDS, {"window": inp.window})])
-    if rt is None and backends is None:
-        raise LookupError("; ".join(rec.errors) or "no latency data")
-    return LatencyFacts(site=Quantiles.of(rt), backends=backend_stats(backends))
-
-
-async def fetch_previous(rec: Recorder, inp: CheckInput, facts: LatencyFacts) -> LatencyFacts:
-    """Like with like: the site against the site's previous window, each backend against its own."""
-    rt, backends = await rec.call_many([
-        (RESPONSE_TIMES, {"window": inp.window, "end": inp.end_of_previous}),
-        (BACKENDS, {"window": inp.window, "end": inp.end_of_previous}),
-    ])
-    return replace(facts, previous_site=None if rt is None else Quantiles.of(rt),
-                   previous_backends={b.name: b for b in backend_stats(backends)})
-
-
-async def check(rec: Recorder, inp: CheckInput, th: LatencyThresholds) -> Verdict:
-    facts = await fetch(rec, inp)
-    if grade_latency(facts, th).severity != "ok":  # the trend, only when there is something to explain
-        facts = await fetch_previous(rec, inp, facts)
-    return words(facts, grade_latency(facts, th), th, window=inp.window)
 
 
 def _trend(g: Grade, trend: Grade | None, window: str, signals: dict[str, float]) -> str:

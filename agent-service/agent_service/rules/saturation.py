@@ -1,27 +1,20 @@
 """Saturation: HAProxy queueing (sustained share of queued requests, the backend that queues, queue
-timeouts) and Redis memory. fetch → SaturationFacts → grade_saturation (pure) → words."""
+timeouts) and Redis memory. fetch (rules/fetch.py) → SaturationFacts → grade_saturation (pure) → words."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent_service.rules import termination
-from agent_service.rules.facts import backend_stats, counts
 from agent_service.rules.fmt import ms, num, pct, signal_key
 from agent_service.rules.grades import Grade, Grades, ScopeRef, SITE
-from agent_service.rules.recorder import Recorder
-from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.rules.verdict import Verdict
 from agent_service.specialists.specs import SaturationThresholds
-from agent_service.tools.registry import BACKENDS, OVERVIEW, RESPONSE_TIMES, SATURATION, TERMINATION_STATES
+from agent_service.tools.registry import OVERVIEW, SATURATION, TERMINATION_STATES
 
 HAPROXY_KEYS = ("max_srv_queue", "max_backend_queue", "queued_requests", "max_srv_conn", "max_actconn", "retries")
-
-
-def _haproxy(answer: Mapping[str, Any] | None) -> dict[str, float]:
-    raw = (answer or {}).get("haproxy") or {}
-    return {k: raw[k] for k in HAPROXY_KEYS if raw.get(k) is not None}
 
 
 @dataclass(frozen=True)
@@ -57,35 +50,6 @@ def grade_saturation(facts: SaturationFacts, th: SaturationThresholds) -> Grades
         hot = mem > th.redis_memory_warning_pct
         items.append(Grade("redis_memory", "warning" if hot else "ok", SITE, {"memory_pct": mem}, (SATURATION,)))
     return Grades(tuple(items))
-
-
-async def fetch(rec: Recorder, inp: CheckInput) -> SaturationFacts:
-    window = {"window": inp.window}
-    sat, ov = await rec.call_many([(SATURATION, window), (OVERVIEW, window)])
-    if sat is None:
-        raise LookupError("; ".join(rec.errors) or "no saturation data")
-    return SaturationFacts(requests=int((ov or {}).get("total_requests") or 0), haproxy=_haproxy(sat),
-                           redis=dict(sat.get("redis") or {}))
-
-
-async def fetch_queueing(rec: Recorder, inp: CheckInput, facts: SaturationFacts, th: SaturationThresholds) -> SaturationFacts:
-    """What explains sustained queueing: termination states, latency, and the busiest backends' queues."""
-    window = {"window": inp.window}
-    states, rt, backends = await rec.call_many([(TERMINATION_STATES, window), (RESPONSE_TIMES, window), (BACKENDS, window)])
-    ranked = [b.name for b in sorted(backend_stats(backends), key=lambda b: -b.requests) if b.requests >= th.min_requests]
-    ranked = ranked[: th.max_backend_probes]
-    answers = await rec.call_many([(SATURATION, {"window": inp.window, "backend": name}) for name in ranked])
-    return replace(facts, states=counts(states, "termination_states"), p95_ms=(rt or {}).get("p95_ms"),
-                   p99_ms=(rt or {}).get("p99_ms"),
-                   backend_haproxy={name: _haproxy(a) for name, a in zip(ranked, answers, strict=True)})
-
-
-async def check(rec: Recorder, inp: CheckInput, th: SaturationThresholds) -> Verdict:
-    facts = await fetch(rec, inp)
-    queueing = grade_saturation(facts, th).first("queueing")
-    if queueing is not None and queueing.severity != "ok":
-        facts = await fetch_queueing(rec, inp, facts, th)
-    return words(facts, grade_saturation(facts, th), th, window=inp.window)
 
 
 def words(facts: SaturationFacts, grades: Grades, th: SaturationThresholds, *, window: str) -> Verdict:

@@ -1,16 +1,15 @@
 """Traffic: drops to zero or by more than the threshold (against the previous window and inside
 the window's own per-minute series), surges, and backends losing their traffic.
-fetch (tools → TrafficFacts) → grade_traffic (pure) → words."""
+fetch (rules/fetch.py) → TrafficFacts → grade_traffic (pure) → words."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from agent_service.rules.fmt import num, pct, signal_key
 from agent_service.rules.grades import Grade, Grades, ScopeRef, SITE
-from agent_service.rules.recorder import Recorder
-from agent_service.rules.verdict import CheckInput, Verdict
+from agent_service.rules.verdict import Verdict
 from agent_service.specialists.specs import TrafficThresholds
 from agent_service.tools.registry import BACKENDS, OVERVIEW, RPS_SERIES
 
@@ -146,41 +145,6 @@ def needs_latest(facts: TrafficFacts, th: TrafficThresholds) -> bool:
         return False
     gone = {g.scope.name for g in _backend_drops(facts, th)}
     return bool(busy_backends(facts, th, gone)) and facts.minutes > tail_minutes(facts.minutes)
-
-
-def _requests(answer: object) -> dict[str, int]:
-    rows = (answer or {}).get("backends", []) if isinstance(answer, dict) else []
-    return {b["name"]: int(b.get("requests") or 0) for b in rows}
-
-
-async def fetch(rec: Recorder, inp: CheckInput, th: TrafficThresholds) -> TrafficFacts:
-    ov, rps, backends, prev_backends = await rec.call_many([
-        (OVERVIEW, {"window": inp.window}),
-        (RPS_SERIES, {"minutes": inp.minutes * 2}),
-        (BACKENDS, {"window": inp.window}),
-        (BACKENDS, {"window": inp.window, "end": inp.end_of_previous}),
-    ])
-    if ov is None and rps is None:
-        raise LookupError("; ".join(rec.errors) or "no traffic data")
-    ov = ov or {}
-    previous = ov.get("previous") or {}
-    both = [int(p.get("requests") or 0) for p in (rps or {}).get("series", [])]
-    facts = TrafficFacts(
-        minutes=inp.minutes, requests=int(ov.get("total_requests") or 0),
-        previous_requests=int(previous.get("total_requests") or 0),
-        rps=float(ov.get("rps") or 0), previous_rps=float(previous.get("rps") or 0),
-        series=tuple(both[-inp.minutes :]), before=tuple(both[: -inp.minutes]),
-        backends=_requests(backends), previous_backends=_requests(prev_backends),
-    )
-    if not needs_latest(facts, th):
-        return facts
-    latest = await rec.call(BACKENDS, window=f"{tail_minutes(inp.minutes)}m")
-    return facts if latest is None else replace(facts, latest_backends=_requests(latest))
-
-
-async def check(rec: Recorder, inp: CheckInput, th: TrafficThresholds) -> Verdict:
-    facts = await fetch(rec, inp, th)
-    return words(facts, grade_traffic(facts, th), th, window=inp.window)
 
 
 def _site_sentence(g: Grade, th: TrafficThresholds, window: str) -> str:
