@@ -23,15 +23,6 @@ def num(value: float | int | None) -> str:
     return f"{value:.1f}"
 
 
-def worst(*severities: str) -> str:
-    rank = {"ok": 0, "warning": 1, "critical": 2}
-    best = "ok"
-    for severity in severities:
-        if rank.get(severity, -1) > rank[best]:
-            best = severity
-    return best
-
-
 def signal_key(name: str, scope: str) -> str:
     """Per-backend signals are keyed `name[backend]` so the synthesis can tell which backend."""
     return f"{name}[{scope}]"

@@ -234,90 +234,128 @@ def _take_out(backend: str, server: str) -> str:
             "its health check test the application, not just the TCP port.")
 
 
-def _recommendations(facts: Facts) -> list[str]:
-    recs: list[tuple[int, str]] = []
-    slow, failing, queueing = _who(facts)
-    if facts.sev("traffic") == "critical":
-        lost = facts.scoped("requests")
-        if lost:
-            recs.append((0, f"Check why traffic to backend {lost[0]} stopped: HAProxy routing rules/ACLs and recent "
-                            "configuration changes, and the clients or upstream services that call it."))
-        else:
-            recs.append((0, "Check the path in front of HAProxy: the upstream load balancer, DNS records, network/firewall "
-                            "rules and whether HAProxy is up and accepting connections."))
-            recs.append((3, "Confirm the log pipeline still ships logs (HAProxy syslog to ingestion): a silent pipeline "
-                            "also looks like zero traffic."))
+Rec = tuple[int, str]  # (priority, text): lower first
+
+
+def _traffic_recs(facts: Facts) -> list[Rec]:
+    if facts.sev("traffic") != "critical":
+        return []
+    lost = facts.scoped("requests")
+    if lost:
+        return [(0, f"Check why traffic to backend {lost[0]} stopped: HAProxy routing rules/ACLs and recent "
+                    "configuration changes, and the clients or upstream services that call it.")]
+    return [(0, "Check the path in front of HAProxy: the upstream load balancer, DNS records, network/firewall "
+                "rules and whether HAProxy is up and accepting connections."),
+            (3, "Confirm the log pipeline still ships logs (HAProxy syslog to ingestion): a silent pipeline "
+                "also looks like zero traffic.")]
+
+
+def _queueing_recs(facts: Facts) -> list[Rec]:
+    if not _queueing(facts):
+        return []
+    slow, _, queueing = _who(facts)
+    name = (queueing or slow or ["the saturated backend"])[0]
+    scale = (f"Scale out backend {name} (add servers) or raise its servers' maxconn if they have CPU and "
+             "memory headroom, so queued requests get a connection.")
+    if _surge(facts):
+        return [(1, scale), (2, "Check whether the surge is legitimate (campaign, retry storm) or abusive, and "
+                                "rate-limit it at HAProxy if needed.")]
+    if facts.bad("latency"):
+        return [(1, f"Find what slowed {name}: its dependencies (database, downstream APIs, slow queries) and "
+                    "its recent deploys; roll back if one coincides."),
+                (2, scale + " This buys time; it does not fix the slowness.")]
+    return [(1, scale), (3, f"Find what holds connections open on {name} (slow queries, a slow dependency) and "
+                            "consider a queue timeout meanwhile.")]
+
+
+def _regression_recs(facts: Facts) -> list[Rec]:
     same = _regressed(facts)
-    if _queueing(facts):
-        name = (queueing or slow or ["the saturated backend"])[0]
-        scale = (f"Scale out backend {name} (add servers) or raise its servers' maxconn if they have CPU and "
-                 "memory headroom, so queued requests get a connection.")
-        if _surge(facts):
-            recs.append((1, scale))
-            recs.append((2, "Check whether the surge is legitimate (campaign, retry storm) or abusive, and rate-limit "
-                            "it at HAProxy if needed."))
-        elif facts.bad("latency"):
-            recs.append((1, f"Find what slowed {name}: its dependencies (database, downstream APIs, slow queries) and "
-                            "its recent deploys; roll back if one coincides."))
-            recs.append((2, scale + " This buys time; it does not fix the slowness."))
-        else:
-            recs.append((1, scale))
-            recs.append((3, f"Find what holds connections open on {name} (slow queries, a slow dependency) and "
-                            "consider a queue timeout meanwhile."))
-    elif same:
-        if facts.bad_server(same[0]):
-            recs.append((1, _take_out(same[0], facts.bad_server(same[0]) or "")))
-        recs.append((1, f"Roll back the most recent deploy or configuration change of backend {same[0]}, then watch its "
-                        "p99 latency and 5xx rate recover."))
-        recs.append((4, f"If nothing was deployed, check the dependencies of {same[0]} (database, downstream APIs) for "
-                        "slowness or errors."))
-    if facts.bad("errors") and _five_xx(facts) and not same and not _queueing(facts):
-        name = failing[0] if failing else "the failing backend"
-        server = facts.bad_server(name) if failing else None
-        if server:
-            recs.append((1, _take_out(name, server)))
-        elif _refused(facts):
-            recs.append((1, f"Check the servers of {name}: health checks, whether the processes run and accept "
-                            "connections; restart or replace the dead ones and take a bad server out of the pool "
-                            "(`set server <backend>/<server> state maint`)."))
-        elif _aborted(facts):
-            recs.append((1, f"Find the server of {name} that aborts connections (the server field of the 502 lines in "
-                            "the HAProxy log) and take it out of the pool (`set server <backend>/<server> state maint`); "
-                            "make its health check test the application, not just the TCP port."))
-        else:
-            recs.append((1, f"Look at the application logs of {name} for the cause of the 5xx; if one server dominates "
-                            "the errors, take it out of the pool; roll back a recent deploy if one coincides."))
-    if facts.bad("errors") and _auth_codes(facts):
-        recs.append((1, f"Check authentication: the auth service and its recent deploys, token signing keys and their "
-                        f"rotation, and client credentials (a storm of {_auth_codes(facts)[0]})."))
-    elif facts.bad("errors") and not _five_xx(facts):
-        codes = sorted((c for c in facts.codes if 400 <= c < 500), key=lambda c: -facts.codes[c])
-        recs.append((2, "A 4xx flood is not an outage: find the client(s) behind it in the HAProxy logs (source IP, "
-                        "path) and rate-limit or block them if abusive"
-                        + (f"; check recent changes for the {codes[0]} responses." if codes else ".")))
-    if facts.bad("latency") and not same and not _queueing(facts):
-        name = slow[0] if slow else "the slow backend"
-        if slow and _steady(facts, name):
-            recs.append((4, f"Backend {name} was as slow in the previous window: a standing slowness, not this "
-                            "incident's cause; tune it (or its latency threshold) once the incident is over."))
-        else:
-            recs.append((2, f"Find what slowed {name}: compare with its recent deploys (roll back if one coincides) "
-                            "and check its dependencies and resource usage."))
+    if not same or _queueing(facts):
+        return []
+    server = facts.bad_server(same[0])
+    return [*([(1, _take_out(same[0], server))] if server else []),
+            (1, f"Roll back the most recent deploy or configuration change of backend {same[0]}, then watch its "
+                "p99 latency and 5xx rate recover."),
+            (4, f"If nothing was deployed, check the dependencies of {same[0]} (database, downstream APIs) for "
+                "slowness or errors.")]
+
+
+def _five_xx_recs(facts: Facts) -> list[Rec]:
+    if not (facts.bad("errors") and _five_xx(facts)) or _regressed(facts) or _queueing(facts):
+        return []
+    _, failing, _ = _who(facts)
+    name = failing[0] if failing else "the failing backend"
+    server = facts.bad_server(name) if failing else None
+    if server:
+        return [(1, _take_out(name, server))]
+    if _refused(facts):
+        return [(1, f"Check the servers of {name}: health checks, whether the processes run and accept "
+                    "connections; restart or replace the dead ones and take a bad server out of the pool "
+                    "(`set server <backend>/<server> state maint`).")]
+    if _aborted(facts):
+        return [(1, f"Find the server of {name} that aborts connections (the server field of the 502 lines in "
+                    "the HAProxy log) and take it out of the pool (`set server <backend>/<server> state maint`); "
+                    "make its health check test the application, not just the TCP port.")]
+    return [(1, f"Look at the application logs of {name} for the cause of the 5xx; if one server dominates "
+                "the errors, take it out of the pool; roll back a recent deploy if one coincides.")]
+
+
+def _four_xx_recs(facts: Facts) -> list[Rec]:
+    if not facts.bad("errors"):
+        return []
+    if _auth_codes(facts):
+        return [(1, f"Check authentication: the auth service and its recent deploys, token signing keys and their "
+                    f"rotation, and client credentials (a storm of {_auth_codes(facts)[0]}).")]
+    if _five_xx(facts):
+        return []
+    codes = sorted((c for c in facts.codes if 400 <= c < 500), key=lambda c: -facts.codes[c])
+    return [(2, "A 4xx flood is not an outage: find the client(s) behind it in the HAProxy logs (source IP, "
+                "path) and rate-limit or block them if abusive"
+                + (f"; check recent changes for the {codes[0]} responses." if codes else "."))]
+
+
+def _latency_recs(facts: Facts) -> list[Rec]:
+    if not facts.bad("latency") or _regressed(facts) or _queueing(facts):
+        return []
+    slow, _, _ = _who(facts)
+    name = slow[0] if slow else "the slow backend"
+    if slow and _steady(facts, name):
+        return [(4, f"Backend {name} was as slow in the previous window: a standing slowness, not this "
+                    "incident's cause; tune it (or its latency threshold) once the incident is over.")]
+    return [(2, f"Find what slowed {name}: compare with its recent deploys (roll back if one coincides) "
+                "and check its dependencies and resource usage.")]
+
+
+def _resource_recs(facts: Facts) -> list[Rec]:
+    recs: list[Rec] = []
     if _surge(facts) and not _queueing(facts):
         recs.append((3, "Traffic surged: scale out ahead of saturation and check whether it is legitimate (campaign, "
                         "retry storm) or abusive (rate-limit it)."))
     if _redis_hot(facts):
         recs.append((3, "Redis memory is near maxmemory: raise maxmemory or shorten RETENTION_HOURS, and check the "
                         "eviction policy before signals get evicted."))
-    if facts.failed:
-        reasons = sorted(set(facts.failed.values()))
-        if any("unreachable" in r for r in reasons):
-            recs.append((0 if len(facts.failed) == len(facts.severity) else 5,
-                         "Check that ingestion-service (INGESTION_URL) is up and reachable, then re-run the analysis: "
-                         f"the {_names(list(facts.failed))} specialists could not read their signals."))
-        else:
-            recs.append((5, f"Re-run the analysis: the {_names(list(facts.failed))} specialists did not finish "
-                            f"({'; '.join(reasons)[:200]})."))
+    return recs
+
+
+def _failed_recs(facts: Facts) -> list[Rec]:
+    if not facts.failed:
+        return []
+    reasons = sorted(set(facts.failed.values()))
+    if any("unreachable" in r for r in reasons):
+        return [(0 if len(facts.failed) == len(facts.severity) else 5,
+                 "Check that ingestion-service (INGESTION_URL) is up and reachable, then re-run the analysis: "
+                 f"the {_names(list(facts.failed))} specialists could not read their signals.")]
+    return [(5, f"Re-run the analysis: the {_names(list(facts.failed))} specialists did not finish "
+                f"({'; '.join(reasons)[:200]}).")]
+
+
+RECOMMENDERS = (_traffic_recs, _queueing_recs, _regression_recs, _five_xx_recs, _four_xx_recs, _latency_recs,
+                _resource_recs, _failed_recs)
+
+
+def _recommendations(facts: Facts) -> list[str]:
+    """Each recommender speaks to one problem; the result is ordered by priority (stable), without repeats."""
+    recs = [rec for recommender in RECOMMENDERS for rec in recommender(facts)]
     if not recs:
         recs.append((9, "No action needed: keep watching the golden signals."))
     out: list[str] = []

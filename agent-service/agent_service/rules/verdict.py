@@ -13,13 +13,12 @@ class CheckInput:
     window: str  # e.g. "15m", passed explicitly to every tool call so it shows in the evidence
     start: datetime
     end: datetime
-    thresholds: dict[str, float]
 
     @classmethod
-    def of(cls, context: AnalysisContext, thresholds: dict[str, float]) -> CheckInput:
+    def of(cls, context: AnalysisContext) -> CheckInput:
         minutes = max(1, context.window.seconds // 60)
         window = f"{minutes // 60}h" if minutes % 60 == 0 and minutes >= 60 else f"{minutes}m"
-        return cls(window=window, start=context.window.start, end=context.window.end, thresholds=thresholds)
+        return cls(window=window, start=context.window.start, end=context.window.end)
 
     @property
     def minutes(self) -> int:
@@ -29,9 +28,6 @@ class CheckInput:
     @property
     def end_of_previous(self) -> datetime:
         return self.start
-
-    def t(self, name: str, default: float) -> float:
-        return float(self.thresholds.get(name, default))
 
 
 @dataclass

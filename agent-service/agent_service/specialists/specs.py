@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent_service.engine import SpecialistSpec
 from agent_service.models import SPECIALISTS, SpecialistName
@@ -27,33 +30,78 @@ _TOOLS: dict[SpecialistName, tuple[str, ...]] = {
 }
 
 
-def _thresholds(settings: Settings, name: SpecialistName) -> dict[str, float]:
+class _Thresholds(BaseModel):
+    """A specialist's thresholds. Fields without a default come from Settings (and are the numbers
+    the spec shows to the Claude prompt and the grounding check); the excluded ones are the rules
+    engine's own constants, declared here and nowhere else."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_requests: float  # below it a scope is not judged
+
+
+class LatencyThresholds(_Thresholds):
+    p95_warning_ms: float
+    p99_critical_ms: float
+    # a backend's p95 or p99 at least this many times its previous window's: it rose
+    rise_factor: float = Field(default=1.5, exclude=True)
+
+
+class ErrorsThresholds(_Thresholds):
+    error_5xx_warning_pct: float
+    error_5xx_critical_pct: float
+    error_4xx_warning_pct: float
+    # one server answering at least this share of its backend's 5xx is "the bad server"
+    dominant_server_share: float = Field(default=0.6, exclude=True)
+    max_backend_probes: int = Field(default=8, exclude=True)  # per-backend status-code queries
+
+
+class SaturationThresholds(_Thresholds):
+    redis_memory_warning_pct: float
+    queue_warning_pct: float
+    p95_warning_ms: float
+    max_backend_probes: int = Field(default=5, exclude=True)  # per-backend saturation queries
+
+
+class TrafficThresholds(_Thresholds):
+    traffic_drop_critical_pct: float
+    traffic_surge_warning_pct: float
+    # below this many requests in a typical minute, empty minutes are chance, not a drop
+    min_typical_per_minute: float = Field(default=5, exclude=True)
+
+
+T = TypeVar("T", bound=_Thresholds)
+Thresholds = LatencyThresholds | ErrorsThresholds | SaturationThresholds | TrafficThresholds
+THRESHOLDS: dict[SpecialistName, type[_Thresholds]] = {
+    "latency": LatencyThresholds,
+    "errors": ErrorsThresholds,
+    "saturation": SaturationThresholds,
+    "traffic": TrafficThresholds,
+}
+
+
+def thresholds(settings: Settings, name: SpecialistName) -> _Thresholds:
+    """The one place thresholds are read from Settings."""
     common = {"min_requests": float(settings.min_requests)}
-    if name == "latency":
-        return {
-            "p95_warning_ms": settings.latency_p95_warning_ms,
-            "p99_critical_ms": settings.latency_p99_critical_ms,
-            **common,
-        }
-    if name == "errors":
-        return {
-            "error_5xx_warning_pct": settings.error_5xx_warning_pct,
-            "error_5xx_critical_pct": settings.error_5xx_critical_pct,
-            "error_4xx_warning_pct": settings.error_4xx_warning_pct,
-            **common,
-        }
-    if name == "saturation":
-        return {
-            "redis_memory_warning_pct": settings.redis_memory_warning_pct,
-            "queue_warning_pct": settings.queue_warning_pct,
-            "p95_warning_ms": settings.latency_p95_warning_ms,
-            **common,
-        }
-    return {
-        "traffic_drop_critical_pct": settings.traffic_drop_critical_pct,
-        "traffic_surge_warning_pct": settings.traffic_surge_warning_pct,
-        **common,
+    values: dict[SpecialistName, dict[str, float]] = {
+        "latency": {"p95_warning_ms": settings.latency_p95_warning_ms,
+                    "p99_critical_ms": settings.latency_p99_critical_ms},
+        "errors": {"error_5xx_warning_pct": settings.error_5xx_warning_pct,
+                   "error_5xx_critical_pct": settings.error_5xx_critical_pct,
+                   "error_4xx_warning_pct": settings.error_4xx_warning_pct},
+        "saturation": {"redis_memory_warning_pct": settings.redis_memory_warning_pct,
+                       "queue_warning_pct": settings.queue_warning_pct,
+                       "p95_warning_ms": settings.latency_p95_warning_ms},
+        "traffic": {"traffic_drop_critical_pct": settings.traffic_drop_critical_pct,
+                    "traffic_surge_warning_pct": settings.traffic_surge_warning_pct},
     }
+    return THRESHOLDS[name](**values[name], **common)
+
+
+def parse_thresholds(kind: type[T], named: Mapping[str, float]) -> T:
+    """A spec's named thresholds (SpecialistSpec.thresholds) as the typed model; a missing one is
+    an error, never a silent default."""
+    return kind.model_validate(dict(named))
 
 
 def specialist_specs(settings: Settings) -> dict[SpecialistName, SpecialistSpec]:
@@ -62,7 +110,7 @@ def specialist_specs(settings: Settings) -> dict[SpecialistName, SpecialistSpec]
         name: SpecialistSpec(
             name=name,
             prompt=name,
-            thresholds=_thresholds(settings, name),
+            thresholds=thresholds(settings, name).model_dump(),
             tool_names=_TOOLS[name],
         )
         for name in SPECIALISTS
