@@ -31,7 +31,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "rc": ("retries", r"\+?\d+"), "sq": ("srv_queue", r"\d+"), "bq": ("backend_queue", r"\d+"),
     "HM": ("method", r"[^\s\"]+"), "HP": ("path", r"[^\s\"]+"), "HU": ("path", r"[^\s\"]+"),
 }
-_OPTIONAL = frozenset({"hr", "hs", "hrl", "hsl", "CC", "CS"})  # may be empty and then omitted
+_OPTIONAL = frozenset({"hr", "hs", "hrl", "hsl"})  # may be empty and then omitted
 _TOKEN = re.compile(r"%(?:\{([^}]*)\})?(?:\(([^)]*)\))?(\[[^\]]*\]|[A-Za-z]+|%)")
 
 
@@ -83,8 +83,11 @@ def compile_format(text: str) -> CompiledFormat:
             continue
         field_quoted = ("+Q" in opts) or (quoted and "-Q" not in opts)
         piece = _field_regex(name, field_quoted, seen)
-        if name in _OPTIONAL and fmt[pos:pos + 1] == " ":
-            piece, pos = f"(?:{piece} )?", pos + 1
+        if name in _OPTIONAL:
+            if parts[-1].endswith(" +"):  # an omitted capture leaves no space before it at the end
+                parts[-1] = parts[-1][:-2] + " *"
+            if fmt[pos:pos + 1] == " ":
+                piece, pos = f"(?:{piece} )?", pos + 1
         parts.append(piece)
     parts.append(re.escape(fmt[pos:]).replace(r"\ ", " +"))
     missing = [g for g in ("date", "frontend") if g not in seen]

@@ -173,10 +173,9 @@ def _request(rest: str) -> tuple[str, str, bool]:
     quote = rest.find('"')
     if quote < 0:
         return "", "", False
-    request = rest[quote + 1:]
-    truncated = not request.endswith('"')
-    if not truncated:
-        request = request[:-1]
+    end = rest.find('"', quote + 1)  # HAProxy writes a quote inside %r as #22: the next one closes it
+    truncated = end < 0
+    request = rest[quote + 1:] if truncated else rest[quote + 1:end]
     method, _, tail = request.partition(" ")
     path = tail.split(" ", 1)[0] if tail else ""
     return method, path, truncated

@@ -27,6 +27,11 @@ SITE = "s"
 FRONTEND = "f"
 BACKEND = "b"
 SERVER = "v"
+PAIR = "p"  # frontend×backend, name "<frontend>|<backend>": counters only (no latency buckets)
+
+
+def pair_name(frontend: str, backend: str) -> str:
+    return f"{frontend}|{backend}"  # `|` is not allowed in HAProxy proxy names
 
 
 class Group:
@@ -179,6 +184,11 @@ class Aggregator:
                 if d is None:
                     d = scopes[sk] = ScopeDelta()
                 _merge_group(d, g)
+            pk = (PAIR, pair_name(fe_n, be_n), minute)
+            d = scopes.get(pk)
+            if d is None:
+                d = scopes[pk] = ScopeDelta()
+            _merge_group(d, g, buckets=False)
             if future_after is not None and minute > future_after:
                 future += g.n[N_REQ] + g.n[N_TCP]
             if late_before is not None and minute + 60 <= late_before:
@@ -209,8 +219,8 @@ def _add_tcp(g: Group, e: LogEntry) -> None:
             mx[pos] = v
 
 
-def _merge_group(d: ScopeDelta, g: Group) -> None:
-    sums, maxima, buckets = d.sums, d.maxima, d.buckets
+def _merge_group(d: ScopeDelta, g: Group, *, buckets: bool = True) -> None:
+    sums, maxima = d.sums, d.maxima
     for name, v in zip(SUM_FIELDS, g.n):
         if v:
             sums[name] = sums.get(name, 0) + v
@@ -223,8 +233,10 @@ def _merge_group(d: ScopeDelta, g: Group) -> None:
     for name, v in zip(MAX_FIELDS, g.mx):
         if v >= 0 and v > maxima.get(name, -1):
             maxima[name] = v
+    if not buckets:
+        return
     for k, c in g.buckets.items():
-        buckets[k] = buckets.get(k, 0) + c
+        d.buckets[k] = d.buckets.get(k, 0) + c
 
 
 def aggregate(entries: Iterable[LogEntry], rename: Callable[[str, str], str] | None = None) -> BatchDeltas:
