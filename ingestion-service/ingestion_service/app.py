@@ -18,6 +18,7 @@ from ingestion_service.api.deps import redis_client
 from ingestion_service.api.errors import validation_detail
 from ingestion_service.api.logs import logs_router
 from ingestion_service.api.metrics import metrics_router
+from ingestion_service.haproxy.models import ParseOptions
 from ingestion_service.ingest.pipeline import Ingestor
 from ingestion_service.metrics import IngestMetrics
 from ingestion_service.parse_pool import start_pool
@@ -54,7 +55,9 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
             health_check_interval=10,
         )
         ingestor = Ingestor(client, metrics, ttl_seconds=settings.retention_hours * 3600,
-                            name_cap=settings.name_cap, server_cap=settings.server_name_cap)
+                            name_cap=settings.name_cap, server_cap=settings.server_name_cap,
+                            late_line_seconds=settings.late_line_seconds,
+                            parse_options=ParseOptions(settings.log_timezone, settings.haproxy_log_format))
         listener = None
         if settings.syslog_udp_port:
             listener = SyslogListener(ingestor, metrics, host=settings.host,

@@ -21,7 +21,7 @@ DURATION_BUCKETS = tuple(ms / 1000 for ms in DURATION_BUCKETS_MS)
 class GoldenSignals(Collector):
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str], int] = {}
+        self.requests: dict[tuple[str, str, str, str], int] = {}  # frontend, backend, server, class
         self.hist: dict[tuple[str, str], list[float]] = {}  # per-bucket counts + [sum_seconds]
         self.queue_max: dict[tuple[str, str], int] = {}
         self.actconn_max: dict[str, int] = {}
@@ -31,8 +31,8 @@ class GoldenSignals(Collector):
     def observe(self, deltas: BatchDeltas) -> None:
         with self._lock:
             for (fe, be), pair in deltas.pairs.items():
-                for cls, c in pair.classes.items():
-                    key = (fe, be, cls)
+                for (server, cls), c in pair.servers.items():
+                    key = (fe, be, server, cls)
                     self.requests[key] = self.requests.get(key, 0) + c
                 h = self.hist.get((fe, be))
                 if h is None:
@@ -57,7 +57,7 @@ class GoldenSignals(Collector):
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
         with self._lock:
             req = CounterMetricFamily("oncall_requests", "requests seen in HAProxy logs",
-                                      labels=["frontend", "backend", "code_class"])
+                                      labels=["frontend", "backend", "server", "code_class"])
             for labels, v in self.requests.items():
                 req.add_metric(list(labels), v)
             dur = HistogramMetricFamily("oncall_request_duration_seconds", "HAProxy Ta (total active time)",
@@ -92,8 +92,15 @@ class IngestMetrics:
         registry.register(self.golden)
         self.lines = Counter("oncall_ingest_lines", "log lines read", ["result", "source"], registry=registry)
         self.batches = Counter("oncall_ingest_batches", "batches written", ["outcome"], registry=registry)
-        self.lag = Gauge("oncall_ingest_lag_seconds", "now - timestamp of the newest ingested line",
+        self.lag = Gauge("oncall_ingest_lag_seconds",
+                         "now - timestamp of the newest ingested line (negative: lines from the future)",
                          registry=registry)
+        self.late_lines = Counter("oncall_ingest_late_lines",
+                                  "lines older than LATE_LINE_SECONDS: stored, kept out of the exported series",
+                                  registry=registry)
+        self.future_lines = Counter("oncall_ingest_future_lines",
+                                    "lines dated more than LATE_LINE_SECONDS ahead of now (clock or LOG_TIMEZONE wrong)",
+                                    registry=registry)
         self.udp_dropped = Counter("oncall_ingest_udp_dropped", "syslog datagrams dropped (buffer full)",
                                    registry=registry)
         self.udp_kernel_drops = Counter(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from oncall_common.settings import ServiceSettings
 
@@ -18,3 +18,23 @@ class Settings(ServiceSettings):
     parse_workers: int = Field(default=2, ge=0, le=64)  # processes parsing big bodies; 0 = in process
     name_cap: int = Field(default=200, ge=1, le=100_000)  # distinct frontends, and backends
     server_name_cap: int = Field(default=1000, ge=1, le=100_000)
+    log_timezone: str = "UTC"  # IANA zone of headerless local accept dates; a header offset wins
+    late_line_seconds: int = Field(default=300, ge=0, le=100 * 365 * 24 * 3600)
+    haproxy_log_format: str | None = None  # a `log-format` as written in haproxy.cfg
+
+    @field_validator("log_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from ingestion_service.haproxy.zones import valid_zone
+
+        return valid_zone(value)
+
+    @field_validator("haproxy_log_format")
+    @classmethod
+    def _log_format(cls, value: str | None) -> str | None:
+        from ingestion_service.haproxy.logformat import compile_format
+
+        if value is None or not value.strip():
+            return None
+        compile_format(value)  # FormatError (a ValueError) names what is missing
+        return value

@@ -145,6 +145,7 @@ class SyslogListener:
                 return
             self.pending = (b"\n".join(lines), uuid.uuid4().hex)
         body, key = self.pending
-        batch = await asyncio.to_thread(prepare_text, body.decode("utf-8", "replace"))
+        batch = await asyncio.to_thread(prepare_text, body.decode("utf-8", "replace"),
+                                        self.ingestor.parse_options)
         await self.ingestor.commit(batch, source="syslog", idempotency_key="udp:" + key)
         self.pending = None

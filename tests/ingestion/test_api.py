@@ -21,7 +21,8 @@ LINE = ('10.0.0.1:4000 [22/Nov/2026:14:03:17.032] fe be/app1 0/0/1/7/{ta} {statu
 
 @pytest.fixture
 def api(redis_url: str) -> Iterator[httpx.Client]:
-    settings = Settings(redis_url=redis_url, ingest_token="s3cret", max_body_bytes=512 * 1024, parse_workers=0)
+    settings = Settings(redis_url=redis_url, ingest_token="s3cret", max_body_bytes=512 * 1024, parse_workers=0,
+                        late_line_seconds=10 * 365 * 86400)  # the fixed-date lines count as present
     with serve_app(create_app(settings)) as url:
         with httpx.Client(base_url=url, timeout=10, headers={"Authorization": "Bearer s3cret"}) as client:
             yield client
@@ -127,7 +128,7 @@ def test_idempotency_key_over_http(api: httpx.Client) -> None:
     assert api.get("/metrics/overview", params={"end": END}).json()["total_requests"] == 10
     metrics = api.get("/prometheus/metrics").text
     assert 'oncall_ingest_batches_total{outcome="duplicate"} 1.0' in metrics
-    assert 'oncall_requests_total{backend="be",code_class="2xx",frontend="fe"} 10.0' in metrics
+    assert 'oncall_requests_total{backend="be",code_class="2xx",frontend="fe",server="app1"} 10.0' in metrics
 
 
 def test_prometheus_golden_signals(api: httpx.Client) -> None:
@@ -135,7 +136,7 @@ def test_prometheus_golden_signals(api: httpx.Client) -> None:
                       LINE.format(ta=5, status=200), LINE.format(ta=50, status=200)])  # on the bounds
     _text(api, body)
     text = api.get("/prometheus/metrics").text
-    assert 'oncall_requests_total{backend="be",code_class="5xx",frontend="fe"} 1.0' in text
+    assert 'oncall_requests_total{backend="be",code_class="5xx",frontend="fe",server="app1"} 1.0' in text
     assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="0.005"} 2.0' in text
     assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="0.025"} 2.0' in text
     assert 'oncall_request_duration_seconds_bucket{backend="be",frontend="fe",le="0.05"} 4.0' in text

@@ -78,7 +78,7 @@ def test_ipv6_captures_logasap_redispatch_truncated() -> None:
             '5/4/3/0/+2 1/7 {host.example|Mozilla/5.0 (X11)} {} "GET /very/long/pa')
     e = parse_line(line)
     assert isinstance(e, LogEntry), e
-    assert e.client_ip == "2001:db8::1" and e.frontend == "fe~" and e.server == "<NOSRV>"
+    assert e.client_ip == "2001:db8::1" and e.frontend == "fe" and e.server == "<NOSRV>"
     assert e.status_code == -1 and e.response_time_ms == 30 and e.logasap and e.redispatched
     assert (e.retries, e.srv_queue, e.backend_queue) == (2, 1, 7)
     assert e.truncated and e.path == "/very/long/pa"
@@ -96,7 +96,7 @@ def test_badreq() -> None:
         ("<128>Nov 22 14:03:21 haproxy[1]: backend be_app has no server available!", Skip),
         ("Proxy fe_main started.", Skip),
         ("1.2.3.4:1 [22/Nov/2026:14:03:17.032] fe/1: SSL handshake failure", Skip),
-        ("1.2.3.4:1 [22/Nov/2026:14:03:17.032] fe be/s 0/0/5 200 -- 1/1/0/0/0 0/0", Skip),
+        ("1.2.3.4:1 [22/Nov/2026:14:03:17.032] fe be/s 0/0/5 200 -- 1/1/0/0/0 0/0", LogEntry),  # tcplog: a TCP session
         ("hello world", ParseError),
         ("1.2.3.4:1 [22/Nov/2026:14:03:17.032] fe be/s 0/0/0/7/x 200 185 - - ---- 1/1/0/0/0 0/0 \"GET /\"", ParseError),
         ("1.2.3.4:1 [31/Feb/2026:14:03:17.032] fe be/s 0/0/0/7/7 200 185 - - ---- 1/1/0/0/0 0/0 \"GET /\"", ParseError),
@@ -106,7 +106,7 @@ def test_badreq() -> None:
 def test_skip_and_errors(line: str, kind: type) -> None:
     result = parse_line(line)
     assert isinstance(result, kind), result
-    assert result.reason
+    assert result.tcp if isinstance(result, LogEntry) else result.reason
 
 
 def test_error_reason_names_the_field() -> None:

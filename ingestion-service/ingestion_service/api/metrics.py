@@ -58,14 +58,20 @@ def metrics_router() -> APIRouter:
     async def backends(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                        backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
         w = window_from(window, end)
-        rows = await signals.by_name(redis, w, BACKEND, backend)
+        if frontend:
+            rows = await signals.by_pair(redis, w, BACKEND, backend, frontend)
+        else:
+            rows = await signals.by_name(redis, w, BACKEND, backend)
         return {"window_seconds": w.seconds, "backends": rows}
 
     @router.get("/frontends", response_model=models.Frontends)
     async def frontends(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,
                         backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
         w = window_from(window, end)
-        rows = await signals.by_name(redis, w, FRONTEND, frontend)
+        if backend:
+            rows = await signals.by_pair(redis, w, FRONTEND, frontend, backend)
+        else:
+            rows = await signals.by_name(redis, w, FRONTEND, frontend)
         return {"window_seconds": w.seconds, "frontends": rows}
 
     @router.get("/saturation", response_model=models.Saturation)

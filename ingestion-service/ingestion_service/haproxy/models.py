@@ -8,7 +8,7 @@ from typing import NamedTuple
 class LogEntry(NamedTuple):
     """One HAProxy request. Timers are milliseconds, -1 where HAProxy did not reach that step."""
 
-    timestamp: float  # accept date, epoch seconds (the log carries no zone: read as UTC)
+    timestamp: float  # accept date, epoch seconds UTC (header offset, else ParseOptions.timezone)
     frontend: str
     backend: str
     server: str
@@ -33,6 +33,18 @@ class LogEntry(NamedTuple):
     logasap: bool = False  # `+` before Ta / bytes (option logasap)
     redispatched: bool = False  # `+` before retries (option redispatch)
     truncated: bool = False  # request line cut (no closing quote)
+    tcp: bool = False  # `option tcplog`: a TCP session (status -1, response_time_ms = Tt)
+
+
+class ParseOptions(NamedTuple):
+    """How lines are read: the zone of headerless local accept dates, and an optional custom
+    `log-format` (as in haproxy.cfg) tried before HAProxy's own layouts."""
+
+    timezone: str = "UTC"
+    log_format: str | None = None
+
+
+DEFAULT_OPTIONS = ParseOptions()
 
 
 class Skip(NamedTuple):

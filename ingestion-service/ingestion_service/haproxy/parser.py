@@ -9,11 +9,16 @@ The request is found by the accept date ` [dd/Mon/yyyy:`, so whatever header pre
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
 
-from ingestion_service.haproxy.models import LogEntry, ParseError, ParseResult, Skip
-from ingestion_service.haproxy.syslog import strip_header
+from ingestion_service.haproxy.fields import check, entry_from_fields, entry_from_layout, frontend_name
+from ingestion_service.haproxy.logformat import BUILTIN, CompiledFormat, compile_format
+from ingestion_service.haproxy.models import DEFAULT_OPTIONS, LogEntry, ParseError, ParseOptions, ParseResult, Skip
+from ingestion_service.haproxy.syslog import split_header
 from ingestion_service.haproxy.timestamps import minute_epoch
+from ingestion_service.haproxy.zones import UTC_NAMES, local_minute_to_utc
 
 # Messages HAProxy logs that are not requests.
 _NON_REQUEST_PREFIXES = (
@@ -36,16 +41,67 @@ def find_request_start(line: str) -> tuple[int, int]:
     return -1, -1
 
 
-def parse_line(line: str) -> ParseResult:
+@lru_cache(maxsize=8)
+def formats(options: ParseOptions) -> tuple[CompiledFormat, ...]:
+    """The layouts tried after httplog: the configured log-format first, then HAProxy's own."""
+    own = (compile_format(options.log_format),) if options.log_format else ()
+    return own + BUILTIN
+
+
+def parse_line(line: str, options: ParseOptions = DEFAULT_OPTIONS) -> ParseResult:
     """Parse one log line; never raises."""
     try:
-        return _parse(line.strip())
-    except (ValueError, IndexError) as exc:
+        line = line.strip()
+        message, offset = split_header(line)
+        if message.startswith("{"):
+            return _json_message(message, offset, options)
+        if options.log_format:
+            found = _by_formats(message, offset, options)
+            if found is not None:
+                return found
+        result = _parse(line)
+        if type(result) is LogEntry:
+            return check(_zoned(result, offset, options.timezone))
+        if type(result) is ParseError or result.reason.startswith("tcplog"):
+            found = _by_formats(message, offset, options)
+            if found is not None:
+                return found
+        return result
+    except (ValueError, IndexError, KeyError) as exc:
         return ParseError(f"malformed HAProxy httplog line ({exc.__class__.__name__}: {str(exc)[:60]})")
 
 
+def _zoned(entry: LogEntry, offset: int | None, zone: str) -> LogEntry:
+    """httplog's accept date was read as UTC: shift it by the header offset or the zone."""
+    fe = frontend_name(entry.frontend)
+    if offset is None and zone in UTC_NAMES:
+        return entry if fe is entry.frontend else entry._replace(frontend=fe)
+    minute = int(entry.timestamp // 60) * 60
+    shifted = minute - offset if offset is not None else local_minute_to_utc(minute, zone)
+    return entry._replace(timestamp=entry.timestamp - minute + shifted, frontend=fe)
+
+
+def _by_formats(message: str, offset: int | None, options: ParseOptions) -> ParseResult | None:
+    for fmt in formats(options):
+        m = fmt.regex.match(message)
+        if m is not None:
+            return check(entry_from_fields(m.groupdict(), tcp=fmt.tcp, header_offset=offset,
+                                           zone=options.timezone))
+    return None
+
+
+def _json_message(message: str, offset: int | None, options: ParseOptions) -> ParseResult:
+    try:
+        obj = json.loads(message)
+    except (ValueError, RecursionError) as exc:
+        return ParseError(f"message looks like JSON but is not: {str(exc)[:80]}")
+    if not isinstance(obj, dict):
+        return ParseError("JSON message must be an object")
+    return check(entry_from_layout(obj, header_offset=offset, zone=options.timezone))
+
+
 def _classify_non_request(line: str) -> Skip | ParseError:
-    message = strip_header(line)
+    message = split_header(line)[0]
     if not message:
         return Skip("empty syslog message")
     if message.startswith(_NON_REQUEST_PREFIXES):
@@ -117,10 +173,9 @@ def _request(rest: str) -> tuple[str, str, bool]:
     quote = rest.find('"')
     if quote < 0:
         return "", "", False
-    request = rest[quote + 1:]
-    truncated = not request.endswith('"')
-    if not truncated:
-        request = request[:-1]
+    end = rest.find('"', quote + 1)  # HAProxy writes a quote inside %r as #22: the next one closes it
+    truncated = end < 0
+    request = rest[quote + 1:] if truncated else rest[quote + 1:end]
     method, _, tail = request.partition(" ")
     path = tail.split(" ", 1)[0] if tail else ""
     return method, path, truncated

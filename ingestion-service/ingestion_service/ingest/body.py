@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from ingestion_service.haproxy.models import ParseError, ParseResult
+from ingestion_service.haproxy.models import DEFAULT_OPTIONS, ParseError, ParseOptions, ParseResult
 from ingestion_service.haproxy.parser import parse_line
 from ingestion_service.ingest.json_entry import entry_from_json
 
@@ -30,13 +30,13 @@ def decode(body: bytes) -> str:
         raise UnreadableBody(f"body is not valid UTF-8 (byte {exc.start})") from exc
 
 
-def parse_body(kind: str, body: bytes) -> Iterator[tuple[int, ParseResult]]:
+def parse_body(kind: str, body: bytes, options: ParseOptions = DEFAULT_OPTIONS) -> Iterator[tuple[int, ParseResult]]:
     """(line number, result) per non-blank line / JSON entry."""
     text = decode(body)
     if kind == TEXT:
         for number, line in enumerate(text.split("\n"), 1):
             if line and not line.isspace():
-                yield number, parse_line(line)
+                yield number, parse_line(line, options)
     elif kind == NDJSON:
         for number, line in enumerate(text.split("\n"), 1):
             if line and not line.isspace():
@@ -45,7 +45,7 @@ def parse_body(kind: str, body: bytes) -> Iterator[tuple[int, ParseResult]]:
                 except (ValueError, RecursionError) as exc:
                     yield number, ParseError(f"invalid JSON: {str(exc)[:200]}")
                     continue
-                yield number, entry_from_json(obj)
+                yield number, entry_from_json(obj, options.timezone)
     elif kind == JSON:
         try:
             doc = json.loads(text)
@@ -53,6 +53,6 @@ def parse_body(kind: str, body: bytes) -> Iterator[tuple[int, ParseResult]]:
             raise UnreadableBody(f"invalid JSON: {str(exc)[:200]}") from exc
         items = doc if isinstance(doc, list) else [doc]
         for number, obj in enumerate(items, 1):
-            yield number, entry_from_json(obj)
+            yield number, entry_from_json(obj, options.timezone)
     else:
         raise ValueError(kind)

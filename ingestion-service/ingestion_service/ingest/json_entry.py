@@ -6,7 +6,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from ingestion_service.haproxy.models import LogEntry, ParseError
+from ingestion_service.haproxy.fields import check, entry_from_layout, frontend_name
+from ingestion_service.haproxy.models import LogEntry, ParseError, Skip
 
 _REQUIRED_STR = ("frontend", "backend", "server")
 _OPTIONAL_INT = {
@@ -36,9 +37,15 @@ def _int(name: str, value: Any) -> int:
     return int(value)
 
 
-def entry_from_json(obj: Any) -> LogEntry | ParseError:
+def entry_from_json(obj: Any, zone: str = "UTC") -> LogEntry | Skip | ParseError:
+    """The contract's entry, or HAProxy's own JSON layout (`request_date`, `fe_name_transport`, …)."""
     if not isinstance(obj, dict):
         return ParseError("entry must be a JSON object")
+    if "timestamp" not in obj and "request_date" in obj:
+        try:
+            return check(entry_from_layout(obj, header_offset=None, zone=zone))
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            return ParseError(f"HAProxy JSON layout: {str(exc)[:200]}")
     try:
         missing = [f for f in ("timestamp", *_REQUIRED_STR, "status_code", "response_time_ms") if f not in obj]
         if missing:
@@ -62,11 +69,12 @@ def entry_from_json(obj: Any) -> LogEntry | ParseError:
         term = texts["termination_state"]
         if not term or len(term) > 8 or any(ch.isspace() for ch in term):
             return ParseError("termination_state must be 1 to 8 characters without spaces")
-        return LogEntry(
+        strings["frontend"] = frontend_name(strings["frontend"])
+        return check(LogEntry(
             timestamp=_timestamp(obj["timestamp"]),
             status_code=_int("status_code", obj["status_code"]),
             response_time_ms=int(ta) if float(ta).is_integer() else ta,  # type: ignore[arg-type]
             **strings, **ints, **texts,
-        )
+        ))
     except (ValueError, TypeError, OverflowError) as exc:
         return ParseError(str(exc)[:200])

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from ingestion_service.haproxy.fast import FALLBACK, scan
-from ingestion_service.haproxy.models import LogEntry, ParseResult, Skip
+from ingestion_service.haproxy.models import DEFAULT_OPTIONS, LogEntry, ParseOptions, ParseResult, Skip
 from ingestion_service.haproxy.parser import parse_line
 from ingestion_service.metrics import IngestMetrics
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SERVER, Aggregator
@@ -57,11 +57,14 @@ def prepare(results: Iterable[tuple[int, ParseResult]], agg: Aggregator | None =
     return out
 
 
-def prepare_text(text: str) -> Prepared:
+def prepare_text(text: str, options: ParseOptions = DEFAULT_OPTIONS) -> Prepared:
     """Text bodies: the bulk scanner for request lines, `parse_line` for everything else."""
-    rows = scan(text.rstrip("\n"))  # a final newline ends the last line, it adds none
     agg = Aggregator()
-    slow = add_rows(agg, rows)
+    if options.log_format:  # a custom layout: every line through its compiled regex
+        lines_ = text.split("\n")
+        return prepare(((i, parse_line(x, options)) for i, x in enumerate(lines_, 1) if x and not x.isspace()), agg)
+    rows = scan(text.rstrip("\n"))  # a final newline ends the last line, it adds none
+    slow = add_rows(agg, rows, options.timezone)
     out = Prepared(agg)
     if slow:
         lines: list[str] | None = None
@@ -72,7 +75,7 @@ def prepare_text(text: str) -> Prepared:
                 lines = lines if lines is not None else text.split("\n")
                 line = lines[i]
             if line and not line.isspace():
-                results.append((i + 1, parse_line(line)))
+                results.append((i + 1, parse_line(line, options)))
         extra = prepare(results, agg)
         out.skipped, out.rejected, out.errors = extra.skipped, extra.rejected, extra.errors
     out.accepted = agg.lines
@@ -81,8 +84,11 @@ def prepare_text(text: str) -> Prepared:
 
 class Ingestor:
     def __init__(self, redis: aioredis.Redis, metrics: IngestMetrics, *, ttl_seconds: int,
-                 name_cap: int, server_cap: int) -> None:
+                 name_cap: int, server_cap: int, late_line_seconds: int = 300,
+                 parse_options: ParseOptions = DEFAULT_OPTIONS) -> None:
         self.redis = redis
+        self.late_line_seconds = late_line_seconds
+        self.parse_options = parse_options
         self.metrics = metrics
         self.ttl = ttl_seconds
         self.names = NameRegistry(cap=name_cap, server_cap=server_cap, ttl=ttl_seconds)
@@ -105,15 +111,17 @@ class Ingestor:
         lines.labels("accepted", source).inc(batch.accepted)
         lines.labels("rejected", source).inc(batch.rejected)
         lines.labels("skipped", source).inc(batch.skipped)
-        if batch.aggregator.newest is not None:
-            self.metrics.lag.set(max(0.0, time.time() - batch.aggregator.newest))
+        if batch.aggregator.newest is not None:  # negative: lines from the future (a zone or clock wrong)
+            self.metrics.lag.set(time.time() - batch.aggregator.newest)
         return answer
 
     async def _write(self, batch: Prepared, answer: dict[str, Any], idempotency_key: str | None) -> dict[str, Any] | None:
         agg = batch.aggregator
         fes, bes, srvs = agg.names()
         await self.names.resolve(self.redis, {FRONTEND: fes, BACKEND: bes, SERVER: srvs})
-        deltas = await asyncio.to_thread(agg.fold, self.names.rename)
+        now = time.time()
+        deltas = await asyncio.to_thread(agg.fold, self.names.rename, late_before=now - self.late_line_seconds,
+                                         future_after=now + self.late_line_seconds)
         used: dict[str, set[str]] = {FRONTEND: set(), BACKEND: set(), SERVER: set()}
         for kind, name, _minute in deltas.scopes:
             if kind in used:
@@ -122,4 +130,6 @@ class Ingestor:
                                      idempotency_key=idempotency_key)
         if previous is None:
             self.metrics.golden.observe(deltas)
+            self.metrics.late_lines.inc(deltas.late_lines)
+            self.metrics.future_lines.inc(deltas.future_lines)
         return previous

@@ -8,7 +8,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from ingestion_service.queries.window import Window
-from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SERVER, SITE
+from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER, SITE, pair_name
 from ingestion_service.sketch import Sketch
 from ingestion_service.store import reader
 from ingestion_service.store.reader import MinuteData
@@ -133,6 +133,37 @@ async def by_name(redis: aioredis.Redis, window: Window, kind: str, only: str | 
         if kind == BACKEND:
             row["servers"] = sorted((_server_row(full.partition("/")[2], w) for full, w in servers[name].items()),
                                     key=lambda r: (-r["requests"], r["name"]))
+        rows.append(row)
+    rows.sort(key=lambda r: (-r["requests"], r["name"]))
+    return rows
+
+
+async def by_pair(redis: aioredis.Redis, window: Window, kind: str, only: str | None,
+                  across: str) -> list[dict[str, Any]]:
+    """Rows of `kind` (frontends or backends) counting only the requests that went through `across`
+    (a backend, or a frontend). Counts come from the frontend×backend scope; its latency is exact
+    when the row's requests are all of its own (one frontend per backend, the usual layout), and
+    null otherwise: the pair scope keeps no latency buckets (memory budget)."""
+    other = FRONTEND if kind == BACKEND else BACKEND
+    known, minutes = await reader.names_and_active_minutes(redis, [kind], window.minute_starts())
+    names = [only] if only else known[0]
+
+    def pair(name: str) -> tuple[str, str]:
+        return (PAIR, pair_name(name, across) if kind == FRONTEND else pair_name(across, name))
+
+    scopes = [pair(n) for n in names]
+    own = [(kind, n) for n in names]
+    data = await reader.read_named(redis, scopes + [(other, across)] + own, minutes,
+                                   counts_only=frozenset(scopes + [(other, across)]))
+    rows = []
+    for name in names:
+        part, whole = data[pair(name)], data[(kind, name)]
+        if part.requests == 0:
+            continue
+        exact = part.requests == whole.requests
+        row = _named_row(name, whole if exact else reader.NamedWindow(part.requests, part.errors_5xx))
+        if kind == BACKEND:
+            row["servers"] = []
         rows.append(row)
     rows.sort(key=lambda r: (-r["requests"], r["name"]))
     return rows

@@ -14,8 +14,10 @@ from ingestion_service.haproxy.models import LogEntry
 from ingestion_service.sketch import key_for
 
 # Positions in Group.n (sums) and Group.mx (maxima).
-N_REQ, N_4XX, N_5XX, N_ABORT, N_BYTES, N_QUEUED, N_RETRIES, N_ACT, N_SRVCONN, N_SRVQ, N_BEQ, N_TA = range(12)
-SUM_FIELDS = ("n", "e4", "e5", "ab", "by", "qd", "rt", "sa", "sc", "sq", "sb", "ta")
+(N_REQ, N_4XX, N_5XX, N_ABORT, N_BYTES, N_QUEUED, N_RETRIES, N_ACT, N_SRVCONN, N_SRVQ, N_BEQ, N_TA,
+ N_TCP, N_TCP_TC) = range(14)
+# ... "tn": TCP sessions (`option tcplog`, kept out of the request counts), "tk": their Tc sum.
+SUM_FIELDS = ("n", "e4", "e5", "ab", "by", "qd", "rt", "sa", "sc", "sq", "sb", "ta", "tn", "tk")
 MAX_FIELDS = ("ta", "ac", "sc", "sq", "bq", "rt")  # max Ta, actconn, srv_conn, srv_queue, backend_queue, retries
 
 # Buckets of oncall_request_duration_seconds, in ms (docs/metrics.md: 0.005 … 30 s).
@@ -25,13 +27,18 @@ SITE = "s"
 FRONTEND = "f"
 BACKEND = "b"
 SERVER = "v"
+PAIR = "p"  # frontend×backend, name "<frontend>|<backend>": counters only (no latency buckets)
+
+
+def pair_name(frontend: str, backend: str) -> str:
+    return f"{frontend}|{backend}"  # `|` is not allowed in HAProxy proxy names
 
 
 class Group:
     __slots__ = ("n", "mx", "status", "term", "buckets", "prom")
 
     def __init__(self) -> None:
-        self.n = [0] * 12
+        self.n = [0] * len(SUM_FIELDS)
         self.mx = [-1] * 6
         self.status: dict[int, int] = {}
         self.term: dict[str, int] = {}
@@ -61,6 +68,7 @@ class PairDelta:
     """Per frontend/backend pair, for the Prometheus series (labels frontend, backend)."""
 
     classes: dict[str, int] = field(default_factory=dict)
+    servers: dict[tuple[str, str], int] = field(default_factory=dict)  # (server, class) → requests
     prom: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS_MS) + 1))
     ta_sum_ms: int = 0
 
@@ -71,6 +79,8 @@ class BatchDeltas:
     pairs: dict[tuple[str, str], PairDelta]
     lines: int
     newest: float | None
+    late_lines: int = 0  # in minutes older than the late cut-off: stored, kept out of `pairs`
+    future_lines: int = 0  # in minutes starting after `future_after` (a clock or zone wrong)
 
 
 class Aggregator:
@@ -92,6 +102,9 @@ class Aggregator:
             self.newest = ts
         n = g.n
         mx = g.mx
+        if e.tcp:
+            _add_tcp(g, e)
+            return
         n[N_REQ] += 1
         status = e.status_code
         if 400 <= status < 500:
@@ -154,11 +167,14 @@ class Aggregator:
             srvs.add(f"{be}/{srv}")
         return fes, bes, srvs
 
-    def fold(self, rename: Callable[[str, str], str] | None = None) -> BatchDeltas:
-        """Scope deltas; `rename(kind, name)` maps names over the cap to `__other__`."""
+    def fold(self, rename: Callable[[str, str], str] | None = None, *,
+             late_before: float | None = None, future_after: float | None = None) -> BatchDeltas:
+        """Scope deltas; `rename(kind, name)` maps names over the cap to `__other__`. Minutes that
+        end before `late_before` are stored but left out of `pairs` (the exported series)."""
         name = rename or (lambda _kind, n: n)
         scopes: dict[ScopeKey, ScopeDelta] = {}
         pairs: dict[tuple[str, str], PairDelta] = {}
+        late = future = 0
         for (minute, fe, be, srv), g in self.groups.items():
             fe_n, be_n = name(FRONTEND, fe), name(BACKEND, be)
             sv_n = name(SERVER, f"{be}/{srv}")
@@ -168,19 +184,43 @@ class Aggregator:
                 if d is None:
                     d = scopes[sk] = ScopeDelta()
                 _merge_group(d, g)
+            pk = (PAIR, pair_name(fe_n, be_n), minute)
+            d = scopes.get(pk)
+            if d is None:
+                d = scopes[pk] = ScopeDelta()
+            _merge_group(d, g, buckets=False)
+            if future_after is not None and minute > future_after:
+                future += g.n[N_REQ] + g.n[N_TCP]
+            if late_before is not None and minute + 60 <= late_before:
+                late += g.n[N_REQ] + g.n[N_TCP]
+                continue
             p = pairs.get((fe_n, be_n))
             if p is None:
                 p = pairs[(fe_n, be_n)] = PairDelta()
+            server = sv_n.partition("/")[2] or sv_n
             for code, c in g.status.items():
                 cls = f"{code // 100}xx" if 100 <= code < 600 else "other"
                 p.classes[cls] = p.classes.get(cls, 0) + c
+                p.servers[(server, cls)] = p.servers.get((server, cls), 0) + c
             p.prom = [a + b for a, b in zip(p.prom, g.prom)]
             p.ta_sum_ms += g.n[N_TA]
-        return BatchDeltas(scopes, pairs, self.lines, self.newest)
+        return BatchDeltas(scopes, pairs, self.lines, self.newest, late, future)
 
 
-def _merge_group(d: ScopeDelta, g: Group) -> None:
-    sums, maxima, buckets = d.sums, d.maxima, d.buckets
+def _add_tcp(g: Group, e: LogEntry) -> None:
+    """A TCP session: sessions, termination state, connect time, queues (no request counts)."""
+    n, mx = g.n, g.mx
+    n[N_TCP] += 1
+    if e.time_connect_ms > 0:
+        n[N_TCP_TC] += e.time_connect_ms
+    g.term[e.termination_state] = g.term.get(e.termination_state, 0) + 1
+    for pos, v in ((3, e.srv_queue), (4, e.backend_queue), (1, e.actconn), (2, e.srv_conn)):
+        if v > mx[pos]:
+            mx[pos] = v
+
+
+def _merge_group(d: ScopeDelta, g: Group, *, buckets: bool = True) -> None:
+    sums, maxima = d.sums, d.maxima
     for name, v in zip(SUM_FIELDS, g.n):
         if v:
             sums[name] = sums.get(name, 0) + v
@@ -193,8 +233,10 @@ def _merge_group(d: ScopeDelta, g: Group) -> None:
     for name, v in zip(MAX_FIELDS, g.mx):
         if v >= 0 and v > maxima.get(name, -1):
             maxima[name] = v
+    if not buckets:
+        return
     for k, c in g.buckets.items():
-        buckets[k] = buckets.get(k, 0) + c
+        d.buckets[k] = d.buckets.get(k, 0) + c
 
 
 def aggregate(entries: Iterable[LogEntry], rename: Callable[[str, str], str] | None = None) -> BatchDeltas:

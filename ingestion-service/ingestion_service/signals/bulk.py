@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from operator import itemgetter
 
+from ingestion_service.haproxy.fields import INTERNAL, frontend_name
 from ingestion_service.haproxy.timestamps import minute_epoch
+from ingestion_service.haproxy.zones import local_minute_to_utc
 from ingestion_service.signals.aggregate import (
     N_4XX, N_5XX, N_ABORT, N_ACT, N_BEQ, N_BYTES, N_QUEUED, N_REQ, N_RETRIES, N_SRVCONN, N_SRVQ, N_TA,
     Aggregator, Group, prom_index,
@@ -27,8 +29,10 @@ def _ta_key(ta: str) -> int:
     return k
 
 
-def add_rows(agg: Aggregator, rows: list[tuple[str, ...]]) -> list[int]:
-    """Add every request row; returns the indexes of rows the slow path must look at."""
+def add_rows(agg: Aggregator, rows: list[tuple[str, ...]], zone: str = "UTC") -> list[int]:
+    """Add every request row (accept dates in `zone`: the scanner takes no line whose header
+    carries another offset); returns the indexes of rows the slow path must look at (also
+    HAProxy's internal clients, which it skips with the reason)."""
     by_key: defaultdict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
     if all(map(_MINUTE, rows)):  # every line taken by the regex (the usual case)
         slow: list[int] = []
@@ -40,10 +44,10 @@ def add_rows(agg: Aggregator, rows: list[tuple[str, ...]]) -> list[int]:
         by_key[key].append(r)
     for (minute, fe, be, srv), group in by_key.items():
         base = minute_epoch(minute)
-        if base is None:
+        if base is None or srv in INTERNAL or fe in INTERNAL:
             slow.extend(i for i, r in enumerate(rows) if (r[0], r[2], r[3], r[4]) == (minute, fe, be, srv))
             continue
-        _add_group(agg, base, fe, be, srv, group)
+        _add_group(agg, local_minute_to_utc(base, zone), frontend_name(fe), be, srv, group)
     slow.sort()
     return slow
 
