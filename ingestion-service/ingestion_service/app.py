@@ -36,7 +36,9 @@ async def _refresh_redis_gauges(client: aioredis.Redis, metrics: IngestMetrics) 
             info = await client.info("memory")
             metrics.redis_used.set(int(info.get("used_memory", 0)))
             metrics.redis_max.set(int(info.get("maxmemory", 0)))
+            metrics.redis_up.set(1)
         except Exception as exc:  # noqa: BLE001 - a gauge must not kill the service
+            metrics.redis_up.set(0)
             log.debug("redis memory not read: %s", exc)
         await asyncio.sleep(REDIS_GAUGE_SECONDS)
 

@@ -26,6 +26,7 @@ class GoldenSignals(Collector):
         self.queue_max: dict[tuple[str, str], int] = {}
         self.actconn_max: dict[str, int] = {}
         self.retries: dict[str, int] = {}
+        self.terminations: dict[tuple[str, str, str], int] = {}  # backend, server, state
         self.queued: dict[str, int] = {}
 
     def observe(self, deltas: BatchDeltas) -> None:
@@ -34,6 +35,9 @@ class GoldenSignals(Collector):
                 for (server, cls), c in pair.servers.items():
                     key = (fe, be, server, cls)
                     self.requests[key] = self.requests.get(key, 0) + c
+                for (server, state), c in pair.terminations.items():
+                    tkey = (be, server, state)
+                    self.terminations[tkey] = self.terminations.get(tkey, 0) + c
                 h = self.hist.get((fe, be))
                 if h is None:
                     h = self.hist[(fe, be)] = [0.0] * (len(DURATION_BUCKETS) + 2)
@@ -83,7 +87,12 @@ class GoldenSignals(Collector):
                                          labels=["backend"])
             for be, v in self.queued.items():
                 queued.add_metric([be], v)
-        yield from (req, dur, qmax, act, retries, queued)
+            terms = CounterMetricFamily("oncall_haproxy_terminations",
+                                        "requests that ended abnormally, by HAProxy termination state (first two characters)",
+                                        labels=["backend", "server", "state"])
+            for labels, v in self.terminations.items():
+                terms.add_metric(list(labels), v)
+        yield from (req, dur, qmax, act, retries, queued, terms)
 
 
 class IngestMetrics:
@@ -113,6 +122,8 @@ class IngestMetrics:
                                 registry=registry)
         self.redis_used = Gauge("oncall_redis_used_memory_bytes", "Redis used_memory", registry=registry)
         self.redis_max = Gauge("oncall_redis_maxmemory_bytes", "Redis maxmemory", registry=registry)
+        self.redis_up = Gauge("oncall_redis_up", "1 when ingestion's periodic Redis INFO succeeded, else 0",
+                              registry=registry)
         for result in ("accepted", "rejected", "skipped"):
             for source in ("http", "syslog"):
                 self.lines.labels(result, source)

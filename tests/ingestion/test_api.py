@@ -149,3 +149,18 @@ def test_prometheus_golden_signals(api: httpx.Client) -> None:
                  "oncall_ingest_udp_dropped_total", "oncall_ingest_udp_buffer_lines",
                  "oncall_redis_used_memory_bytes", "oncall_redis_maxmemory_bytes"):
         assert name in text, name
+
+
+def test_prometheus_abnormal_terminations_by_server(api: httpx.Client) -> None:
+    """Normal `----` endings are not exported; SC/sH are, per backend and server (the rules
+    BackendConnectionErrors / BackendServerTimeouts read them)."""
+    normal = LINE.format(ta=5, status=200)
+    refused = normal.replace(" 200 ", " 503 ").replace(" ---- ", " SC-- ")
+    timeout = normal.replace(" 200 ", " 504 ").replace(" ---- ", " sH-- ")
+    assert refused != normal and timeout != normal
+    _text(api, "\n".join([normal, refused, refused, timeout]))
+    text = api.get("/prometheus/metrics").text
+    assert 'oncall_haproxy_terminations_total{backend="be",server="app1",state="SC"} 2.0' in text
+    assert 'oncall_haproxy_terminations_total{backend="be",server="app1",state="sH"} 1.0' in text
+    assert 'state="--"' not in text
+    assert "oncall_redis_up" in text

@@ -69,6 +69,8 @@ class PairDelta:
 
     classes: dict[str, int] = field(default_factory=dict)
     servers: dict[tuple[str, str], int] = field(default_factory=dict)  # (server, class) → requests
+    # (server, first two characters of an abnormal termination state) → requests
+    terminations: dict[tuple[str, str], int] = field(default_factory=dict)
     prom: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS_MS) + 1))
     ta_sum_ms: int = 0
 
@@ -202,6 +204,10 @@ class Aggregator:
                 cls = f"{code // 100}xx" if 100 <= code < 600 else "other"
                 p.classes[cls] = p.classes.get(cls, 0) + c
                 p.servers[(server, cls)] = p.servers.get((server, cls), 0) + c
+            for term, c in g.term.items():
+                state = term[:2]
+                if state != "--" and len(state) == 2:
+                    p.terminations[(server, state)] = p.terminations.get((server, state), 0) + c
             p.prom = [a + b for a, b in zip(p.prom, g.prom)]
             p.ta_sum_ms += g.n[N_TA]
         return BatchDeltas(scopes, pairs, self.lines, self.newest, late, future)
