@@ -52,6 +52,10 @@ def test_backends_filtered_by_frontend_and_back(api: httpx.Client) -> None:
     assert [(r["name"], r["requests"], r["error_rate_5xx_pct"]) for r in fes] == [("fe_web", 6, 0.0), ("fe_api", 4, 100.0)]
     one = api.get("/metrics/frontends", params={**q, "backend": "be_api", "frontend": "fe_web"}).json()
     assert one["frontends"] == []
+    as_logged = api.get("/metrics/backends", params={**q, "frontend": "fe_web~"}).json()["backends"]
+    assert as_logged == web  # the name as HAProxy logs it finds the stored one
+    overview = api.get("/metrics/overview", params={**q, "frontend": "fe_web~"}).json()
+    assert overview["total_requests"] == 6
 
 
 def test_late_lines_stored_but_not_exported(api: httpx.Client) -> None:

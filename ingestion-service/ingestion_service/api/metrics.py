@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from ingestion_service.api import models
 from ingestion_service.api.deps import RedisDep
+from ingestion_service.haproxy.fields import frontend_name
 from ingestion_service.queries import signals
 from ingestion_service.queries.window import Window, window_from
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND
 
 WindowQ = Annotated[str, Query(description="1m..24h", max_length=10)]
 EndQ = Annotated[str | None, Query(description="RFC 3339, default now", max_length=64)]
-NameQ = Annotated[str | None, Query(max_length=256)]
+# A name as HAProxy logs it (`fe_https~` for an SSL frontend) finds what it stored (`fe_https`).
+NameQ = Annotated[str | None, Query(max_length=256), AfterValidator(lambda v: frontend_name(v) if v else v)]
 
 
 def metrics_router() -> APIRouter:
