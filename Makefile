@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test bench demo run scenarios lint lock up down compose-test clean
+.PHONY: setup test bench demo run scenarios lint lock up down compose-test dashboards-check clean
 
 # Compose v2 (`docker compose`) when present, else docker-compose 1.29, else podman-compose.
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; \
@@ -53,6 +53,10 @@ down:
 # mmdebstrap as root on Debian when missing, starts dockerd when none runs); see README.
 compose-test: setup
 	bash scripts/compose_test.sh
+
+# The Grafana dashboards against @grafana/schema (tsc, npm) and the grafana-foundation-sdk round trip.
+dashboards-check:
+	bash scripts/check_dashboards.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .bench .demo .run

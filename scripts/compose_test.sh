@@ -6,7 +6,8 @@
 #     daemon it started, by its PID);
 #  3. for every registry image the test starts that is neither present nor pullable, builds a
 #     stand-in under the same name (tests/compose/standins/build.sh);
-#  4. runs tests/compose (build, make up, healthchecks, alert -> email, down -v) and its figure line.
+#  4. checks the Grafana dashboards against Grafana's schema (Grafana itself cannot run here);
+#  5. runs tests/compose (build, make up, healthchecks, alert -> email, down -v) and its figure line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started_dockerd=
@@ -50,6 +51,8 @@ if [ -z "${COMPOSE:-}" ]; then
 fi
 export COMPOSE
 echo "compose-test: engine $(docker version --format '{{.Server.Version}}'), $($COMPOSE version --short 2>/dev/null || $COMPOSE version | head -1) ($COMPOSE)"
+
+bash scripts/check_dashboards.sh
 
 # Registry images of the services the test starts (Grafana is not among them), plus the python
 # base our Dockerfiles build from.
