@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test bench demo run scenarios lint lock up down clean
+.PHONY: setup test bench demo run scenarios lint lock up down compose-test dashboards-check clean
+
+# Compose v2 (`docker compose`) when present, else docker-compose 1.29, else podman-compose.
+COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; \
+  elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; else echo podman-compose; fi)
+SERVICES ?=
 
 setup:
 	@bash scripts/setup.sh
@@ -35,11 +40,23 @@ lock:
 	  rm requirements.lock.new; exit 1; fi
 	mv requirements.lock.new requirements.lock
 
+# The whole stack (SERVICES= a subset). Needs .env (cp .env.example .env, set the tokens); writes
+# the file secrets from it first.
 up:
-	docker compose up -d --build
+	python3 scripts/compose_secrets.py
+	$(COMPOSE) up -d --build $(SERVICES)
 
 down:
-	docker compose down
+	$(COMPOSE) down
+
+# Builds and runs the stack on a real Docker engine (installs docker.io, docker-compose and
+# mmdebstrap as root on Debian when missing, starts dockerd when none runs); see README.
+compose-test: setup
+	bash scripts/compose_test.sh
+
+# The Grafana dashboards against @grafana/schema (tsc, npm) and the grafana-foundation-sdk round trip.
+dashboards-check:
+	bash scripts/check_dashboards.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .bench .demo .run

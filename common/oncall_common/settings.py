@@ -8,10 +8,11 @@ class ServiceSettings(BaseSettings):
     """Settings every service has. Each service subclasses it and adds its own fields.
 
     Values come from the environment only (no prefix), so the contract in ARCHITECTURE.md
-    (`HOST`, `PORT`, `REDIS_URL`, ...) is the variable name of the field.
+    (`HOST`, `PORT`, `REDIS_URL`, ...) is the variable name of the field. An empty value means
+    unset (`SMTP_PASSWORD=` in an env file, as .env.example ships them, is the default, not "").
     """
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -1,8 +1,10 @@
-"""docker-compose.yml and the Dockerfiles, checked statically (no Docker engine on this machine)."""
+"""docker-compose.yml and the Dockerfiles, checked statically; tests/compose runs them for real
+(`make compose-test`)."""
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 import subprocess
@@ -24,12 +26,9 @@ COMMON_VARS = {"HOST", "PORT", "LOG_LEVEL", "LOG_JSON", "DOCS_ENABLED", "CORS_OR
 
 
 def compose_schema() -> dict:
-    schema = json.loads((Path(__file__).parent / "compose-spec.json").read_text())
-    # The committed schema (2021) predates `secrets.<name>.environment` (Compose >= 2.23, which
-    # creates a secret from a variable). Allow exactly that one property; nothing else is relaxed.
-    schema = copy.deepcopy(schema)
-    schema["definitions"]["secret"]["properties"]["environment"] = {"type": "string"}
-    return schema
+    # The committed schema (2021) is what docker-compose 1.29 and podman-compose know: a field only
+    # newer Compose v2 has (e.g. `secrets.<name>.environment`) fails it.
+    return json.loads((Path(__file__).parent / "compose-spec.json").read_text())
 
 
 def architecture_vars() -> dict[str, set[str]]:
@@ -142,8 +141,33 @@ def _git_ignored(path: str) -> bool:
 
 
 def test_alertmanager_gets_the_alerts_token_as_a_secret_file() -> None:
-    assert COMPOSE["secrets"]["alerts_token"] == {"environment": "ALERTS_TOKEN"}
+    assert COMPOSE["secrets"]["alerts_token"] == {"file": "./.secrets/alerts_token"}
     assert "alerts_token" in SERVICES["alertmanager"]["secrets"]
+    assert _git_ignored(".secrets/alerts_token")
+    assert ".secrets" in (REPO / ".dockerignore").read_text().splitlines()
+
+
+def test_the_schema_refuses_a_secret_from_the_environment() -> None:
+    """docker-compose 1.29 and podman-compose refuse `environment:` secrets; so does the schema."""
+    broken = copy.deepcopy(COMPOSE)
+    broken["secrets"]["alerts_token"] = {"environment": "ALERTS_TOKEN"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, compose_schema(), cls=jsonschema.Draft201909Validator)
+
+
+def test_make_up_writes_the_secret_file_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("compose_secrets", REPO / "scripts" / "compose_secrets.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.delenv("ALERTS_TOKEN", raising=False)
+    (tmp_path / ".env").write_text("# comment\nALERTS_TOKEN=\n")
+    with pytest.raises(SystemExit, match="set ALERTS_TOKEN"):
+        module.write_secrets(tmp_path)
+    (tmp_path / ".env").write_text('LOG_LEVEL=INFO\nALERTS_TOKEN="s3cret-token"\n')
+    (secret,) = module.write_secrets(tmp_path)
+    assert secret.read_text() == "s3cret-token"
+    assert secret.stat().st_mode & 0o777 == 0o644 and secret.parent.stat().st_mode & 0o777 == 0o700
 
 
 def test_redis_has_an_eviction_policy_and_persistence() -> None:

@@ -46,7 +46,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{"SMTP_TLS": "tls"}, {"EMAIL_TO": "not-an-address"}, {"EMAIL_TO": ""}, {"SMTP_USERNAME": "only-user"}],
+    [{"SMTP_TLS": "tls"}, {"EMAIL_TO": "not-an-address"}, {"EMAIL_TO": " , "}, {"SMTP_USERNAME": "only-user"}],
 )
 def test_bad_settings_fail_fast(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for key, value in env.items():
