@@ -27,7 +27,7 @@ class Notifications:
         self.public_url = public_url
         self.policy = policy
 
-    async def carry_out(self, incident: Incident, action: PendingAction) -> Incident:
+    async def send_notification(self, incident: Incident, action: PendingAction) -> Incident:
         assert action.event is not None
         event = event_to_send(incident, action.event, action.key)
         if event is None:
