@@ -176,7 +176,6 @@ def create_app(
                 await client.aclose()
 
     app = create_base_app(settings, service="agent-service", registry=registry, lifespan=lifespan)
-    app.state.registry = registry
     api_auth = BearerAuth(settings.api_token, name="API_TOKEN")
     app.include_router(analyze_router(api_auth))
     app.include_router(reports_router(api_auth))
