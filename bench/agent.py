@@ -27,7 +27,7 @@ import httpx
 
 from agent_service.engine import AnalysisContext
 from agent_service.llm.client import LlmConfig
-from agent_service.llm.engine import AnthropicEngine
+from agent_service.llm.anthropic_engine import AnthropicEngine
 from agent_service.models import Finding, Scope, Window
 from agent_service.settings import Settings
 from agent_service.specialists import specialist_specs

@@ -1,23 +1,45 @@
+"""The composition root: `create_app` builds every part of the agent-service, in the order they
+depend on each other, under one lifespan. Nothing is looked up or patched after it is built."""
+
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
 import redis.asyncio as aioredis
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from oncall_common.security import BearerAuth
 from oncall_common.web import create_base_app
-from agent_service.api import analyze, reports
+from agent_service.api.alerts import alerts_router
+from agent_service.api.analyze import analyze_router
+from agent_service.api.deps import AgentDep
+from agent_service.api.incidents import incidents_router
+from agent_service.api.reports import reports_router
+from agent_service.container import Agent
 from agent_service.engine import Engine
-from agent_service.incidents.install import install_incidents
+from agent_service.incidents.analysis import IncidentAnalysis
+from agent_service.incidents.config import ServiceConfig
+from agent_service.incidents.handoff import TextWriter
+from agent_service.incidents.impact import BadThresholds
+from agent_service.incidents.intake import AlertIntake
+from agent_service.incidents.memory import IncidentMemory
+from agent_service.incidents.metrics import IncidentMetrics
+from agent_service.incidents.notifications import Notifications
+from agent_service.incidents.notify_retry import RetryPolicy
+from agent_service.incidents.service import IncidentService
+from agent_service.incidents.store import IncidentStore
+from agent_service.incidents.worker import AlertWorker, WorkerConfig
 from agent_service.ingestion_client import IngestionClient
 from agent_service.llm.metrics import LlmMetrics
 from agent_service.metrics import AgentMetrics
-from agent_service.orchestrator import Analyzer, SimilarHook
+from agent_service.notifier_client import NotifierClient
+from agent_service.orchestrator import Analysis, Analyzer, SimilarHook
 from agent_service.report.store import ReportStore
 from agent_service.rules import RulesEngine
 from agent_service.settings import Settings
@@ -30,10 +52,61 @@ def build_engine(settings: Settings, *, llm_metrics: LlmMetrics | None = None) -
     """LLM_ENGINE=rules → the rules engine; anthropic (or auto with a key) → the Claude engine."""
     if settings.engine_kind() == "rules":
         return RulesEngine()
+    from agent_service.llm.anthropic_engine import AnthropicEngine
     from agent_service.llm.client import LlmConfig
-    from agent_service.llm.engine import AnthropicEngine
 
     return AnthropicEngine(LlmConfig.from_settings(settings), metrics=llm_metrics)
+
+
+def handoff_writer(settings: Settings, engine: Engine) -> TextWriter | None:
+    """The Claude engine writes handoffs when it is the configured engine; else the rules do."""
+    if settings.engine_kind() == "anthropic" and isinstance(engine, TextWriter):
+        return engine
+    return None
+
+
+def service_config(settings: Settings) -> ServiceConfig:
+    return ServiceConfig(
+        public_url=settings.public_url,
+        analysis_timeout_s=settings.incident_analysis_timeout_s,
+        analysis_slot_wait_s=settings.incident_analysis_slot_wait_s,
+        bad_minute=BadThresholds(
+            error_5xx_pct=settings.error_5xx_warning_pct, p95_ms=settings.latency_p95_warning_ms, min_requests=1
+        ),
+        quiet_minutes=settings.auto_resolve_quiet_minutes,
+        notify_retry=RetryPolicy(
+            base_s=settings.notify_retry_base_s, max_s=settings.notify_retry_max_s,
+            give_up_s=settings.notify_give_up_s,
+        ),
+    )
+
+
+def build_notifier(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> NotifierClient | None:
+    if not settings.notifier_url:
+        return None
+    return NotifierClient(settings.notifier_url, token=settings.notifier_token, timeout_s=settings.notifier_timeout_s,
+                          attempts=settings.notifier_attempts, transport=transport)
+
+
+@asynccontextmanager
+async def running(worker: AlertWorker, *, enabled: bool) -> AsyncIterator[None]:
+    """The alert worker's loop for the life of the app (when ALERT_WORKER_ENABLED)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop), name="alert-worker") if enabled else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            # A cancelled blocking XREADGROUP can hang redis-py: ask the loop to stop first;
+            # an entry being processed is left pending and re-claimed by the next worker.
+            stop.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), worker.config.block_ms / 1000 + 5)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await worker.close()
 
 
 def create_app(
@@ -42,67 +115,76 @@ def create_app(
     redis: aioredis.Redis | None = None,
     http: httpx.AsyncClient | None = None,
     engine: Engine | None = None,
+    analyzer: Analysis | None = None,
+    notifier_transport: httpx.AsyncBaseTransport | None = None,
     extra_tools: Sequence[Tool] = (),
     similar_incidents: SimilarHook | None = None,
 ) -> FastAPI:
-    """`http` is the client for ingestion-service (its base_url set); `engine` overrides LLM_ENGINE.
+    """Everything not passed in is built from `settings`; what is passed in is not closed here.
 
-    `app.state.analyzer.analyze(AnalyzeRequest)` runs one analysis for other parts of the service;
-    `extra_tools` reach every specialist and the synthesis; `similar_incidents` fills the report's
-    similar_incidents."""
+    `http`: the client for ingestion-service (its base_url set); `engine` overrides LLM_ENGINE;
+    `analyzer` replaces the whole analysis (POST /analyze and incident analyses alike);
+    `extra_tools` reach every specialist and the synthesis besides `search_past_incidents`;
+    `similar_incidents` fills the report's similar_incidents instead of the incident memory."""
     registry = CollectorRegistry()
     llm_metrics = LlmMetrics(registry)
     metrics = AgentMetrics(registry, tool_calls=llm_metrics.tool_calls)
-    own_engine = engine is None
-    engine = engine or build_engine(settings, llm_metrics=llm_metrics)
-    redis_client = redis or aioredis.Redis.from_url(settings.redis_url)
-    ingestion = (
-        IngestionClient(http)
-        if http is not None
-        else IngestionClient.create(settings.ingestion_url, timeout_s=settings.ingestion_timeout_s)
-    )
-    store = ReportStore(redis_client, ttl_s=settings.report_ttl_s)
-    analyzer = Analyzer(
-        engine=engine,
-        ingestion=ingestion,
-        settings=settings,
-        metrics=metrics,
-        extra_tools=extra_tools,
-        similar_incidents=similar_incidents,
-        save_report=store.save,
-        meter_tools=engine.kind != "anthropic",
-    )
+    incident_metrics = IncidentMetrics(registry)
+    the_engine = engine or build_engine(settings, llm_metrics=llm_metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log.info("agent-service engine: %s", engine.kind)
+        log.info("agent-service engine: %s", the_engine.kind)
+        client = redis or aioredis.Redis.from_url(settings.redis_url)
+        ingestion = IngestionClient(http) if http is not None else IngestionClient.create(
+            settings.ingestion_url, timeout_s=settings.ingestion_timeout_s)
+        reports = ReportStore(client, ttl_s=settings.report_ttl_s)
+        store = IncidentStore(client)
+        memory = IncidentMemory(store)
+        the_analyzer = analyzer or Analyzer(
+            engine=the_engine, ingestion=ingestion, settings=settings, metrics=metrics,
+            extra_tools=[*extra_tools, memory.tool()],
+            similar_incidents=similar_incidents or memory.similar_incidents,
+            save_report=reports.save,
+            meter_tools=the_engine.kind != "anthropic",  # the Claude engine counts its own tool calls
+        )
+        notifier = build_notifier(settings, notifier_transport)
+        config = service_config(settings)
+        notifications = Notifications(store, notifier, incident_metrics, public_url=config.public_url,
+                                      policy=config.notify_retry)
+        analysis = IncidentAnalysis(store, analyzer=the_analyzer, ingestion=ingestion, config=config)
+        incidents = IncidentService(client, store=store, analysis=analysis, notifications=notifications,
+                                    metrics=incident_metrics, config=config)
+        worker = AlertWorker(client, incidents, incident_metrics,
+                             config=WorkerConfig(claim_idle_ms=int(settings.alert_claim_idle_s * 1000)))
+        app.state.agent = Agent(
+            redis=client, ingestion=ingestion, engine=the_engine, reports=reports, store=store, memory=memory,
+            analyzer=the_analyzer, notifier=notifier, incidents=incidents,
+            intake=AlertIntake(client, dedup_ttl_s=settings.alert_dedup_ttl_s), worker=worker,
+        )
         try:
-            yield
+            async with running(worker, enabled=settings.alert_worker_enabled):
+                yield
         finally:
+            if notifier is not None:
+                await notifier.aclose()
             if http is None:
                 await ingestion.aclose()
-            if own_engine and hasattr(engine, "aclose"):
-                await engine.aclose()
+            if engine is None and hasattr(the_engine, "aclose"):
+                await the_engine.aclose()
             if redis is None:
-                await redis_client.aclose()
+                await client.aclose()
 
     app = create_base_app(settings, service="agent-service", registry=registry, lifespan=lifespan)
-    app.state.redis = redis_client
-    app.state.analyzer = analyzer
-    app.state.engine = engine
-    app.state.reports = store
-    app.state.metrics = metrics
-    app.state.llm_metrics = llm_metrics
-    app.state.registry = registry
-    install_incidents(app, settings, registry=registry)  # POST /alerts, /incidents, alert worker
-
-    auth = [Depends(BearerAuth(settings.api_token, name="API_TOKEN"))]
-    app.include_router(analyze.router, dependencies=auth)
-    app.include_router(reports.router, dependencies=auth)
+    api_auth = BearerAuth(settings.api_token, name="API_TOKEN")
+    app.include_router(analyze_router(api_auth))
+    app.include_router(reports_router(api_auth))
+    app.include_router(alerts_router(BearerAuth(settings.alerts_token, name="ALERTS_TOKEN"), incident_metrics))
+    app.include_router(incidents_router(api_auth, handoff_writer=handoff_writer(settings, the_engine)))
 
     @app.get("/health/ready", include_in_schema=False)
-    async def ready() -> dict[str, str]:
-        await app.state.redis.ping()
+    async def ready(agent: AgentDep) -> dict[str, str]:
+        await agent.redis.ping()
         return {"status": "ready"}
 
     return app

@@ -6,7 +6,9 @@ They allow extra fields, so what ingestion adds later reaches the tools unchange
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -103,6 +105,17 @@ class TerminationStates(_Open):
     termination_states: dict[str, int] = Field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MinuteSignal:
+    """One minute of a scope's golden signals (start of the minute): what the first-bad-minute
+    search (incidents/impact.py) judges."""
+
+    minute: datetime
+    requests: int
+    error_5xx_pct: float
+    p95_ms: float | None
+
+
 class IngestionError(Exception):
     """Ingestion answered, but not with what was asked (4xx/5xx or an unreadable body)."""
 
@@ -176,6 +189,25 @@ class IngestionClient:
 
     async def termination_states(self, **scope: Any) -> TerminationStates:
         return await self._get("/metrics/termination-states", TerminationStates, scope)
+
+    async def minute_signals(
+        self, *, last: datetime, minutes: int, backend: str | None, frontend: str | None, concurrency: int = 6
+    ) -> list[MinuteSignal]:
+        """One MinuteSignal per minute from `last` − `minutes` to the minute starting at `last`,
+        in time order: a 1-minute overview and response-times query each, at most `concurrency`
+        minutes at once. Raises IngestionError when ingestion cannot answer."""
+        limiter = asyncio.Semaphore(concurrency)
+
+        async def one(start: datetime) -> MinuteSignal:
+            scope = {"window": "1m", "end": start + timedelta(minutes=1), "backend": backend, "frontend": frontend}
+            async with limiter:
+                overview = await self.overview(**scope)
+                times = await self.response_times(**scope)
+            return MinuteSignal(minute=start, requests=overview.total_requests,
+                                error_5xx_pct=overview.error_rate_5xx_pct, p95_ms=times.p95_ms)
+
+        starts = [last - timedelta(minutes=n) for n in range(minutes, -1, -1)]
+        return list(await asyncio.gather(*(one(s) for s in starts)))
 
 
 def _param(value: Any) -> str:

@@ -21,7 +21,7 @@ SEVERITY_RANK: dict[str, int] = {"unknown": -1, "ok": 0, "warning": 1, "critical
 class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    window: str = Field(default="15m", pattern=r"^\d{1,4}[mh]$", description="1m…24h")
+    window: str = Field(default="15m", pattern=r"^\d{1,4}[mh]$", description="1m…24h")  # window.WINDOW_PATTERN
     end: datetime | None = None
     backend: str | None = Field(default=None, max_length=200)
     frontend: str | None = Field(default=None, max_length=200)

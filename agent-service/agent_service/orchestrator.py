@@ -12,7 +12,8 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Protocol
 
 from agent_service.engine import AnalysisContext, Engine, SpecialistSpec, Synthesis, Usage
 from agent_service.grounding import ungrounded
@@ -26,15 +27,15 @@ from agent_service.models import (
     Scope,
     Severity,
     SimilarIncident,
-    Window,
 )
 from agent_service.rules.synthesis import synthesize as deterministic_synthesis
 from agent_service.settings import Settings
 from agent_service.specialists import specialist_specs, tools_for
 from agent_service.tools.base import Tool
-from agent_service.tools.ingestion import Defaults, SourceTracker, window_minutes
+from agent_service.tools.ingestion import Defaults, SourceTracker
 from agent_service.tools.metered import MeteredTool
 from agent_service.tools.registry import build_tools
+from agent_service.window import report_window
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,13 @@ class Limiter:
         self.active = 0
         self._semaphore = asyncio.Semaphore(limit)
 
-    def try_slot(self) -> _Slot:
+    def try_slot(self) -> Slot:
         if self._semaphore.locked():
             raise Busy(f"{self.limit} analyses already running")
-        return _Slot(self)
+        return Slot(self)
 
-    def slot(self) -> _Slot:
-        return _Slot(self)
+    def slot(self) -> Slot:
+        return Slot(self)
 
     @contextlib.asynccontextmanager
     async def waiting(self, timeout_s: float) -> AsyncIterator[bool]:
@@ -83,7 +84,7 @@ class Limiter:
             self._semaphore.release()
 
 
-class _Slot:
+class Slot:
     def __init__(self, limiter: Limiter) -> None:
         self.limiter = limiter
 
@@ -96,12 +97,13 @@ class _Slot:
         self.limiter._semaphore.release()
 
 
-def analysis_window(request: AnalyzeRequest, now: datetime | None = None) -> Window:
-    end = request.end or now or datetime.now(UTC)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=UTC)
-    seconds = window_minutes(request.window) * 60
-    return Window(start=end - timedelta(seconds=seconds), end=end, seconds=seconds)
+class Analysis(Protocol):
+    """What the rest of the service needs of an analyzer: one analysis, and the MAX_ANALYSES slots
+    that POST /analyze, incident analyses and model-written handoffs share."""
+
+    limiter: Limiter
+
+    async def analyze(self, request: AnalyzeRequest) -> IncidentReport: ...
 
 
 def worst_known(findings: Sequence[Finding]) -> Severity | None:
@@ -128,7 +130,7 @@ class Analyzer:
         self.ingestion = ingestion
         self.settings = settings
         self.metrics = metrics
-        self.extra_tools = list(extra_tools)
+        self.extra_tools = tuple(extra_tools)
         self.similar_incidents = similar_incidents
         self.save_report = save_report
         # The Claude engine counts its own tool calls; the orchestrator counts them for the others.
@@ -162,7 +164,7 @@ class Analyzer:
         return report
 
     async def _analyze(self, request: AnalyzeRequest, started: float) -> IncidentReport:
-        window = analysis_window(request)
+        window = report_window(request.window, request.end)
         scope = Scope(backend=request.backend, frontend=request.frontend)
         context = AnalysisContext(window=window, scope=scope, question=request.question)
         tracker = SourceTracker()

@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 
 from oncall_common.settings import ServiceSettings
 
-from agent_service.llm.pricing import ModelPrice
+from agent_service.prices import ModelPrice
 
 
 class Settings(ServiceSettings):
@@ -44,7 +44,7 @@ class Settings(ServiceSettings):
     ingestion_timeout_s: float = Field(default=5.0, gt=0, le=120)
     tool_result_max_chars: int = Field(default=16_000, ge=1_000)
 
-    # --- Alert intake and incidents (agent_service/alerts, agent_service/incidents) ---
+    # --- Alert intake and incidents (agent_service/incidents) ---
     notifier_token: str | None = None
     notifier_timeout_s: float = Field(default=5.0, gt=0, le=60)
     public_url: str = "http://127.0.0.1:8001"  # base of incident links in notifications

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -29,12 +31,16 @@ def ingestion() -> FakeIngestion:
 
 
 def app_with(fake: FakeIngestion, redis: Any, engine: Any = None, **overrides: Any):
-    cfg = settings(api_token=TOKEN, llm_engine="rules", **overrides)
+    cfg = settings(api_token=TOKEN, llm_engine="rules", **{"alert_worker_enabled": False, **overrides})
     return create_app(cfg, redis=redis, http=fake.client(), engine=engine)
 
 
-def client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://agent.test")
+@asynccontextmanager
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running (where its parts are built), over ASGI."""
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://agent.test") as http:
+            yield http
 
 
 async def test_auth_missing_is_401_and_wrong_is_403(fake_redis: Any) -> None:

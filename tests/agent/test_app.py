@@ -19,13 +19,15 @@ from tests.agent.helpers import settings
         ({"llm_engine": "anthropic", "anthropic_api_key": "sk-test", "anthropic_base_url": "http://127.0.0.1:9"}, "anthropic"),
     ],
 )
-def test_engine_selection(fake_redis: Any, env: dict[str, str], kind: str) -> None:
-    app = create_app(settings(**env), redis=fake_redis)
-    assert app.state.engine.kind == kind
-    assert app.state.analyzer.engine is app.state.engine
+async def test_engine_selection(fake_redis: Any, env: dict[str, str], kind: str) -> None:
+    app = create_app(settings(alert_worker_enabled=False, **env), redis=fake_redis)
+    async with app.router.lifespan_context(app):
+        agent = app.state.agent
+    assert agent.engine.kind == kind
+    assert agent.analyzer.engine is agent.engine
     if kind == "anthropic":
-        assert app.state.engine.specialist_model == "claude-haiku-4-5"
-        assert app.state.engine.synthesis_model == "claude-sonnet-4-6"
+        assert agent.engine.specialist_model == "claude-haiku-4-5"
+        assert agent.engine.synthesis_model == "claude-sonnet-4-6"
 
 
 def test_anthropic_without_a_key_fails_at_start_up_with_the_reason(fake_redis: Any) -> None:

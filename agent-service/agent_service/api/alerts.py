@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from oncall_common.request_id import current_request_id
 from oncall_common.security import BearerAuth
-from agent_service.alerts.intake import AlertIntake
-from agent_service.alerts.models import AlertsAccepted, WebhookPayload
+from agent_service.api.deps import IntakeDep
 from agent_service.incidents.metrics import IncidentMetrics
+from agent_service.incidents.webhook import AlertsAccepted, WebhookPayload
 
 
 def alerts_router(auth: BearerAuth, metrics: IncidentMetrics) -> APIRouter:
@@ -22,13 +22,12 @@ def alerts_router(auth: BearerAuth, metrics: IncidentMetrics) -> APIRouter:
     @router.post("/alerts", status_code=202, response_model=AlertsAccepted, dependencies=[Depends(auth)],
                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                      "schema": WebhookPayload.model_json_schema(by_alias=True)}}}})
-    async def receive_alerts(request: Request) -> AlertsAccepted:
+    async def receive_alerts(request: Request, intake: IntakeDep) -> AlertsAccepted:
         try:
             body = WebhookPayload.model_validate_json(await request.body())
         except ValidationError as exc:
             metrics.received("unknown", "invalid")
             raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
-        intake: AlertIntake = request.app.state.alert_intake
         result = await intake.accept(body, request_id=current_request_id() or "")
         metrics.received(body.status, "duplicate" if result.duplicate else "accepted")
         return AlertsAccepted(incident_ids=result.incident_ids, duplicate=result.duplicate)

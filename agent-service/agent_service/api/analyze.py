@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from fastapi.responses import PlainTextResponse, Response
 
+from oncall_common.security import BearerAuth
+from agent_service.api.deps import AnalyzerDep, slot_or_429
 from agent_service.models import AnalyzeRequest, IncidentReport
-from agent_service.orchestrator import Analyzer, Busy
 from agent_service.report.markdown import render
-from agent_service.tools.ingestion import window_minutes
-
-router = APIRouter()
-
-MAX_WINDOW_MINUTES = 24 * 60
+from agent_service.window import MAX_MINUTES, window_minutes
 
 Format = Annotated[Literal["json", "markdown"], Query(description="json (default) or markdown")]
 
@@ -27,20 +24,20 @@ def as_format(report: IncidentReport, fmt: str) -> IncidentReport | Response:
     return report
 
 
-@router.post("/analyze", response_model=IncidentReport, responses=MARKDOWN)  # type: ignore[arg-type]
-async def analyze(
-    request: Request,
-    body: Annotated[AnalyzeRequest | None, Body()] = None,
-    format: Format = "json",  # noqa: A002 - the query parameter's public name
-) -> IncidentReport | Response:
-    analyzer: Analyzer = request.app.state.analyzer
-    body = body or AnalyzeRequest()
-    if not 1 <= window_minutes(body.window) <= MAX_WINDOW_MINUTES:
-        raise HTTPException(status_code=422, detail=f"window must be between 1m and 24h, got {body.window!r}")
-    try:
-        slot = analyzer.limiter.try_slot()
-    except Busy as exc:
-        raise HTTPException(status_code=429, detail=f"too many analyses: {exc}", headers={"Retry-After": "5"}) from exc
-    async with slot:
-        report = await analyzer.analyze(body)
-    return as_format(report, format)
+def analyze_router(auth: BearerAuth) -> APIRouter:
+    router = APIRouter(tags=["analyze"], dependencies=[Depends(auth)])
+
+    @router.post("/analyze", response_model=IncidentReport, responses=MARKDOWN)  # type: ignore[arg-type]
+    async def analyze(
+        analyzer: AnalyzerDep,
+        body: Annotated[AnalyzeRequest | None, Body()] = None,
+        format: Format = "json",  # noqa: A002 - the query parameter's public name
+    ) -> IncidentReport | Response:
+        body = body or AnalyzeRequest()
+        if not 1 <= window_minutes(body.window) <= MAX_MINUTES:
+            raise HTTPException(status_code=422, detail=f"window must be between 1m and 24h, got {body.window!r}")
+        async with slot_or_429(analyzer):
+            report = await analyzer.analyze(body)
+        return as_format(report, format)
+
+    return router

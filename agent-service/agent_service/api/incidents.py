@@ -3,15 +3,14 @@ post-mortem. Thin: each route calls IncidentService or a pure renderer."""
 
 from __future__ import annotations
 
-import contextlib
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from cachetools import TTLCache
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
 from oncall_common.security import BearerAuth
+from agent_service.api.deps import AnalyzerDep, IncidentsDep, WorkerDep, slot_or_429
 from agent_service.incidents.handoff import TextWriter, llm_handoff, rules_handoff
 from agent_service.incidents.lifecycle import TransitionError
 from agent_service.incidents.models import (
@@ -29,17 +28,12 @@ from agent_service.incidents.postmortem import render_postmortem
 from agent_service.incidents.search import filter_incidents
 from agent_service.incidents.service import IncidentService, now_utc
 from agent_service.incidents.store import IncidentNotFound
-from agent_service.orchestrator import Busy
 
 LIST_SCAN = 2000
 HANDOFF_CACHE = 256
+HANDOFF_TTL_S = 24 * 3600  # a written handoff is kept per incident state for at most a day
 
-
-def _service(request: Request) -> IncidentService:
-    return request.app.state.incidents
-
-
-Service = Annotated[IncidentService, Depends(_service)]
+Service = IncidentsDep
 
 
 async def _get(service: IncidentService, incident_id: int) -> Incident:
@@ -49,9 +43,9 @@ async def _get(service: IncidentService, incident_id: int) -> Incident:
     return incident
 
 
-def incidents_router(
-    auth: BearerAuth, *, handoff_writer: Callable[[FastAPI], TextWriter | None] | None = None
-) -> APIRouter:
+def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = None) -> APIRouter:
+    """`handoff_writer`: the Claude engine's free-text helper (LLM_ENGINE=anthropic), else None
+    and the handoff is the rules version."""
     router = APIRouter(prefix="/incidents", tags=["incidents"])
     write = [Depends(auth)]
 
@@ -68,7 +62,7 @@ def incidents_router(
         return IncidentList(incidents=[IncidentSummary.of(i) for i in found], count=len(found))
 
     @router.post("", response_model=Incident, status_code=201, dependencies=write)
-    async def create_incident(body: IncidentCreate, service: Service, request: Request) -> Incident:
+    async def create_incident(body: IncidentCreate, service: Service, worker: WorkerDep) -> Incident:
         """Open an incident by hand (source `manual`, or `analyze` with a `report` from POST /analyze).
 
         No analysis runs unless asked: `"analyze": true` queues one scoped by the body's `backend`/
@@ -79,11 +73,7 @@ def incidents_router(
         """
         incident = await service.create(body)
         if body.analyze:
-            worker = getattr(request.app.state, "alert_worker", None)
-            if worker is not None:
-                worker.spawn_drain(incident.id)
-            else:  # no background worker in this app: carry it out here
-                incident = await service.drain(incident.id) or incident
+            worker.spawn_drain(incident.id)
         return incident
 
     @router.get("/{incident_id}", response_model=Incident)
@@ -108,30 +98,21 @@ def incidents_router(
 
     # A model-written handoff costs money: it needs API_TOKEN (when set), takes one of the
     # MAX_ANALYSES slots (429 past it) and is written once per incident state, not per request.
-    handoffs: OrderedDict[tuple[int, int, str], Handoff] = OrderedDict()
+    handoffs: TTLCache[tuple[int, int, str], Handoff] = TTLCache(maxsize=HANDOFF_CACHE, ttl=HANDOFF_TTL_S)
 
     @router.get("/{incident_id}/handoff", response_model=Handoff, dependencies=write)
-    async def handoff(incident_id: int, service: Service, request: Request) -> Handoff:
+    async def handoff(incident_id: int, service: Service, analyzer: AnalyzerDep) -> Handoff:
         incident = await _get(service, incident_id)
-        writer: TextWriter | None = handoff_writer(request.app) if handoff_writer else None
-        if writer is None:
+        if handoff_writer is None:
             return rules_handoff(incident, now=now_utc())
         key = (incident.id, len(incident.timeline), incident.status.value)
-        if key in handoffs:
-            handoffs.move_to_end(key)
-            return handoffs[key]
-        limiter = getattr(getattr(request.app.state, "analyzer", None), "limiter", None)
-        try:
-            slot = limiter.try_slot() if limiter is not None else contextlib.nullcontext()
-        except Busy as exc:
-            raise HTTPException(status_code=429, detail=f"too many analyses: {exc}",
-                                headers={"Retry-After": "5"}) from exc
-        async with slot:  # type: ignore[attr-defined]
-            written = await llm_handoff(incident, writer, now=now_utc())
+        cached = handoffs.get(key)
+        if cached is not None:
+            return cached
+        async with slot_or_429(analyzer):
+            written = await llm_handoff(incident, handoff_writer, now=now_utc())
         if written.generated_by == "llm":  # a fallback after a model failure is retried next time
             handoffs[key] = written
-            while len(handoffs) > HANDOFF_CACHE:
-                handoffs.popitem(last=False)
         return written
 
     @router.get("/{incident_id}/postmortem", response_class=PlainTextResponse,

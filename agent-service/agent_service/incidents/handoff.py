@@ -6,7 +6,7 @@ to the rules version if the model fails."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from agent_service.engine import Usage
 from agent_service.incidents.models import Handoff, Incident, IncidentStatus
@@ -16,6 +16,7 @@ HANDOFF_TEMPLATE = "handoff"
 MAX_WORDS = 250
 
 
+@runtime_checkable
 class TextWriter(Protocol):
     """The Claude engine's free-text helper: instructions from a template, material as data."""
 

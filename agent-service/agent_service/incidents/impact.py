@@ -2,29 +2,18 @@
 
 Pure part: `first_bad_minute(minutes)` walks back from the alert through the contiguous run of bad
 minutes (one good minute inside the run is tolerated). I/O part: one 1-minute overview and one
-response-times query per minute of the look-back, concurrency-bounded, with timeouts.
+response-times query per minute of the look-back (IngestionClient.minute_signals).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import httpx
-
-from oncall_common.request_id import async_client
+from agent_service.ingestion_client import IngestionClient, MinuteSignal
 
 LOOKBACK_MINUTES = 30
 CONCURRENCY = 6
-
-
-@dataclass(frozen=True)
-class MinuteSignal:
-    minute: datetime  # start of the minute
-    requests: int
-    error_5xx_pct: float
-    p95_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -62,36 +51,9 @@ def floor_minute(value: datetime) -> datetime:
 
 
 async def fetch_minutes(
-    base_url: str,
-    *,
-    alert_at: datetime,
-    backend: str | None,
-    frontend: str | None,
-    timeout_s: float = 5.0,
+    ingestion: IngestionClient, *, alert_at: datetime, backend: str | None, frontend: str | None,
     lookback: int = LOOKBACK_MINUTES,
-    transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[MinuteSignal]:
-    """One MinuteSignal per minute from alert − lookback to the alert's minute. Raises httpx
-    errors when the ingestion-service cannot answer."""
-    last = floor_minute(alert_at)
-    starts = [last - timedelta(minutes=n) for n in range(lookback, -1, -1)]
-    scope = {k: v for k, v in (("backend", backend), ("frontend", frontend)) if v}
-    limiter = asyncio.Semaphore(CONCURRENCY)
-    async with async_client(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport) as http:
-
-        async def one(start: datetime) -> MinuteSignal:
-            params = {"window": "1m", "end": (start + timedelta(minutes=1)).isoformat(), **scope}
-            async with limiter:
-                overview = await http.get("/metrics/overview", params=params)
-                overview.raise_for_status()
-                times = await http.get("/metrics/response-times", params=params)
-                times.raise_for_status()
-            o, t = overview.json(), times.json()
-            return MinuteSignal(
-                minute=start,
-                requests=int(o.get("total_requests") or 0),
-                error_5xx_pct=float(o.get("error_rate_5xx_pct") or 0.0),
-                p95_ms=t.get("p95_ms"),
-            )
-
-        return list(await asyncio.gather(*(one(s) for s in starts)))
+    """The minutes from alert − lookback to the alert's minute (raises IngestionError)."""
+    return await ingestion.minute_signals(last=floor_minute(alert_at), minutes=lookback,
+                                          backend=backend, frontend=frontend, concurrency=CONCURRENCY)

@@ -2,7 +2,7 @@
 
 Forward skips are allowed (a false alarm can be RESOLVED straight from OPEN); MITIGATED can go
 back to INVESTIGATING (the group fired again, or the fix did not hold); RESOLVED is final: a group
-that fires again after resolution opens a NEW incident linked to this one (alerts/apply.py).
+that fires again after resolution opens a NEW incident linked to this one (incidents/apply.py).
 """
 
 from __future__ import annotations

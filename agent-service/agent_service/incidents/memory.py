@@ -4,14 +4,17 @@ and as the `similar_incidents` hook that fills IncidentReport.similar_incidents.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_service.incidents.models import Incident
 from agent_service.incidents.search import DOMAIN_STOP, idf_scores, memory_tokens, situation_score, tokens
 from agent_service.incidents.store import IncidentStore
 from agent_service.models import IncidentReport, SimilarIncident
 from agent_service.tools.base import ToolResult
+from agent_service.tools.schema import input_schema, short_errors
 
 MAX_SCAN = 500
 TEXT_MIN_SCORE = 0.2
@@ -19,15 +22,13 @@ SITUATION_MIN_SCORE = 0.4  # same place, or exactly the same symptoms elsewhere
 
 
 class IncidentMemory:
-    """`store` is a callable so the memory can be built before Redis is opened in the lifespan."""
-
-    def __init__(self, store: Callable[[], IncidentStore], *, scan: int = MAX_SCAN) -> None:
+    def __init__(self, store: IncidentStore, *, scan: int = MAX_SCAN) -> None:
         self._store = store
         self.scan = scan
 
     async def _remembered(self, exclude: int | None = None) -> list[Incident]:
         return [
-            i for i in await self._store().resolved(self.scan)
+            i for i in await self._store.resolved(self.scan)
             if i.id != exclude and (i.root_cause or i.resolution)
         ]
 
@@ -51,14 +52,6 @@ class IncidentMemory:
         ]
         return _best(scored, limit=limit, minimum=SITUATION_MIN_SCORE)
 
-    def attach(self, analyzer: object) -> None:
-        """Give an Analyzer (agent_service.orchestrator) the tool and the hook, once."""
-        tools = getattr(analyzer, "extra_tools", None)
-        if isinstance(tools, list) and not any(getattr(t, "name", "") == SearchPastIncidentsTool.name for t in tools):
-            tools.append(self.tool())
-        if hasattr(analyzer, "similar_incidents") and analyzer.similar_incidents is None:  # type: ignore[attr-defined]
-            analyzer.similar_incidents = self.similar_incidents  # type: ignore[attr-defined]
-
     def tool(self) -> SearchPastIncidentsTool:
         return SearchPastIncidentsTool(self)
 
@@ -74,6 +67,13 @@ def _best(scored: Iterable[tuple[Incident, float]], *, limit: int, minimum: floa
     return found[:limit]
 
 
+class SearchArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    query: str = Field(min_length=1, max_length=500)
+    limit: int = Field(default=3, ge=1, le=10, strict=True)
+
+
 class SearchPastIncidentsTool:
     name = "search_past_incidents"
     description = (
@@ -81,28 +81,18 @@ class SearchPastIncidentsTool:
         "such as 'latency', '5xx', 'queue', 'redis memory'). Returns up to `limit` incidents with "
         "their root cause and what resolved them, best match first."
     )
-    input_schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "query": {"type": "string", "minLength": 1, "maxLength": 500},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3},
-        },
-        "required": ["query"],
-        "additionalProperties": False,
-    }
+    input_schema: dict[str, Any] = input_schema(SearchArgs)
 
     def __init__(self, memory: IncidentMemory) -> None:
         self.memory = memory
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
-        query = arguments.get("query")
-        limit = arguments.get("limit", 3)
-        if not isinstance(query, str) or not query.strip() or len(query) > 500:
-            return ToolResult.fail("`query` must be a non-empty string of at most 500 characters")
-        if not isinstance(limit, int) or not 1 <= limit <= 10:
-            return ToolResult.fail("`limit` must be an integer from 1 to 10")
         try:
-            found = await self.memory.search(query, limit=limit)
+            args = SearchArgs.model_validate(arguments or {})
+        except ValidationError as exc:
+            return ToolResult.fail(f"invalid arguments for {self.name}: {short_errors(exc)}")
+        try:
+            found = await self.memory.search(args.query, limit=args.limit)
         except Exception as exc:  # noqa: BLE001 - a tool failure is a result, not a crash
             return ToolResult.fail(f"incident store unavailable: {type(exc).__name__}")
         return ToolResult.ok({"incidents": [s.model_dump(mode="json") for s in found], "count": len(found)})

@@ -63,7 +63,7 @@ class AlertRecord(BaseModel):
 
 class PendingAction(BaseModel):
     """Outbox entry: work decided inside a state change and carried out after it is stored, so a
-    crash between the two resumes instead of redoing or forgetting (see alerts/worker.py)."""
+    crash between the two resumes instead of redoing or forgetting (see incidents/worker.py)."""
 
     kind: Literal["analyze", "notify"]
     key: str

@@ -7,18 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import redis.asyncio as aioredis
 
-from agent_service.incidents import impact
+from agent_service.incidents.analysis import IncidentAnalysis
+from agent_service.incidents.config import ServiceConfig
 from agent_service.incidents.lifecycle import acknowledge, now_utc, transition
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.models import (
-    SEVERITY_ORDER,
     Incident,
     IncidentCreate,
     IncidentStatus,
@@ -28,10 +26,12 @@ from agent_service.incidents.models import (
     StatusChange,
 )
 from agent_service.incidents.notifications import Notifications
-from agent_service.incidents.notify_retry import RetryPolicy, next_action
+from agent_service.incidents.notify_retry import next_action
+from agent_service.incidents.outcomes import REPORT_SEVERITY
 from agent_service.incidents.store import IncidentStore
-from agent_service.models import SEVERITY_RANK, AnalyzeRequest, IncidentReport
-from agent_service.notifier_client import NotifierClient, idempotency_key
+from agent_service.keys import incident_lock_key
+from agent_service.models import SEVERITY_RANK
+from agent_service.notifier_client import idempotency_key
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,7 @@ STATUS_EVENTS: dict[IncidentStatus, NotifyEvent] = {
     IncidentStatus.MITIGATED: "mitigated",
     IncidentStatus.RESOLVED: "resolved",
 }
-REPORT_SEVERITY = {"ok": "info", "warning": "warning", "critical": "critical"}
-MAX_REPORTS = 10
 API_DRAIN_WAIT_S = 2.0  # an API call never waits for a running analysis
-LOCK_TTL_S = 15.0
 
 
 async def _keep_alive(lock: Any, ttl_s: float) -> None:
@@ -57,62 +54,21 @@ async def _keep_alive(lock: Any, ttl_s: float) -> None:
             return
 
 
-class Analyzer(Protocol):
-    async def analyze(self, request: AnalyzeRequest) -> IncidentReport: ...
-
-
-@contextlib.asynccontextmanager
-async def _slot(analyzer: Analyzer, wait_s: float) -> AsyncIterator[bool]:
-    """One of the analyzer's MAX_ANALYSES slots, shared with POST /analyze; waits at most `wait_s`
-    (False: the wait ran out and the analysis runs over the limit). Analyzers without a limiter
-    (test doubles) run at once."""
-    limiter = getattr(analyzer, "limiter", None)
-    if limiter is None:
-        yield True
-        return
-    async with limiter.waiting(wait_s) as held:
-        yield held
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    public_url: str = "http://127.0.0.1:8001"
-    analysis_timeout_s: float = 180.0
-    analysis_slot_wait_s: float = 60.0  # then run over MAX_ANALYSES rather than drop an alert's analysis
-    lock_ttl_s: float = LOCK_TTL_S  # a crashed drainer frees its incident within this
-    ingestion_url: str | None = None
-    ingestion_timeout_s: float = 5.0
-    bad_minute: impact.BadThresholds = impact.BadThresholds()
-    quiet_minutes: float = 0.0
-    notify_retry: RetryPolicy = RetryPolicy()
-
-
-def analysis_window(detected_at: datetime | None, now: datetime) -> str:
-    """From a few minutes before the alert started to now, in whole minutes (5m…24h); the last
-    15 minutes (as POST /analyze) for an incident without an alert (opened by hand)."""
-    if detected_at is None:
-        return "15m"
-    start = detected_at - timedelta(minutes=5)
-    minutes = int((now - start).total_seconds() // 60) + 1
-    return f"{min(max(minutes, 5), 1440)}m"
-
-
 class IncidentService:
     def __init__(
         self,
         redis: aioredis.Redis,
         *,
-        notifier: NotifierClient | None,
-        analyzer: Callable[[], Analyzer | None],
+        store: IncidentStore,
+        analysis: IncidentAnalysis,
+        notifications: Notifications,
         metrics: IncidentMetrics,
         config: ServiceConfig,
     ) -> None:
-        self.redis = redis
-        self.store = IncidentStore(redis)
-        self.notifier = notifier
-        self.notifications = Notifications(self.store, notifier, metrics, public_url=config.public_url,
-                                           policy=config.notify_retry)
-        self.analyzer = analyzer
+        self.redis = redis  # for the per-incident drain lock
+        self.store = store
+        self.analysis = analysis
+        self.notifications = notifications
         self.metrics = metrics
         self.config = config
 
@@ -205,7 +161,7 @@ class IncidentService:
         another drainer holds the lock longer than `wait_s`, its loop (or the worker's
         housekeeping) carries out what was added meanwhile."""
         wait = self.config.analysis_timeout_s + 60 if wait_s is None else wait_s
-        lock = self.redis.lock(f"lock:incident:{incident_id}", timeout=self.config.lock_ttl_s,
+        lock = self.redis.lock(incident_lock_key(incident_id), timeout=self.config.lock_ttl_s,
                                blocking_timeout=wait)
         if not await lock.acquire():
             return await self.store.get(incident_id)
@@ -217,9 +173,9 @@ class IncidentService:
                 if incident is None or action is None:
                     break
                 if action.kind == "analyze":
-                    incident = await self._analyze(incident, action)
+                    incident = await self.analysis.run_analysis(incident, action)
                 else:
-                    incident = await self.notifications.carry_out(incident, action)
+                    incident = await self.notifications.send_notification(incident, action)
             return incident
         finally:
             keepalive.cancel()
@@ -229,71 +185,3 @@ class IncidentService:
                 await lock.release()
             except Exception:  # noqa: BLE001 - expired lock: nothing to release
                 log.warning("incident %s: drain lock expired before release", incident_id)
-
-    async def _analyze(self, incident: Incident, action: PendingAction) -> Incident:
-        def started(inc: Incident) -> None:
-            if inc.status == IncidentStatus.OPEN:
-                transition(inc, IncidentStatus.INVESTIGATING, actor="system", at=now_utc())
-            inc.add_event("analysis_started", "analysis started", actor="system", at=now_utc(),
-                          data={"key": action.key, "scope": inc.scope})
-
-        already = any(e.kind == "analysis_started" and e.data.get("key") == action.key for e in incident.timeline)
-        if not already:
-            incident, _ = await self.store.update(incident.id, started)
-        analyzer = self.analyzer()
-        report: IncidentReport | None = None
-        error = "no analyzer configured"
-        over_limit: str | None = None
-        if analyzer is not None:
-            async with _slot(analyzer, self.config.analysis_slot_wait_s) as held:
-                if not held:
-                    over_limit = (f"analysis waited {self.config.analysis_slot_wait_s:g}s for one of the "
-                                  f"{analyzer.limiter.limit} analysis slots (MAX_ANALYSES) and ran over the limit")
-                    log.warning("incident %s: %s", incident.id, over_limit)
-                request = AnalyzeRequest(
-                    window=analysis_window(incident.detected_at, now_utc()),
-                    backend=incident.scope.get("backend"), frontend=incident.scope.get("frontend"),
-                )  # no `question`: alert text never reaches a model prompt
-                try:
-                    report = await asyncio.wait_for(analyzer.analyze(request), self.config.analysis_timeout_s)
-                except TimeoutError:
-                    error = f"analysis timed out after {self.config.analysis_timeout_s:g}s"
-                except Exception as exc:  # noqa: BLE001 - recorded on the timeline, processing goes on
-                    log.exception("analysis for incident %s failed", incident.id)
-                    error = f"{type(exc).__name__}: {str(exc)[:300]}"
-        first_bad = await self._first_bad_minute(incident) if report is not None else None
-
-        def attach(inc: Incident) -> None:
-            at = now_utc()
-            if over_limit:
-                inc.add_event("analysis_delayed", over_limit, actor="system", at=at, data={"key": action.key})
-            if report is None:
-                inc.add_event("analysis_failed", f"analysis failed: {error}", actor="system", at=at,
-                              data={"key": action.key})
-                return
-            inc.reports = [*inc.reports, report][-MAX_REPORTS:]
-            if SEVERITY_RANK[report.overall_severity] > 0:
-                sev = REPORT_SEVERITY[report.overall_severity]
-                if SEVERITY_RANK[report.overall_severity] > SEVERITY_ORDER[inc.severity]:
-                    inc.severity = sev  # type: ignore[assignment]
-            if first_bad and inc.impact_started_at is None:
-                inc.impact_started_at = first_bad
-            inc.add_event("analysis_finished",
-                          f"analysis {report.overall_severity}: {report.title}", actor="system", at=at,
-                          data={"key": action.key, "report_id": report.id, "engine": report.engine.kind})
-
-        return await self.store.finish(incident.id, action.key, attach)
-
-    async def _first_bad_minute(self, incident: Incident) -> datetime | None:
-        if not self.config.ingestion_url or incident.detected_at is None:
-            return None
-        try:
-            minutes = await impact.fetch_minutes(
-                self.config.ingestion_url, alert_at=incident.detected_at,
-                backend=incident.scope.get("backend"), frontend=incident.scope.get("frontend"),
-                timeout_s=self.config.ingestion_timeout_s,
-            )
-        except Exception as exc:  # noqa: BLE001 - the post-mortem then says TTD is not measured
-            log.warning("incident %s: signals for the first bad minute unavailable: %s", incident.id, exc)
-            return None
-        return impact.first_bad_minute(minutes, self.config.bad_minute)

@@ -1,7 +1,7 @@
 """Incidents in Redis: one JSON document per incident (timeline inside), sequential ids (INCR),
 small indexes for listing, open count, quiet-period resolution and the memory of past incidents.
 
-Every change is a read-modify-write under WATCH/MULTI, so concurrent writers (the alert worker,
+Every change is a read-modify-write in a WATCH/MULTI transaction (`Redis.transaction`), so concurrent writers (the alert worker,
 API calls, a second agent-service process) never lose each other's updates.
 """
 
@@ -11,36 +11,24 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
-from agent_service.alerts.models import group_hash
 from agent_service.incidents.models import Incident, IncidentStatus
 from agent_service.incidents.notify_retry import retry_at
+from agent_service.keys import (
+    INCIDENT_SEQ,
+    INCIDENTS_BY_CREATED,
+    INCIDENTS_MITIGATED,
+    INCIDENTS_OPEN,
+    INCIDENTS_PENDING,
+    INCIDENTS_RESOLVED,
+    INCIDENTS_RETRY_AT,
+    group_hash,
+    group_open_key,
+    incident_key,
+)
 
 T = TypeVar("T")
-
-SEQ = "incidents:seq"
-BY_CREATED = "incidents:by_created"
-OPEN = "incidents:open"
-MITIGATED = "incidents:mitigated"
-RESOLVED = "incidents:resolved"
-PENDING = "incidents:pending"  # incidents with actions not carried out yet
-RETRY_AT = "incidents:retry_at"  # incidents whose next notification backs off, by when it is due
-MAX_UPDATE_ATTEMPTS = 50
-
-
-def incident_key(incident_id: int) -> str:
-    return f"incident:{incident_id}"
-
-
-def group_open_key(ghash: str) -> str:
-    """groupKey → the id of the group's incident while it is not RESOLVED."""
-    return f"alerts:group:{ghash}"
-
-
-def group_last_key(ghash: str) -> str:
-    """groupKey → the id of the group's most recent incident (to link a new one to it)."""
-    return f"alerts:group_last:{ghash}"
+Pipeline = aioredis.client.Pipeline
 
 
 class IncidentNotFound(LookupError):
@@ -58,7 +46,7 @@ class IncidentStore:
         self.redis = redis
 
     async def next_id(self) -> int:
-        return int(await self.redis.incr(SEQ))
+        return int(await self.redis.incr(INCIDENT_SEQ))
 
     async def get(self, incident_id: int) -> Incident | None:
         raw = _text(await self.redis.get(incident_key(incident_id)))
@@ -67,52 +55,40 @@ class IncidentStore:
     async def create(self, incident: Incident) -> bool:
         """Store a new incident; False when that id already exists (a replayed creation)."""
         key = incident_key(incident.id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_UPDATE_ATTEMPTS):
-                try:
-                    await pipe.watch(key)
-                    if await pipe.exists(key):
-                        await pipe.unwatch()
-                        return False
-                    pipe.multi()
-                    pipe.set(key, incident.model_dump_json())
-                    pipe.zadd(BY_CREATED, {str(incident.id): incident.created_at.timestamp()})
-                    self._index(pipe, incident)
-                    await pipe.execute()
-                    return True
-                except WatchError:
-                    continue
-        raise RuntimeError(f"incident {incident.id}: too much contention")
+
+        async def attempt(pipe: Pipeline) -> bool:
+            if await pipe.exists(key):
+                await pipe.unwatch()
+                return False
+            pipe.multi()
+            pipe.set(key, incident.model_dump_json())
+            pipe.zadd(INCIDENTS_BY_CREATED, {str(incident.id): incident.created_at.timestamp()})
+            self._index(pipe, incident)
+            return True
+
+        return bool(await self.redis.transaction(attempt, key, value_from_callable=True))
 
     async def update(self, incident_id: int, change: Callable[[Incident], T]) -> tuple[Incident, T]:
-        """Apply `change` (which mutates the incident, may raise) atomically; retried on conflict."""
+        """Apply `change` (which mutates the incident, may raise) atomically: redis-py's
+        WATCH/MULTI transaction, run again on a fresh copy when another writer got there first."""
         key = incident_key(incident_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_UPDATE_ATTEMPTS):
-                try:
-                    await pipe.watch(key)
-                    raw = _text(await pipe.get(key))
-                    if raw is None:
-                        await pipe.unwatch()
-                        raise IncidentNotFound(incident_id)
-                    incident = Incident.model_validate_json(raw)
-                    result = change(incident)
-                    release_group = None
-                    if incident.status == IncidentStatus.RESOLVED and incident.group_key:
-                        release_group = group_open_key(group_hash(incident.group_key))
-                        await pipe.watch(release_group)
-                        if _text(await pipe.get(release_group)) != str(incident_id):
-                            release_group = None
-                    pipe.multi()
-                    pipe.set(key, incident.model_dump_json())
-                    self._index(pipe, incident)
-                    if release_group:
-                        pipe.delete(release_group)
-                    await pipe.execute()
-                    return incident, result
-                except WatchError:
-                    continue
-        raise RuntimeError(f"incident {incident_id}: too much contention")
+
+        async def attempt(pipe: Pipeline) -> tuple[Incident, T]:
+            raw = _text(await pipe.get(key))
+            if raw is None:
+                await pipe.unwatch()
+                raise IncidentNotFound(incident_id)
+            incident = Incident.model_validate_json(raw)
+            result = change(incident)
+            release_group = await _group_to_release(pipe, incident)
+            pipe.multi()
+            pipe.set(key, incident.model_dump_json())
+            self._index(pipe, incident)
+            if release_group:
+                pipe.delete(release_group)
+            return incident, result
+
+        return await self.redis.transaction(attempt, key, value_from_callable=True)  # type: ignore[no-any-return]
 
     async def finish(self, incident_id: int, key: str, change: Callable[[Incident], None]) -> Incident:
         """Record a pending action's outcome (`change`) and remove the action, atomically."""
@@ -125,28 +101,28 @@ class IncidentStore:
         return incident
 
     @staticmethod
-    def _index(pipe: aioredis.client.Pipeline, incident: Incident) -> None:
+    def _index(pipe: Pipeline, incident: Incident) -> None:
         member = str(incident.id)
         if incident.pending:
-            pipe.sadd(PENDING, member)
+            pipe.sadd(INCIDENTS_PENDING, member)
         else:
-            pipe.srem(PENDING, member)
+            pipe.srem(INCIDENTS_PENDING, member)
         due = retry_at(incident)
         if due is not None:
-            pipe.zadd(RETRY_AT, {member: due.timestamp()})
+            pipe.zadd(INCIDENTS_RETRY_AT, {member: due.timestamp()})
         else:
-            pipe.zrem(RETRY_AT, member)
+            pipe.zrem(INCIDENTS_RETRY_AT, member)
         if incident.status == IncidentStatus.RESOLVED:
-            pipe.srem(OPEN, member)
-            pipe.zrem(MITIGATED, member)
-            pipe.zadd(RESOLVED, {member: (incident.resolved_at or incident.updated_at).timestamp()})
+            pipe.srem(INCIDENTS_OPEN, member)
+            pipe.zrem(INCIDENTS_MITIGATED, member)
+            pipe.zadd(INCIDENTS_RESOLVED, {member: (incident.resolved_at or incident.updated_at).timestamp()})
         else:
-            pipe.sadd(OPEN, member)
-            pipe.zrem(RESOLVED, member)
+            pipe.sadd(INCIDENTS_OPEN, member)
+            pipe.zrem(INCIDENTS_RESOLVED, member)
             if incident.status == IncidentStatus.MITIGATED and incident.mitigated_at:
-                pipe.zadd(MITIGATED, {member: incident.mitigated_at.timestamp()})
+                pipe.zadd(INCIDENTS_MITIGATED, {member: incident.mitigated_at.timestamp()})
             else:
-                pipe.zrem(MITIGATED, member)
+                pipe.zrem(INCIDENTS_MITIGATED, member)
 
     async def _load(self, ids: list[bytes | str]) -> list[Incident]:
         if not ids:
@@ -156,25 +132,25 @@ class IncidentStore:
 
     async def recent(self, scan: int) -> list[Incident]:
         """The `scan` most recently created incidents, newest first."""
-        return await self._load(await self.redis.zrevrange(BY_CREATED, 0, scan - 1))
+        return await self._load(await self.redis.zrevrange(INCIDENTS_BY_CREATED, 0, scan - 1))
 
     async def resolved(self, scan: int) -> list[Incident]:
-        return await self._load(await self.redis.zrevrange(RESOLVED, 0, scan - 1))
+        return await self._load(await self.redis.zrevrange(INCIDENTS_RESOLVED, 0, scan - 1))
 
     async def mitigated_before(self, timestamp: float, limit: int = 100) -> list[int]:
-        ids = await self.redis.zrangebyscore(MITIGATED, "-inf", timestamp, start=0, num=limit)
+        ids = await self.redis.zrangebyscore(INCIDENTS_MITIGATED, "-inf", timestamp, start=0, num=limit)
         return [int(_text(i) or 0) for i in ids]
 
     async def with_pending(self, limit: int = 100) -> list[int]:
-        return [int(_text(i) or 0) for i in (await self.redis.srandmember(PENDING, limit) or [])]
+        return [int(_text(i) or 0) for i in (await self.redis.srandmember(INCIDENTS_PENDING, limit) or [])]
 
     async def retries_due(self, timestamp: float, limit: int = 100) -> list[int]:
         """Incidents whose backing-off notification is due at `timestamp` (epoch seconds)."""
-        ids = await self.redis.zrangebyscore(RETRY_AT, "-inf", timestamp, start=0, num=limit)
+        ids = await self.redis.zrangebyscore(INCIDENTS_RETRY_AT, "-inf", timestamp, start=0, num=limit)
         return [int(_text(i) or 0) for i in ids]
 
     async def open_count(self) -> int:
-        return int(await self.redis.scard(OPEN))
+        return int(await self.redis.scard(INCIDENTS_OPEN))
 
     async def group_incident(self, group_key: str) -> int | None:
         raw = _text(await self.redis.get(group_open_key(group_hash(group_key))))
@@ -183,3 +159,13 @@ class IncidentStore:
     async def group_last(self, group_key: str) -> int | None:
         raw = _text(await self.redis.get(group_last_key(group_hash(group_key))))
         return int(raw) if raw else None
+
+
+async def _group_to_release(pipe: Pipeline, incident: Incident) -> str | None:
+    """A RESOLVED incident frees its alert group (the next firing opens a new incident), unless
+    the group already points elsewhere; the key is watched with the incident's."""
+    if incident.status != IncidentStatus.RESOLVED or not incident.group_key:
+        return None
+    key = group_open_key(group_hash(incident.group_key))
+    await pipe.watch(key)
+    return key if _text(await pipe.get(key)) == str(incident.id) else None

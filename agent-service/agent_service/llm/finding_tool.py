@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent_service.tools.schema import input_schema
+
 REPORT_FINDING = "report_finding"
 REPORT_SYNTHESIS = "report_synthesis"
 
@@ -41,16 +43,8 @@ class SynthesisInput(BaseModel):
     overall_severity: Literal["ok", "warning", "critical"] | None = None
 
 
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    schema.pop("title", None)
-    for prop in schema.get("properties", {}).values():
-        prop.pop("title", None)
-    return schema
-
-
 def tool_definition(name: str, description: str, model: type[BaseModel]) -> dict[str, Any]:
-    return {"name": name, "description": description, "input_schema": _schema(model)}
+    return {"name": name, "description": description, "input_schema": input_schema(model)}
 
 
 FINDING_TOOL = tool_definition(

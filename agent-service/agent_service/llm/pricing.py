@@ -9,16 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class ModelPrice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cache_read: float = Field(ge=0)
-    cache_write: float = Field(ge=0)
+from agent_service.prices import ModelPrice
 
 
 DEFAULT_PRICES: dict[str, ModelPrice] = {

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from agent_service.keys import report_key
 from agent_service.models import IncidentReport
-
-PREFIX = "oncall:agent:report:"
 
 
 class ReportStore:
@@ -15,10 +14,10 @@ class ReportStore:
         self.ttl_s = ttl_s
 
     async def save(self, report: IncidentReport) -> None:
-        await self.redis.set(PREFIX + report.id, report.model_dump_json(), ex=self.ttl_s)
+        await self.redis.set(report_key(report.id), report.model_dump_json(), ex=self.ttl_s)
 
     async def get(self, report_id: str) -> IncidentReport | None:
-        raw = await self.redis.get(PREFIX + report_id)
+        raw = await self.redis.get(report_key(report_id))
         if raw is None:
             return None
         return IncidentReport.model_validate_json(raw)

@@ -17,46 +17,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_service.ingestion_client import IngestionClient, IngestionError, IngestionUnreachable
 from agent_service.tools.base import ToolResult
-
-WINDOW_PATTERN = r"^\d{1,4}[mh]$"
+from agent_service.tools.schema import input_schema, short_errors
+from agent_service.window import WINDOW_PATTERN, window_minutes
 
 
 class ScopeArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    window: str | None = Field(default=None, pattern=WINDOW_PATTERN)
-    end: datetime | None = None
-    backend: str | None = Field(default=None, max_length=200)
-    frontend: str | None = Field(default=None, max_length=200)
+    window: str | None = Field(
+        default=None, pattern=WINDOW_PATTERN,
+        description="Length of the window ending at `end`, e.g. '5m', '15m', '1h' (1m…24h). "
+        "Defaults to the analysis window.",
+    )
+    end: datetime | None = Field(default=None, description="RFC 3339 end of the window. Defaults to the analysis end.")
+    backend: str | None = Field(default=None, max_length=200, description="Only this HAProxy backend.")
+    frontend: str | None = Field(default=None, max_length=200, description="Only this HAProxy frontend.")
 
 
 class RpsArgs(ScopeArgs):
-    minutes: int | None = Field(default=None, ge=1, le=1440)
-
-
-_SCOPE_PROPERTIES: dict[str, Any] = {
-    "window": {
-        "type": "string",
-        "pattern": WINDOW_PATTERN,
-        "description": "Length of the window ending at `end`, e.g. '5m', '15m', '1h' (1m…24h). "
-        "Defaults to the analysis window.",
-    },
-    "end": {
-        "type": "string",
-        "format": "date-time",
-        "description": "RFC 3339 end of the window. Defaults to the analysis end.",
-    },
-    "backend": {"type": "string", "description": "Only this HAProxy backend."},
-    "frontend": {"type": "string", "description": "Only this HAProxy frontend."},
-}
-
-
-def _schema(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {**_SCOPE_PROPERTIES, **(extra or {})},
-        "additionalProperties": False,
-    }
+    minutes: int | None = Field(default=None, ge=1, le=1440,
+                                description="How many minutes of series (default: the window).")
 
 
 @dataclass(frozen=True)
@@ -69,11 +49,6 @@ class Defaults:
     @property
     def window_minutes(self) -> int:
         return window_minutes(self.window)
-
-
-def window_minutes(window: str) -> int:
-    value = int(window[:-1])
-    return value * 60 if window.endswith("h") else value
 
 
 @dataclass
@@ -107,12 +82,11 @@ class IngestionTool:
         defaults: Defaults,
         tracker: SourceTracker,
         args_model: type[ScopeArgs] = ScopeArgs,
-        extra_schema: dict[str, Any] | None = None,
         max_chars: int = 16_000,
     ) -> None:
         self.name = name
         self.description = description
-        self.input_schema = _schema(extra_schema)
+        self.input_schema = input_schema(args_model)
         self._fetch = fetch
         self._client = client
         self._defaults = defaults
@@ -138,7 +112,7 @@ class IngestionTool:
         try:
             resolved = self.resolve(arguments)
         except ValidationError as exc:
-            return ToolResult.fail(f"invalid arguments for {self.name}: {_short(exc)}")
+            return ToolResult.fail(f"invalid arguments for {self.name}: {short_errors(exc)}")
         key = self.name + json.dumps(resolved, sort_keys=True, default=str)
         shared = self._tracker.answers.get(key)
         if shared is not None:
@@ -177,10 +151,6 @@ class IngestionTool:
             return ToolResult.fail(str(exc))
         self._tracker.ok += 1
         return ToolResult.ok(cap(model.model_dump(mode="json"), self._max_chars))
-
-
-def _short(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()[:5])
 
 
 def cap(data: Any, max_chars: int) -> Any:

@@ -72,12 +72,6 @@ def build_tools(
             defaults=defaults,
             tracker=tracker,
             args_model=RpsArgs if rps else ScopeArgs,
-            extra_schema=(
-                {"minutes": {"type": "integer", "minimum": 1, "maximum": 1440,
-                             "description": "How many minutes of series (default: the window)."}}
-                if rps
-                else None
-            ),
             max_chars=max_chars,
         )
     return tools

@@ -24,6 +24,7 @@ from agent_service.models import (
     Scope,
     Window,
 )
+from agent_service.orchestrator import Limiter
 from agent_service.settings import Settings
 from tests.support.servers import serve_app
 
@@ -48,7 +49,8 @@ def make_report(request: AnalyzeRequest | None = None, *, severity: str = "criti
 
 
 class FakeAnalyzer:
-    def __init__(self, *, delay: float = 0.0, fail: bool = False) -> None:
+    def __init__(self, *, delay: float = 0.0, fail: bool = False, limit: int = 16) -> None:
+        self.limiter = Limiter(limit)  # the MAX_ANALYSES slots an analyzer carries
         self.requests: list[AnalyzeRequest] = []
         self.delay = delay
         self.fail = fail
@@ -133,10 +135,8 @@ def settings_for(redis_url: str, notifier_url: str, **overrides: Any) -> Setting
 
 @asynccontextmanager
 async def running_app(settings: Settings, *, analyzer: Any = None) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
+    app = create_app(settings, analyzer=analyzer)
     async with app.router.lifespan_context(app):
-        if analyzer is not None:
-            app.state.analyzer = analyzer
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
             yield app, client

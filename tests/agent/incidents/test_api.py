@@ -74,7 +74,7 @@ async def test_writes_need_the_api_token(redis_url, notifier) -> None:
 
 async def test_notes_action_items_and_acknowledgement(redis_url, notifier) -> None:
     async with running_app(_settings(redis_url, notifier)) as (app, client):
-        store = IncidentStore(app.state.redis)
+        store = IncidentStore(app.state.agent.redis)
         await client.post("/incidents", headers=AUTH, json={"title": "Disk", "actor": "system"})
         assert (await store.get(1)).acknowledged_at is None
         note = await client.post("/incidents/1/notes", headers=AUTH, json={"text": "looking at be_app", "actor": "carol"})

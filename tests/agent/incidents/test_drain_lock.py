@@ -11,7 +11,11 @@ from prometheus_client import CollectorRegistry
 
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.models import IncidentCreate, PendingAction
-from agent_service.incidents.service import IncidentService, ServiceConfig
+from agent_service.incidents.notifications import Notifications
+from agent_service.incidents.analysis import IncidentAnalysis
+from agent_service.incidents.config import ServiceConfig
+from agent_service.incidents.service import IncidentService
+from agent_service.incidents.store import IncidentStore
 from tests.agent.incidents.support import FakeAnalyzer
 
 TTL = 1.5  # renewed every TTL/3: a 1 s stall of a loaded CI machine must not lapse it
@@ -19,9 +23,13 @@ LOCK = "lock:incident:1"
 
 
 async def _service(redis: aioredis.Redis, analyzer: FakeAnalyzer) -> IncidentService:
-    service = IncidentService(redis, notifier=None, analyzer=lambda: analyzer,
-                              metrics=IncidentMetrics(CollectorRegistry()),
-                              config=ServiceConfig(lock_ttl_s=TTL, analysis_timeout_s=30))
+    metrics = IncidentMetrics(CollectorRegistry())
+    store = IncidentStore(redis)
+    config = ServiceConfig(lock_ttl_s=TTL, analysis_timeout_s=30)
+    notifications = Notifications(store, None, metrics, public_url=config.public_url, policy=config.notify_retry)
+    analysis = IncidentAnalysis(store, analyzer=analyzer, ingestion=None, config=config)
+    service = IncidentService(redis, store=store, analysis=analysis, notifications=notifications,
+                              metrics=metrics, config=config)
     await service.create(IncidentCreate(title="checkout slow", backend="be_checkout"))
 
     def queue_analysis(incident) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ async def test_search_past_incidents_tool_and_hook(redis_url) -> None:
         await _resolved(client, "5xx errors on be_app", "be_app", "bad deploy of be_app", "rolled back to v41")
         await _resolved(client, "Latency on be_search", "be_search", "GC pauses", "raised heap")
         await client.post("/incidents", headers=AUTH, json={"title": "5xx errors on be_app again"})  # still open
-        memory: IncidentMemory = app.state.incident_memory
+        memory: IncidentMemory = app.state.agent.memory
         tool = memory.tool()
         result = await tool.run({"query": "be_app 5xx"})
         empty = await tool.run({"query": "kafka lag"})
@@ -35,7 +35,7 @@ async def test_search_past_incidents_tool_and_hook(redis_url) -> None:
         report.findings[1] = Finding(specialist="errors", severity="critical", summary="503s")
         similar = await memory.similar_incidents(report)
         # the app's own Analyzer got the tool and the hook
-        analyzer = app.state.analyzer
+        analyzer = app.state.agent.analyzer
     assert result.status == "ok"
     found = result.data["incidents"]
     assert [f["incident_id"] for f in found][:1] == [1]
@@ -52,7 +52,7 @@ async def test_search_past_incidents_tool_and_hook(redis_url) -> None:
 async def test_tool_reports_store_trouble_as_an_error_result(fresh_redis) -> None:
     async with running_app(settings_for(fresh_redis.url, "", alert_worker_enabled=False)) as (app, _client):
         fresh_redis.kill()
-        result = await SearchPastIncidentsTool(app.state.incident_memory).run({"query": "be_app"})
+        result = await SearchPastIncidentsTool(app.state.agent.memory).run({"query": "be_app"})
     assert result.status == "error" and "unavailable" in (result.error or "")
 
 
@@ -62,10 +62,10 @@ async def test_quiet_period_resolves_mitigated_incidents(redis_url) -> None:
         await client.post("/incidents", headers=AUTH, json={"title": "a"})
         await client.post("/incidents", headers=AUTH, json={"title": "b"})
         await client.post("/incidents/1/status", headers=AUTH, json={"status": "MITIGATED"})
-        service = app.state.incidents
+        service = app.state.agent.incidents
         assert await service.auto_resolve(now_utc() + timedelta(minutes=5)) == []
         assert await service.auto_resolve(now_utc() + timedelta(minutes=11)) == [1]
-        store = IncidentStore(app.state.redis)
+        store = IncidentStore(app.state.agent.redis)
         first, second = await store.get(1), await store.get(2)
     assert first.status == "RESOLVED" and first.timeline[-2].actor == "system:quiet-period"
     assert second.status == "OPEN"

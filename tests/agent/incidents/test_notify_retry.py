@@ -12,7 +12,7 @@ import httpx
 
 from agent_service.incidents.models import Incident, IncidentStatus, PendingAction
 from agent_service.incidents.notify_retry import RetryPolicy, next_action, retry_at, schedule
-from agent_service.incidents.store import RETRY_AT
+from agent_service.keys import INCIDENTS_RETRY_AT as RETRY_AT
 from tests.agent.incidents.support import FakeNotifier, running_app, settings_for, wait_for
 from tests.support.net import free_port
 from tests.support.servers import serve_app
@@ -58,11 +58,11 @@ async def test_notifier_down_then_up_the_pages_go_once_in_order(redis_url) -> No
         assert [p["event"] for p in down["pending"]] == ["opened", "mitigated"], down["pending"]
         assert down["pending"][0]["failures"] >= 2, down["pending"]
         assert down["pending"][1]["failures"] == 0, "mitigated waits behind opened, not tried"
-        assert await app.state.redis.zscore(RETRY_AT, "1") is not None
+        assert await app.state.agent.redis.zscore(RETRY_AT, "1") is not None
         with serve_app(fake.app, port=port):
             incident = await _settled(client)
         metrics = (await client.get("/prometheus/metrics")).text
-        indexed = await app.state.redis.zscore(RETRY_AT, "1")
+        indexed = await app.state.agent.redis.zscore(RETRY_AT, "1")
     kinds = _kinds(incident)
     assert [c["event"] for c in fake.calls] == ["opened", "mitigated"], "opened first, each once"
     assert kinds.count("notification_retrying") == 1, "one timeline entry per failure streak"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agent_service.alerts.apply import label_severity, scope_of
-from agent_service.alerts.models import WebhookPayload
+from agent_service.incidents.apply import label_severity, scope_of
+from agent_service.incidents.webhook import WebhookPayload
 from agent_service.incidents.impact import BadThresholds, MinuteSignal, first_bad_minute
 from agent_service.incidents.lifecycle import TransitionError, check_transition, event_to_send, transition
 from agent_service.incidents.models import Incident, IncidentStatus, PendingAction
@@ -168,7 +168,7 @@ def test_delivery_key_ignores_order_and_extra_fields_but_not_content(shared_fixt
 def test_title_names_the_alerts_and_the_scope(shared_fixtures) -> None:
     import json
 
-    from agent_service.alerts.apply import title_of
+    from agent_service.incidents.apply import title_of
 
     body = json.loads((shared_fixtures / "alertmanager" / "firing-single.json").read_text())["body"]
     assert title_of(WebhookPayload.model_validate(body)) == "AlwaysFiring"

@@ -8,7 +8,7 @@ import pytest
 
 from agent_service.engine import AnalysisContext, SpecialistSpec
 from agent_service.llm.client import LlmConfig
-from agent_service.llm.engine import AnthropicEngine
+from agent_service.llm.anthropic_engine import AnthropicEngine
 from agent_service.models import Scope, Window
 from agent_service.tools.base import ToolResult
 from tests.fakes.anthropic_api import FakeAnthropic

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from agent_service.llm.client import LlmConfig
-from agent_service.llm.engine import AnthropicEngine
+from agent_service.llm.anthropic_engine import AnthropicEngine
 from tests.agent.llm.conftest import FakeTool, context, spec
 
 pytestmark = [

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent_service.llm.engine import SynthesisFailed
+from agent_service.llm.anthropic_engine import SynthesisFailed
 from agent_service.models import Finding
 from tests.agent.llm.conftest import context
 from tests.fakes.anthropic_api import api_error, synthesis_turn, text_turn, tool_call, tool_use_turn

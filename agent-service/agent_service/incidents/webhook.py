@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent_service.keys import group_hash
+
 AlertStatus = Literal["firing", "resolved"]
 ZERO_TIME_YEAR = 1  # Alertmanager sends endsAt 0001-01-01T00:00:00Z while an alert fires
 
@@ -55,10 +57,6 @@ class WebhookPayload(BaseModel):
         )
         material = "\n".join([self.group_key, self.status, str(self.truncated_alerts), *parts])
         return hashlib.sha256(material.encode()).hexdigest()
-
-
-def group_hash(group_key: str) -> str:
-    return hashlib.sha256(group_key.encode()).hexdigest()[:32]
 
 
 class AlertsAccepted(BaseModel):

@@ -14,16 +14,8 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
-from agent_service.alerts.models import WebhookPayload
-from agent_service.incidents.store import SEQ, group_last_key, group_open_key
-
-STREAM = "alerts:deliveries"
-GROUP = "incident-workers"
-DEAD = "alerts:dead"
-
-
-def delivery_key(key: str) -> str:
-    return f"alerts:delivery:{key}"
+from agent_service.incidents.webhook import WebhookPayload
+from agent_service.keys import DELIVERIES, INCIDENT_SEQ, delivery_key, group_last_key, group_open_key
 
 
 # KEYS: 1 dedup, 2 group→open incident, 3 incident id sequence, 4 stream, 5 group→last incident
@@ -66,7 +58,7 @@ class AlertIntake:
         ghash = payload.group_hash()
         key = payload.delivery_key()
         duplicate, raw_id = await self._script(
-            keys=[delivery_key(key), group_open_key(ghash), SEQ, STREAM, group_last_key(ghash)],
+            keys=[delivery_key(key), group_open_key(ghash), INCIDENT_SEQ, DELIVERIES, group_last_key(ghash)],
             args=[
                 payload.model_dump_json(by_alias=True),
                 payload.status,

@@ -8,8 +8,9 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from agent_service.alerts.intake import GROUP, STREAM
-from agent_service.alerts.worker import AlertWorker, WorkerConfig
+from agent_service.keys import DELIVERIES as STREAM
+from agent_service.keys import DELIVERY_GROUP as GROUP
+from agent_service.incidents.worker import AlertWorker, WorkerConfig
 from tests.agent.incidents.support import (
     FakeAnalyzer,
     fixture_body,
@@ -26,7 +27,7 @@ def notifier():
 
 
 def _reclaimer(app, consumer: str) -> AlertWorker:
-    own = app.state.alert_worker
+    own = app.state.agent.worker
     return AlertWorker(own.redis, own.service, own.metrics, consumer=consumer,
                        config=WorkerConfig(claim_idle_ms=100, block_ms=100))
 
@@ -35,9 +36,9 @@ async def test_crash_before_processing_entry_is_reclaimed_and_processed_once(red
     body = fixture_body(shared_fixtures, "firing-second-group.json")
     settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False)
     async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
-        await app.state.alert_worker.ensure_group()
+        await app.state.agent.worker.ensure_group()
         assert (await client.post("/alerts", json=body)).status_code == 202
-        redis: aioredis.Redis = app.state.redis
+        redis: aioredis.Redis = app.state.agent.redis
         # a worker reads the entry and dies before doing anything
         read = await redis.xreadgroup(GROUP, "crashed-worker", {STREAM: ">"}, count=10)
         assert len(read[0][1]) == 1
@@ -62,15 +63,15 @@ async def test_crash_after_effects_before_ack_changes_nothing_twice(redis_url, n
     body = fixture_body(shared_fixtures, "firing-second-group.json")
     settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False)
     async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
-        await app.state.alert_worker.ensure_group()
+        await app.state.agent.worker.ensure_group()
         await client.post("/alerts", json=body)
-        redis: aioredis.Redis = app.state.redis
+        redis: aioredis.Redis = app.state.agent.redis
         crashed = _reclaimer(app, "crashed")
         read = await redis.xreadgroup(GROUP, "crashed", {STREAM: ">"}, count=10)
         entry_id, fields = read[0][1][0]
         decoded = {k.decode(): v.decode() for k, v in fields.items()}
         await crashed.process(entry_id.decode(), decoded)  # all effects, then "crash" before XACK
-        await app.state.incidents.drain(1)
+        await app.state.agent.incidents.drain(1)
         before = (await client.get("/incidents/1")).json()
 
         await asyncio.sleep(0.15)
@@ -90,10 +91,10 @@ async def test_crash_between_analysis_and_notification_resumes(redis_url, notifi
     body = fixture_body(shared_fixtures, "firing-single.json")
     settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False)
     async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
-        await app.state.alert_worker.ensure_group()
+        await app.state.agent.worker.ensure_group()
         await client.post("/alerts", json=body)
-        redis: aioredis.Redis = app.state.redis
-        service = app.state.incidents
+        redis: aioredis.Redis = app.state.agent.redis
+        service = app.state.agent.incidents
         read = await redis.xreadgroup(GROUP, "crashed", {STREAM: ">"}, count=10)
         entry_id, fields = read[0][1][0]
         decoded = {k.decode(): v.decode() for k, v in fields.items()}
@@ -118,7 +119,7 @@ async def test_a_poison_entry_goes_to_the_dead_letter_stream(redis_url, notifier
     async with running_app(settings) as (app, _client):
         worker = _reclaimer(app, "w")
         await worker.ensure_group()
-        redis: aioredis.Redis = app.state.redis
+        redis: aioredis.Redis = app.state.agent.redis
         await redis.xadd(STREAM, {"payload": "{broken", "incident_id": "1", "previous": "", "delivery": "x"})
         assert await worker.step(block=False) == 1
         for _ in range(worker.config.max_attempts):
@@ -135,7 +136,7 @@ async def test_housekeeping_resumes_actions_an_api_crash_left_behind(redis_url, 
     settings = settings_for(redis_url, notifier.url, alert_worker_enabled=False, api_token="t")
     async with running_app(settings) as (app, client):
         await client.post("/incidents", headers={"Authorization": "Bearer t"}, json={"title": "x"})
-        store = IncidentStore(app.state.redis)
+        store = IncidentStore(app.state.agent.redis)
 
         def crashed_before_notifying(incident):
             incident.pending.append(PendingAction(kind="notify", event="updated", key="k-after-crash"))

@@ -24,15 +24,21 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from oncall_common.request_id import new_request_id, set_request_id
-from agent_service.alerts.apply import NeedsNewIncident, apply_delivery, new_incident
-from agent_service.alerts.intake import DEAD, GROUP, STREAM
-from agent_service.alerts.models import WebhookPayload
+from agent_service.incidents.apply import NeedsNewIncident, apply_delivery, new_incident
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.service import IncidentService, now_utc
-from agent_service.incidents.store import group_last_key, group_open_key
+from agent_service.incidents.webhook import WebhookPayload
+from agent_service.keys import (
+    DEAD_DELIVERIES,
+    DELIVERIES,
+    DELIVERY_ATTEMPTS,
+    DELIVERY_GROUP,
+    group_last_key,
+    group_open_key,
+    redirect_key,
+)
 
 log = logging.getLogger(__name__)
-ATTEMPTS = "alerts:attempts"
 REDIRECT_TTL_S = 7 * 24 * 3600
 
 
@@ -88,7 +94,7 @@ class AlertWorker:
 
     async def ensure_group(self) -> None:
         try:
-            await self.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+            await self.redis.xgroup_create(DELIVERIES, DELIVERY_GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -117,13 +123,13 @@ class AlertWorker:
     async def step(self, *, block: bool = True) -> int:
         """One round: re-claim stale pending entries, else read new ones; process them."""
         claimed = await self.redis.xautoclaim(
-            STREAM, GROUP, self.consumer, min_idle_time=self.config.claim_idle_ms, start_id="0-0",
+            DELIVERIES, DELIVERY_GROUP, self.consumer, min_idle_time=self.config.claim_idle_ms, start_id="0-0",
             count=self.config.batch,
         )
         entries = list(claimed[1]) if claimed else []
         if not entries:
             read = await self.redis.xreadgroup(
-                GROUP, self.consumer, {STREAM: ">"}, count=self.config.batch,
+                DELIVERY_GROUP, self.consumer, {DELIVERIES: ">"}, count=self.config.batch,
                 block=self.config.block_ms if block else None,
             )
             for _stream, items in read or []:
@@ -153,10 +159,10 @@ class AlertWorker:
         try:
             incident_id = await self.process(entry_id, fields)
         except Exception as exc:  # noqa: BLE001 - left pending, re-claimed later, bounded
-            attempts = int(await self.redis.hincrby(ATTEMPTS, entry_id, 1))
+            attempts = int(await self.redis.hincrby(DELIVERY_ATTEMPTS, entry_id, 1))
             if attempts >= self.config.max_attempts:
-                log.error("alert delivery %s failed %d times, moved to %s: %s", entry_id, attempts, DEAD, exc)
-                await self.redis.xadd(DEAD, {**fields, "error": str(exc)[:500], "entry": entry_id}, maxlen=10_000)
+                log.error("alert delivery %s failed %d times, moved to %s: %s", entry_id, attempts, DEAD_DELIVERIES, exc)
+                await self.redis.xadd(DEAD_DELIVERIES, {**fields, "error": str(exc)[:500], "entry": entry_id}, maxlen=10_000)
                 await self._ack(entry_id)
             else:
                 log.warning("alert delivery %s failed (attempt %d): %s", entry_id, attempts, exc)
@@ -208,9 +214,9 @@ class AlertWorker:
 
     async def _ack(self, entry_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xack(STREAM, GROUP, entry_id)
-            pipe.xdel(STREAM, entry_id)
-            pipe.hdel(ATTEMPTS, entry_id)
+            pipe.xack(DELIVERIES, DELIVERY_GROUP, entry_id)
+            pipe.xdel(DELIVERIES, entry_id)
+            pipe.hdel(DELIVERY_ATTEMPTS, entry_id)
             await pipe.execute()
 
     async def process(self, entry_id: str, fields: dict[str, str]) -> int | None:
@@ -238,7 +244,7 @@ class AlertWorker:
 
     async def _successor(self, resolved_id: int, entry_id: str, payload: WebhookPayload, now: datetime) -> int:
         """The group fired again just as its incident was RESOLVED: a new incident, exactly once."""
-        redirect = f"alerts:redirect:{entry_id}"
+        redirect = redirect_key(entry_id)
         candidate = await self.service.store.next_id()
         if not await self.redis.set(redirect, candidate, nx=True, ex=REDIRECT_TTL_S):
             candidate = int(_s(await self.redis.get(redirect)))
@@ -251,7 +257,7 @@ class AlertWorker:
         return candidate
 
     async def update_gauges(self) -> None:
-        self.metrics.queue_depth.set(await self.redis.xlen(STREAM))
+        self.metrics.queue_depth.set(await self.redis.xlen(DELIVERIES))
         self.metrics.open.set(await self.service.store.open_count())
 
     async def housekeeping(self) -> None:

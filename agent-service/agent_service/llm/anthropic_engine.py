@@ -22,7 +22,7 @@ from agent_service.llm.finding_tool import REPORT_FINDING, REPORT_SYNTHESIS
 from agent_service.llm.loop import run_specialist_loop
 from agent_service.llm.messages import question_text, seeded_messages, text_of, tool_definition
 from agent_service.llm.metrics import LlmMetrics
-from agent_service.llm.synthesis import run_synthesis
+from agent_service.llm.synthesis_call import run_synthesis
 from agent_service.llm.tool_runner import ToolRunner
 from agent_service.models import EngineKind, Finding
 from agent_service.prompts import format_thresholds, render

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from agent_service.alerts.models import Alert, WebhookPayload
+from agent_service.incidents.webhook import Alert, WebhookPayload
 from agent_service.incidents.lifecycle import transition
 from agent_service.incidents.models import (
     SEVERITY_ORDER,

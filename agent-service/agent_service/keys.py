@@ -1,0 +1,69 @@
+"""Every Redis key of the agent-service, in one place (as ingestion's `store/keys.py`).
+
+The strings are the ones the agent has always written, byte for byte: incidents have no TTL, so a
+renamed key would strand every stored incident, and one prefix style is not worth a migration.
+Families: `incident:*` / `incidents:*` (the incident store and its indexes), `alerts:*` (webhook
+intake: deliveries stream, dedup, group → incident), `lock:incident:*` (one drainer per
+incident), `oncall:agent:report:*` (reports, with a TTL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+# --- incidents (incidents/store.py) -------------------------------------------------------------
+INCIDENT_SEQ = "incidents:seq"  # INCR: sequential incident ids
+INCIDENTS_BY_CREATED = "incidents:by_created"  # zset id → created_at
+INCIDENTS_OPEN = "incidents:open"  # set of ids not RESOLVED
+INCIDENTS_MITIGATED = "incidents:mitigated"  # zset id → mitigated_at (quiet-period resolution)
+INCIDENTS_RESOLVED = "incidents:resolved"  # zset id → resolved_at (memory of past incidents)
+INCIDENTS_PENDING = "incidents:pending"  # set of ids with actions not carried out yet
+INCIDENTS_RETRY_AT = "incidents:retry_at"  # zset id → when its backing-off notification is due
+
+
+def incident_key(incident_id: int) -> str:
+    return f"incident:{incident_id}"
+
+
+def incident_lock_key(incident_id: int) -> str:
+    return f"lock:incident:{incident_id}"
+
+
+# --- alert intake (incidents/intake.py, incidents/worker.py) -----------------------------------
+DELIVERIES = "alerts:deliveries"  # stream of accepted Alertmanager deliveries
+DELIVERY_GROUP = "incident-workers"  # its consumer group
+DEAD_DELIVERIES = "alerts:dead"  # stream of deliveries that kept failing
+DELIVERY_ATTEMPTS = "alerts:attempts"  # hash entry id → failed attempts
+
+
+def group_hash(group_key: str) -> str:
+    """Alertmanager's groupKey (long, any text) → the short token used in key names."""
+    return hashlib.sha256(group_key.encode()).hexdigest()[:32]
+
+
+def delivery_key(key: str) -> str:
+    """A delivery's dedup marker (value: the incident id it went to)."""
+    return f"alerts:delivery:{key}"
+
+
+def group_open_key(ghash: str) -> str:
+    """groupKey → the id of the group's incident while it is not RESOLVED."""
+    return f"alerts:group:{ghash}"
+
+
+def group_last_key(ghash: str) -> str:
+    """groupKey → the id of the group's most recent incident (to link a new one to it)."""
+    return f"alerts:group_last:{ghash}"
+
+
+def redirect_key(entry_id: str) -> str:
+    """A firing delivery that met a RESOLVED incident → the successor incident's id."""
+    return f"alerts:redirect:{entry_id}"
+
+
+# --- reports (report/store.py) -------------------------------------------------------------------
+REPORT_PREFIX = "oncall:agent:report:"
+
+
+def report_key(report_id: str) -> str:
+    return REPORT_PREFIX + report_id
