@@ -83,7 +83,8 @@ def install_incidents(
     app.state.incident_memory = memory
     if getattr(app.state, "analyzer", None) is not None:
         memory.attach(app.state.analyzer)
-    app.include_router(alerts_router(BearerAuth(settings.alerts_token, name="ALERTS_TOKEN"), metrics))
+    app.include_router(alerts_router(BearerAuth(settings.alerts_token, name="ALERTS_TOKEN"), metrics,
+                                     max_body_bytes=settings.alerts_max_body_bytes))
     app.include_router(incidents_router(BearerAuth(settings.api_token, name="API_TOKEN"),
                                         handoff_writer=_handoff_writer(settings)))
     inner = app.router.lifespan_context

@@ -43,6 +43,11 @@ def group_last_key(ghash: str) -> str:
     return f"alerts:group_last:{ghash}"
 
 
+def group_epoch_key(ghash: str) -> str:
+    """groupKey → {epoch: firing → resolved → firing turns seen, last: last delivery's status}."""
+    return f"alerts:group_epoch:{ghash}"
+
+
 class IncidentNotFound(LookupError):
     pass
 
