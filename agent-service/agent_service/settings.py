@@ -54,6 +54,10 @@ class Settings(ServiceSettings):
     alerts_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=10 * 1024 * 1024)
     alert_claim_idle_s: float = Field(default=60.0, gt=0)  # re-claim a crashed worker's entries after
     alert_worker_enabled: bool = True
+    # The dead man's switch: the always-firing alert of this name is a heartbeat, never an
+    # incident; when none arrives for WATCHDOG_TIMEOUT_S (0 = off) the agent pages by itself.
+    watchdog_alertname: str = Field(default="Watchdog", max_length=200)
+    watchdog_timeout_s: float = Field(default=900.0, ge=0)
     incident_analysis_timeout_s: float = Field(default=180.0, gt=0, le=1800)
     # An incident's analysis waits this long for one of the MAX_ANALYSES slots, then runs over the
     # limit (and says so on the timeline) rather than being dropped.

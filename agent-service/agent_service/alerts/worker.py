@@ -30,6 +30,7 @@ from agent_service.alerts.models import WebhookPayload
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.service import IncidentService, now_utc
 from agent_service.incidents.store import group_last_key, group_open_key
+from agent_service.incidents.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 ATTEMPTS = "alerts:attempts"
@@ -74,7 +75,9 @@ class AlertWorker:
         *,
         config: WorkerConfig = WorkerConfig(),
         consumer: str | None = None,
+        watchdog: Watchdog | None = None,
     ) -> None:
+        self.watchdog = watchdog
         self.redis = redis
         self.service = service
         self.metrics = metrics
@@ -263,6 +266,8 @@ class AlertWorker:
         if loop.time() - self._last_housekeeping < self.config.housekeeping_s:
             return
         self._last_housekeeping = loop.time()
+        if self.watchdog is not None:
+            await self.watchdog.check(now_utc())
         resolved = await self.service.auto_resolve(datetime.now(UTC))
         if resolved:
             log.info("incidents resolved after the quiet period: %s", resolved)

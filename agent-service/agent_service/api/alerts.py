@@ -17,7 +17,9 @@ from oncall_common.request_id import current_request_id
 from oncall_common.security import BearerAuth
 from agent_service.alerts.intake import AlertIntake
 from agent_service.alerts.models import AlertsAccepted, WebhookPayload
+from agent_service.incidents.lifecycle import now_utc
 from agent_service.incidents.metrics import IncidentMetrics
+from agent_service.incidents.watchdog import Watchdog, is_heartbeat
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes:
@@ -72,6 +74,11 @@ def alerts_router(auth: BearerAuth, metrics: IncidentMetrics, *, max_body_bytes:
         except ValidationError as exc:
             metrics.received("unknown", "invalid")
             raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
+        watchdog: Watchdog = request.app.state.watchdog
+        if is_heartbeat(body, watchdog.alertname):
+            await watchdog.heard(now_utc())
+            metrics.received(body.delivery_status, "heartbeat")
+            return AlertsAccepted(incident_ids=[], duplicate=False)
         intake: AlertIntake = request.app.state.alert_intake
         result = await intake.accept(body, request_id=current_request_id() or "")
         metrics.received(body.delivery_status, "duplicate" if result.duplicate else "accepted")

@@ -26,6 +26,7 @@ from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.notify_retry import RetryPolicy
 from agent_service.incidents.service import IncidentService, ServiceConfig
 from agent_service.incidents.store import IncidentStore
+from agent_service.incidents.watchdog import Watchdog
 from agent_service.notifier_client import NotifierClient
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,10 @@ def install_incidents(
                                       metrics=metrics, config=service_config(settings))
             the_app.state.incidents = service
             the_app.state.alert_intake = AlertIntake(redis, dedup_ttl_s=settings.alert_dedup_ttl_s)
-            worker = AlertWorker(redis, service, metrics, config=WorkerConfig(
+            watchdog = Watchdog(redis, service=service, alertname=settings.watchdog_alertname,
+                                timeout_s=settings.watchdog_timeout_s)
+            the_app.state.watchdog = watchdog
+            worker = AlertWorker(redis, service, metrics, watchdog=watchdog, config=WorkerConfig(
                 claim_idle_ms=int(settings.alert_claim_idle_s * 1000)))
             the_app.state.alert_worker = worker
             stop = asyncio.Event()
