@@ -34,6 +34,7 @@ from agent_service.incidents.notifications import Notifications
 from agent_service.incidents.notify_retry import RetryPolicy
 from agent_service.incidents.service import IncidentService
 from agent_service.incidents.store import IncidentStore
+from agent_service.incidents.watchdog import Watchdog
 from agent_service.incidents.worker import AlertWorker, WorkerConfig
 from agent_service.ingestion_client import IngestionClient
 from agent_service.llm.metrics import LlmMetrics
@@ -155,12 +156,14 @@ def create_app(
         analysis = IncidentAnalysis(store, analyzer=the_analyzer, ingestion=ingestion, config=config)
         incidents = IncidentService(client, store=store, analysis=analysis, notifications=notifications,
                                     metrics=incident_metrics, config=config)
-        worker = AlertWorker(client, incidents, incident_metrics,
+        watchdog = Watchdog(client, service=incidents, alertname=settings.watchdog_alertname,
+                            timeout_s=settings.watchdog_timeout_s)
+        worker = AlertWorker(client, incidents, incident_metrics, watchdog=watchdog,
                              config=WorkerConfig(claim_idle_ms=int(settings.alert_claim_idle_s * 1000)))
         app.state.agent = Agent(
             redis=client, ingestion=ingestion, engine=the_engine, reports=reports, store=store, memory=memory,
             analyzer=the_analyzer, notifier=notifier, incidents=incidents,
-            intake=AlertIntake(client, dedup_ttl_s=settings.alert_dedup_ttl_s), worker=worker,
+            intake=AlertIntake(client, dedup_ttl_s=settings.alert_dedup_ttl_s), watchdog=watchdog, worker=worker,
         )
         try:
             async with running(worker, enabled=settings.alert_worker_enabled):
@@ -179,7 +182,8 @@ def create_app(
     api_auth = BearerAuth(settings.api_token, name="API_TOKEN")
     app.include_router(analyze_router(api_auth))
     app.include_router(reports_router(api_auth))
-    app.include_router(alerts_router(BearerAuth(settings.alerts_token, name="ALERTS_TOKEN"), incident_metrics))
+    app.include_router(alerts_router(BearerAuth(settings.alerts_token, name="ALERTS_TOKEN"), incident_metrics,
+                                     max_body_bytes=settings.alerts_max_body_bytes))
     app.include_router(incidents_router(api_auth, handoff_writer=handoff_writer(settings, the_engine)))
 
     @app.get("/health/ready", include_in_schema=False)

@@ -12,6 +12,7 @@ from agent_service.incidents.intake import AlertIntake
 from agent_service.incidents.memory import IncidentMemory
 from agent_service.incidents.service import IncidentService
 from agent_service.incidents.store import IncidentStore
+from agent_service.incidents.watchdog import Watchdog
 from agent_service.incidents.worker import AlertWorker
 from agent_service.ingestion_client import IngestionClient
 from agent_service.notifier_client import NotifierClient
@@ -31,4 +32,5 @@ class Agent:
     notifier: NotifierClient | None
     incidents: IncidentService
     intake: AlertIntake
+    watchdog: Watchdog
     worker: AlertWorker

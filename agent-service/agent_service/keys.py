@@ -34,6 +34,8 @@ DELIVERIES = "alerts:deliveries"  # stream of accepted Alertmanager deliveries
 DELIVERY_GROUP = "incident-workers"  # its consumer group
 DEAD_DELIVERIES = "alerts:dead"  # stream of deliveries that kept failing
 DELIVERY_ATTEMPTS = "alerts:attempts"  # hash entry id → failed attempts
+WATCHDOG_LAST_SEEN = "watchdog:last_seen"  # epoch seconds of the last Watchdog heartbeat
+WATCHDOG_INCIDENT = "watchdog:incident"  # the open "pipeline broken" incident's id ("0" while opening)
 
 
 def group_hash(group_key: str) -> str:
@@ -54,6 +56,12 @@ def group_open_key(ghash: str) -> str:
 def group_last_key(ghash: str) -> str:
     """groupKey → the id of the group's most recent incident (to link a new one to it)."""
     return f"alerts:group_last:{ghash}"
+
+
+def group_epoch_key(ghash: str) -> str:
+    """groupKey → {epoch: firing → resolved → firing turns seen, last: last delivery's status}
+    (the delivery dedup marker is `delivery_key(...) + ":" + epoch`, so a re-fire is a new page)."""
+    return f"alerts:group_epoch:{ghash}"
 
 
 def redirect_key(entry_id: str) -> str:

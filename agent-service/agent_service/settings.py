@@ -50,8 +50,14 @@ class Settings(ServiceSettings):
     public_url: str = "http://127.0.0.1:8001"  # base of incident links in notifications
     auto_resolve_quiet_minutes: float = Field(default=0.0, ge=0)  # 0 = RESOLVED only by a human
     alert_dedup_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # One Alertmanager delivery at most this big (413 beyond; labels/annotations are cut at 4 KiB each).
+    alerts_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=10 * 1024 * 1024)
     alert_claim_idle_s: float = Field(default=60.0, gt=0)  # re-claim a crashed worker's entries after
     alert_worker_enabled: bool = True
+    # The dead man's switch: the always-firing alert of this name is a heartbeat, never an
+    # incident; when none arrives for WATCHDOG_TIMEOUT_S (0 = off) the agent pages by itself.
+    watchdog_alertname: str = Field(default="Watchdog", max_length=200)
+    watchdog_timeout_s: float = Field(default=900.0, ge=0)
     incident_analysis_timeout_s: float = Field(default=180.0, gt=0, le=1800)
     # An incident's analysis waits this long for one of the MAX_ANALYSES slots, then runs over the
     # limit (and says so on the timeline) rather than being dropped.

@@ -107,7 +107,8 @@ scrape_configs:
                               tmp_path))
             wait_for_port(am_port, timeout=20)
             wait_for_port(prom_port, timeout=20)
-            yield {"probe": probe, "agent": agent, "logs": [p.log_path for p in procs] + [agent.log_path]}
+            yield {"probe": probe, "agent": agent, "logs": [p.log_path for p in procs] + [agent.log_path],
+                   "alertmanager_url": f"http://127.0.0.1:{am_port}"}
         finally:
             for proc in reversed(procs):
                 proc.stop()
@@ -175,3 +176,35 @@ def test_real_alertmanager_to_real_notifier_sends_one_email_per_event(tmp_path: 
     assert all(f"#{opened['id']}" in m.subject for m in mails), [m.subject for m in mails]
     sent = [e for e in opened["timeline"] if e["kind"] == "notification_sent"]
     assert sent and sent[0]["data"]["event"] == "opened"
+
+
+def _push(alertmanager_url: str, *, starts_at: str, ends_at: str) -> None:
+    """An alert pushed straight into Alertmanager's API (as Prometheus or any client does)."""
+    alert = {"labels": {"alertname": "PushedAlert", "backend": "be_push", "severity": "page"},
+             "annotations": {"summary": "pushed"}, "startsAt": starts_at, "endsAt": ends_at}
+    response = httpx.post(f"{alertmanager_url}/api/v2/alerts", json=[alert], timeout=5)
+    assert response.status_code == 200, response.text
+
+
+def test_real_alertmanager_refiring_with_the_same_starts_at_pages_again(tmp_path: Path, redis_url: str) -> None:
+    """Fires, resolves, fires again with the same startsAt (a flapping alert, a lifted silence):
+    Alertmanager delivers firing → resolved → firing; the incident reopens and the page goes out."""
+    from datetime import UTC, datetime, timedelta
+
+    def iso(moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    notifier = FakeNotifier()
+    with serve_app(notifier.app) as notifier_url, monitoring_stack(tmp_path, redis_url, notifier_url) as stack:
+        agent, logs, am = stack["agent"], stack["logs"], stack["alertmanager_url"]
+        starts = datetime.now(UTC) - timedelta(minutes=2)
+        _push(am, starts_at=iso(starts), ends_at=iso(datetime.now(UTC) + timedelta(minutes=10)))
+        wait_until(lambda: _incident_in(agent, "INVESTIGATING"), timeout=25, what="INVESTIGATING", logs=logs)
+        _push(am, starts_at=iso(starts), ends_at=iso(datetime.now(UTC)))
+        wait_until(lambda: _incident_in(agent, "MITIGATED"), timeout=25, what="MITIGATED", logs=logs)
+        _push(am, starts_at=iso(starts), ends_at=iso(datetime.now(UTC) + timedelta(minutes=10)))
+        reopened = wait_until(lambda: _incident_in(agent, "INVESTIGATING"), timeout=25, what="reopened", logs=logs)
+        wait_until(lambda: len(notifier.calls) >= 3, timeout=10, what="the third notification", logs=logs)
+    assert any(e["kind"] == "reopened" for e in reopened["timeline"])
+    assert [c["event"] for c in notifier.calls] == ["opened", "mitigated", "updated"]
+    assert [a["starts_at"][:19] for a in reopened["alerts"]] == [iso(starts)[:19]]

@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from agent_service.container import Agent
 from agent_service.incidents.intake import AlertIntake
 from agent_service.incidents.service import IncidentService
+from agent_service.incidents.watchdog import Watchdog
 from agent_service.incidents.worker import AlertWorker
 from agent_service.orchestrator import Analysis, Busy, Slot
 from agent_service.report.store import ReportStore
@@ -38,6 +39,10 @@ async def _intake(agent: AgentDep) -> AlertIntake:
     return agent.intake
 
 
+async def _watchdog(agent: AgentDep) -> Watchdog:
+    return agent.watchdog
+
+
 async def _worker(agent: AgentDep) -> AlertWorker:
     return agent.worker
 
@@ -55,3 +60,4 @@ ReportsDep = Annotated[ReportStore, Depends(_reports)]
 IncidentsDep = Annotated[IncidentService, Depends(_incidents)]
 IntakeDep = Annotated[AlertIntake, Depends(_intake)]
 WorkerDep = Annotated[AlertWorker, Depends(_worker)]
+WatchdogDep = Annotated[Watchdog, Depends(_watchdog)]

@@ -132,6 +132,10 @@ def _merge_alerts(incident: Incident, payload: WebhookPayload, *, now: datetime)
             added += 1
             incident.add_event("alert_received", f"{name} firing since {alert.starts_at:%H:%M:%S}", actor=ACTOR,
                                at=now, data={"fingerprint": alert.fingerprint})
+            if alert.starts_at_replaced is not None:
+                incident.add_event("note", f"{name}: startsAt {alert.starts_at_replaced!r} is missing, unreadable "
+                                           "or outside 2000 … now + 1 day; the receipt time stands in for it",
+                                   actor="system", at=now, data={"fingerprint": alert.fingerprint})
             incident.severity = max_severity(incident.severity, label_severity(alert.labels))
             if incident.detected_at is None or alert.starts_at < incident.detected_at:
                 incident.detected_at = alert.starts_at

@@ -15,19 +15,36 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 
 from agent_service.incidents.webhook import WebhookPayload
-from agent_service.keys import DELIVERIES, INCIDENT_SEQ, delivery_key, group_last_key, group_open_key
+from agent_service.keys import (
+    DELIVERIES,
+    INCIDENT_SEQ,
+    delivery_key,
+    group_epoch_key,
+    group_last_key,
+    group_open_key,
+)
 
 
-# KEYS: 1 dedup, 2 group→open incident, 3 incident id sequence, 4 stream, 5 group→last incident
+# KEYS: 1 dedup (base), 2 group→open incident, 3 incident id sequence, 4 stream, 5 group→last
+# incident, 6 group epoch (hash: epoch, last status)
 # ARGV: 1 payload JSON, 2 status, 3 dedup TTL seconds, 4 delivery key, 5 received_at, 6 request id
+# The epoch counts the group's firing → resolved → firing turns: a firing delivery after a
+# resolved one is a new page even when its content (and startsAt) equals an earlier delivery's
+# (a flapping alert, a silence lifted); retries and repeats within one turn stay duplicates.
 _INTAKE = """
-local seen = redis.call('GET', KEYS[1])
+local state = redis.call('HMGET', KEYS[6], 'epoch', 'last')
+local epoch = tonumber(state[1]) or 0
+if ARGV[2] == 'firing' and state[2] == 'resolved' then epoch = epoch + 1 end
+local dedup = KEYS[1] .. ':' .. epoch
+local seen = redis.call('GET', dedup)
 if seen then return {1, seen} end
+redis.call('HSET', KEYS[6], 'epoch', epoch, 'last', ARGV[2])
+redis.call('EXPIRE', KEYS[6], ARGV[3])
 local id = redis.call('GET', KEYS[2])
 local previous = ''
 if not id then
   if ARGV[2] ~= 'firing' then
-    redis.call('SET', KEYS[1], '', 'EX', ARGV[3])
+    redis.call('SET', dedup, '', 'EX', ARGV[3])
     return {0, ''}
   end
   id = tostring(redis.call('INCR', KEYS[3]))
@@ -37,7 +54,7 @@ if not id then
 end
 redis.call('XADD', KEYS[4], '*', 'payload', ARGV[1], 'incident_id', id, 'previous', previous,
            'delivery', ARGV[4], 'received_at', ARGV[5], 'request_id', ARGV[6])
-redis.call('SET', KEYS[1], id, 'EX', ARGV[3])
+redis.call('SET', dedup, id, 'EX', ARGV[3])
 return {0, id}
 """
 
@@ -58,10 +75,11 @@ class AlertIntake:
         ghash = payload.group_hash()
         key = payload.delivery_key()
         duplicate, raw_id = await self._script(
-            keys=[delivery_key(key), group_open_key(ghash), INCIDENT_SEQ, DELIVERIES, group_last_key(ghash)],
+            keys=[delivery_key(key), group_open_key(ghash), INCIDENT_SEQ, DELIVERIES, group_last_key(ghash),
+                  group_epoch_key(ghash)],
             args=[
                 payload.model_dump_json(by_alias=True),
-                payload.status,
+                payload.delivery_status,
                 self.dedup_ttl_s,
                 key,
                 datetime.now(UTC).isoformat(),

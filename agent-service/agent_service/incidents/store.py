@@ -23,6 +23,7 @@ from agent_service.keys import (
     INCIDENTS_RESOLVED,
     INCIDENTS_RETRY_AT,
     group_hash,
+    group_last_key,
     group_open_key,
     incident_key,
 )

@@ -27,6 +27,7 @@ from oncall_common.request_id import new_request_id, set_request_id
 from agent_service.incidents.apply import NeedsNewIncident, apply_delivery, new_incident
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.service import IncidentService, now_utc
+from agent_service.incidents.watchdog import Watchdog
 from agent_service.incidents.webhook import WebhookPayload
 from agent_service.keys import (
     DEAD_DELIVERIES,
@@ -80,7 +81,9 @@ class AlertWorker:
         *,
         config: WorkerConfig = WorkerConfig(),
         consumer: str | None = None,
+        watchdog: Watchdog | None = None,
     ) -> None:
+        self.watchdog = watchdog
         self.redis = redis
         self.service = service
         self.metrics = metrics
@@ -269,6 +272,8 @@ class AlertWorker:
         if loop.time() - self._last_housekeeping < self.config.housekeeping_s:
             return
         self._last_housekeeping = loop.time()
+        if self.watchdog is not None:
+            await self.watchdog.check(now_utc())
         resolved = await self.service.auto_resolve(datetime.now(UTC))
         if resolved:
             log.info("incidents resolved after the quiet period: %s", resolved)
