@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from agent_service.ingestion_client import IngestionClient
+from agent_service.models import AnalyzeRequest
+from agent_service.orchestrator import Analyzer
+from agent_service.rules import RulesEngine
 from tests.agent.fake_ingestion import (
     FakeIngestion,
     backend,
@@ -11,7 +15,7 @@ from tests.agent.fake_ingestion import (
     saturation,
     series,
 )
-from tests.agent.helpers import analyze_fake, finding, text
+from tests.agent.helpers import END, PREVIOUS_END, analyze_fake, finding, settings, text
 
 
 def report_calls(report) -> list[tuple[str, dict]]:
@@ -210,6 +214,22 @@ async def test_redis_memory_above_threshold_warns() -> None:
     assert finding(report, "saturation").severity == "warning"
     assert "91.5%" in finding(report, "saturation").summary
     assert any("maxmemory" in r for r in report.recommendations)
+
+
+async def test_redis_advice_follows_the_configured_threshold() -> None:
+    """REDIS_MEMORY_WARNING_PCT=60: 70 % is hot for the grade and for the synthesis' advice alike
+    (the synthesis has no threshold of its own)."""
+    fake = healthy()
+    fake.set("saturation", saturation(mem_pct=70.0))
+    fake.previous_end = PREVIOUS_END
+    analyzer = Analyzer(engine=RulesEngine(), ingestion=IngestionClient(fake.client()),
+                        settings=settings(redis_memory_warning_pct=60))
+    report = await analyzer.analyze(AnalyzeRequest(window="15m", end=END))
+    assert finding(report, "saturation").severity == "warning"
+    assert any("maxmemory" in r for r in report.recommendations)
+    default = await analyze_fake(fake)
+    assert finding(default, "saturation").severity == "ok"
+    assert not any("maxmemory" in r for r in default.recommendations)
 
 
 async def test_refused_connections_point_at_dead_servers() -> None:

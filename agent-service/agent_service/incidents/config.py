@@ -12,10 +12,10 @@ LOCK_TTL_S = 15.0
 
 @dataclass(frozen=True)
 class ServiceConfig:
+    bad_minute: BadThresholds
     public_url: str = "http://127.0.0.1:8001"
     analysis_timeout_s: float = 180.0
     analysis_slot_wait_s: float = 60.0  # then run over MAX_ANALYSES rather than drop an alert's analysis
     lock_ttl_s: float = LOCK_TTL_S  # a crashed drainer frees its incident within this
-    bad_minute: BadThresholds = BadThresholds()
     quiet_minutes: float = 0.0
     notify_retry: RetryPolicy = RetryPolicy()

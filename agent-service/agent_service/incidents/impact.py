@@ -18,8 +18,11 @@ CONCURRENCY = 6
 
 @dataclass(frozen=True)
 class BadThresholds:
-    error_5xx_pct: float = 5.0
-    p95_ms: float = 500.0
+    """A minute is bad above these (ERROR_5XX_WARNING_PCT, LATENCY_P95_WARNING_MS: built from
+    Settings in app.py, no defaults of their own)."""
+
+    error_5xx_pct: float
+    p95_ms: float
     min_requests: int = 1
 
 

@@ -1,6 +1,6 @@
 """The offline rules engine (LLM_ENGINE=rules) and the deterministic synthesis.
 
-Each specialist runs in three steps (composed in `engine.py`):
+Each specialist runs in three steps (composed in `rules_engine.py`):
 - fetch (`fetch.py`, the only I/O): tool calls through the `Recorder`, which keeps every answer as
   evidence, turned into the specialist's typed facts (`LatencyFacts`, `ErrorFacts`, …; the per-scope
   rows shared by all of them, `BackendStats`/`ServerStats`, in `facts.py`);
@@ -11,7 +11,7 @@ Each specialist runs in three steps (composed in `engine.py`):
 The synthesis (`synthesis.py`) reads findings only (`facts.read`), so it also serves Claude's.
 """
 
-from agent_service.rules.engine import RulesEngine
+from agent_service.rules.rules_engine import RulesEngine
 from agent_service.rules.synthesis import synthesize
 
 __all__ = ["RulesEngine", "synthesize"]

@@ -85,6 +85,7 @@ def words(facts: SaturationFacts, grades: Grades, th: SaturationThresholds, *, w
         details.append(f"{num(queued)} of {num(total)} requests queued briefly (below the threshold); "
                        f"highest server queue {num(haproxy.get('max_srv_queue'))}.")
     if grades.named("redis_memory"):
+        signals["redis_memory_warning_pct"] = th.redis_memory_warning_pct  # the synthesis reads it
         parts.append(
             f"Redis memory at {pct(redis.get('memory_pct'))} of maxmemory ({num(redis.get('used_memory_bytes'))} of "
             f"{num(redis.get('maxmemory_bytes'))} bytes), above the {pct(th.redis_memory_warning_pct)} threshold; "

@@ -14,7 +14,6 @@ from agent_service.rules.facts import Facts, read
 
 _LABEL = {"latency": "high latency", "errors": "errors", "saturation": "saturation", "traffic": "traffic"}
 MAX_RECOMMENDATIONS = 6
-REDIS_HOT_PCT = 80.0
 
 
 def synthesize(findings: Sequence[Finding], context: AnalysisContext | None = None) -> Synthesis:
@@ -123,7 +122,10 @@ def _queueing(facts: Facts) -> bool:
 
 def _redis_hot(facts: Facts) -> bool:
     sat = facts.signals.get("saturation", {})
-    return facts.bad("saturation") and sat.get("redis_memory_pct", 0) >= REDIS_HOT_PCT
+    # The saturation finding carries the threshold it judged Redis memory by (specs.py, from
+    # Settings) only when that grade fired: no threshold of its own here.
+    limit = sat.get("redis_memory_warning_pct")
+    return facts.bad("saturation") and limit is not None and sat.get("redis_memory_pct", 0) > limit
 
 
 def _five_xx(facts: Facts) -> bool:

@@ -5,6 +5,7 @@ when its holder is gone."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
@@ -13,9 +14,10 @@ from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.models import IncidentCreate, PendingAction
 from agent_service.incidents.notifications import Notifications
 from agent_service.incidents.analysis import IncidentAnalysis
-from agent_service.incidents.config import ServiceConfig
+from agent_service.app import service_config
 from agent_service.incidents.service import IncidentService
 from agent_service.incidents.store import IncidentStore
+from agent_service.settings import Settings
 from tests.agent.incidents.support import FakeAnalyzer
 
 TTL = 1.5  # renewed every TTL/3: a 1 s stall of a loaded CI machine must not lapse it
@@ -25,7 +27,7 @@ LOCK = "lock:incident:1"
 async def _service(redis: aioredis.Redis, analyzer: FakeAnalyzer) -> IncidentService:
     metrics = IncidentMetrics(CollectorRegistry())
     store = IncidentStore(redis)
-    config = ServiceConfig(lock_ttl_s=TTL, analysis_timeout_s=30)
+    config = replace(service_config(Settings()), lock_ttl_s=TTL, analysis_timeout_s=30)
     notifications = Notifications(store, None, metrics, public_url=config.public_url, policy=config.notify_retry)
     analysis = IncidentAnalysis(store, analyzer=analyzer, ingestion=None, config=config)
     service = IncidentService(redis, store=store, analysis=analysis, notifications=notifications,

@@ -76,7 +76,7 @@ def test_first_bad_minute(pattern, expected) -> None:
 
 def test_first_bad_minute_by_latency_and_ignores_idle_minutes() -> None:
     minutes = [MinuteSignal(at(0), 0, 100.0, None), MinuteSignal(at(1), 50, 0.0, 900.0), MinuteSignal(at(2), 50, 0.0, 800.0)]
-    assert first_bad_minute(minutes, BadThresholds(p95_ms=500.0, min_requests=1)) == at(1)
+    assert first_bad_minute(minutes, BadThresholds(error_5xx_pct=5.0, p95_ms=500.0, min_requests=1)) == at(1)
 
 
 def test_postmortem_times_from_the_timeline() -> None:
