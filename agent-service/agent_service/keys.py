@@ -1,10 +1,12 @@
-"""Every Redis key of the agent-service, in one place (as ingestion's `store/keys.py`).
+"""Every Redis key of the agent-service, in one place (as ingestion's `store/keys.py`), in one
+style: `<family>:<what>[:<id>]`, the family plural — `incidents:*` (the incident store, its
+indexes and drain locks), `alerts:*` (webhook intake: deliveries stream, dedup, group → incident),
+`watchdog:*` (the dead man's switch), `reports:*` (reports, with a TTL).
 
-The strings are the ones the agent has always written, byte for byte: incidents have no TTL, so a
-renamed key would strand every stored incident, and one prefix style is not worth a migration.
-Families: `incident:*` / `incidents:*` (the incident store and its indexes), `alerts:*` (webhook
-intake: deliveries stream, dedup, group → incident), `lock:incident:*` (one drainer per
-incident), `oncall:agent:report:*` (reports, with a TTL).
+Earlier releases wrote `incident:{id}`, `lock:incident:{id}` and `oncall:agent:report:{id}`.
+Incidents have no TTL: `migrate.py` renames them once at start-up (marker `LAYOUT`). Reports
+expire after REPORT_TTL_S, so they are not moved: a report missing under `reports:` is read
+under its legacy key for one retention period. Locks live 15 s and are simply renamed.
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ INCIDENTS_PENDING = "incidents:pending"  # set of ids with actions not carried o
 INCIDENTS_RETRY_AT = "incidents:retry_at"  # zset id → when its backing-off notification is due
 
 
+LAYOUT = "incidents:layout"  # "2" once legacy keys were migrated (migrate.py)
+LEGACY_INCIDENT_PREFIX = "incident:"
+
+
 def incident_key(incident_id: int) -> str:
-    return f"incident:{incident_id}"
+    return f"incidents:{incident_id}"
 
 
 def incident_lock_key(incident_id: int) -> str:
-    return f"lock:incident:{incident_id}"
+    return f"incidents:lock:{incident_id}"
 
 
 # --- alert intake (incidents/intake.py, incidents/worker.py) -----------------------------------
@@ -70,8 +76,13 @@ def redirect_key(entry_id: str) -> str:
 
 
 # --- reports (report/store.py) -------------------------------------------------------------------
-REPORT_PREFIX = "oncall:agent:report:"
+REPORT_PREFIX = "reports:"
+LEGACY_REPORT_PREFIX = "oncall:agent:report:"  # read for one REPORT_TTL_S after the upgrade
 
 
 def report_key(report_id: str) -> str:
     return REPORT_PREFIX + report_id
+
+
+def legacy_report_key(report_id: str) -> str:
+    return LEGACY_REPORT_PREFIX + report_id

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 
 from agent_service.app import create_app
 from agent_service.engine import Usage
+from agent_service.keys import report_key
 from agent_service.models import Finding
 from agent_service.rules import RulesEngine
 from tests.agent.fake_ingestion import FakeIngestion, overview, response_times
@@ -120,7 +121,7 @@ def test_report_round_trip_through_real_redis(redis_url: str) -> None:
         assert 'oncall_analyses_total{engine="rules",outcome="ok",severity="critical"} 1.0' in metrics
     import redis as sync_redis
 
-    ttl = sync_redis.Redis.from_url(redis_url).ttl(f"oncall:agent:report:{report['id']}")
+    ttl = sync_redis.Redis.from_url(redis_url).ttl(report_key(report["id"]))
     assert 0 < ttl <= 600
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from agent_service.keys import report_key
+from agent_service.keys import legacy_report_key, report_key
 from agent_service.models import IncidentReport
 
 
@@ -18,6 +18,8 @@ class ReportStore:
 
     async def get(self, report_id: str) -> IncidentReport | None:
         raw = await self.redis.get(report_key(report_id))
+        if raw is None:  # written before the key layout changed (expires within one REPORT_TTL_S)
+            raw = await self.redis.get(legacy_report_key(report_id))
         if raw is None:
             return None
         return IncidentReport.model_validate_json(raw)

@@ -17,11 +17,12 @@ from agent_service.incidents.analysis import IncidentAnalysis
 from agent_service.app import service_config
 from agent_service.incidents.service import IncidentService
 from agent_service.incidents.store import IncidentStore
+from agent_service.keys import incident_lock_key
 from agent_service.settings import Settings
 from tests.agent.incidents.support import FakeAnalyzer
 
 TTL = 1.5  # renewed every TTL/3: a 1 s stall of a loaded CI machine must not lapse it
-LOCK = "lock:incident:1"
+LOCK = incident_lock_key(1)
 
 
 async def _service(redis: aioredis.Redis, analyzer: FakeAnalyzer) -> IncidentService:
