@@ -19,9 +19,8 @@ pytestmark = pytest.mark.real
 
 def big_report() -> str:
     row = "| be_app/app{0} | **critical** | [runbook](https://copilot.example/r/{0}) | `503` *x* _y_ |\n"
-    rows = "".join(row.format(i) for i in range(2200))
-    report = "# Report\n\n| server | severity | link | note |\n|---|---|---|---|\n" + rows
-    return (report + "\n" + "- item *emph* `code` [l](https://copilot.example/) \n" * 4000)[:199_000]
+    rows = "".join(row.format(i) for i in range(3000))
+    return ("# Report\n\n| server | severity | link | note |\n|---|---|---|---|\n" + rows)[:199_000]
 
 
 async def test_rendering_a_199k_report_does_not_stall_the_loop(redis_url: str, smtp_sink: SmtpSink) -> None:  # noqa: F811
@@ -57,7 +56,7 @@ async def test_rendering_a_199k_report_does_not_stall_the_loop(redis_url: str, s
     finally:
         server.should_exit = True
         await serving
+    print(f"longest event-loop stall while rendering a 199k report: {longest * 1000:.0f} ms")
+    assert longest < 0.3  # generous (57 ms measured); rendering inline stalled it 475 ms here, 1.8 s in the finding
     (got,) = smtp_sink.messages()
     assert "report truncated" in got.part("plain")
-    print(f"longest event-loop stall while rendering a 199k report: {longest * 1000:.0f} ms")
-    assert longest < 0.5  # generous: rendering inline took 1.8 s in the finding
