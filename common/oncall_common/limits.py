@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import h11
 from pydantic import Field
@@ -56,7 +56,7 @@ class _HintedConnection(h11.Connection):
 
 
 class LimitedH11Protocol(H11Protocol):
-    limits: ServerLimits = ServerLimits()
+    limits: ClassVar[ServerLimits]  # set by protocol_class
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
