@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -50,6 +51,16 @@ def _window(seconds: float) -> str:
     return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
+def allowed_links(fields: dict[str, str]) -> list[str]:
+    """The notification's own `url` and the alert links the agent passed along (`links`)."""
+    try:
+        passed = json.loads(fields.get("links") or "[]")
+    except ValueError:
+        passed = []
+    links = [link for link in passed if isinstance(link, str)] if isinstance(passed, list) else []
+    return [fields["url"], *links] if fields.get("url") else links
+
+
 @dataclass(frozen=True)
 class Envelope:
     sender: str
@@ -73,7 +84,7 @@ class EmailComposer:
         now = now or datetime.now(timezone.utc)
         incident_id, event, severity = fields["incident_id"], fields["event"], fields["severity"]
         subject = subject_for(severity=severity, incident_id=incident_id, title=fields["title"], event=event)
-        report = render_report(fields.get("report_markdown", ""))
+        report = render_report(fields.get("report_markdown", ""), allowed_links=allowed_links(fields))
         context = {
             "subject": subject,
             "severity_label": severity.upper(),

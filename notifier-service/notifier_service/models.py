@@ -17,6 +17,8 @@ UPDATE_EVENTS: frozenset[str] = frozenset({"updated", "report"})
 INCIDENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 MAX_RECIPIENTS = 20
+MAX_LINKS = 20
+HTTP_URL = re.compile(r"^https?://[^\s<>\"'`]+$", flags=re.IGNORECASE)
 
 
 class NotifyRequest(BaseModel):
@@ -31,6 +33,8 @@ class NotifyRequest(BaseModel):
     report_markdown: str = Field(default="", max_length=200_000)
     url: str | None = Field(default=None, max_length=2000)
     to: list[str] = Field(default_factory=list, description="extra recipients, added to the routed ones")
+    links: list[str] = Field(default_factory=list, max_length=MAX_LINKS,
+                             description="alert links (generatorURL, externalURL) the report may link to, besides `url`")
 
     @field_validator("idempotency_key")
     @classmethod
@@ -59,8 +63,16 @@ class NotifyRequest(BaseModel):
     def _url(cls, value: str | None) -> str | None:
         if not value:
             return None
-        if not re.match(r"^https?://[^\s<>\"'`]+$", value, flags=re.IGNORECASE):
+        if not HTTP_URL.match(value):
             raise ValueError("url must be an http(s) URL without spaces or quotes")
+        return value
+
+    @field_validator("links")
+    @classmethod
+    def _links(cls, value: list[str]) -> list[str]:
+        for link in value:
+            if len(link) > 2000 or not HTTP_URL.match(link):
+                raise ValueError("links: http(s) URLs without spaces or quotes, at most 2000 characters")
         return value
 
     @field_validator("to", mode="before")

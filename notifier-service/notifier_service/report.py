@@ -1,19 +1,25 @@
 """The report's markdown for an email: safe HTML and phone-friendly plain text (pure).
 
 The markdown is untrusted (it quotes log lines and alert labels): raw HTML is escaped, images
-are off (no remote loads from an inbox), links keep only http(s) and mailto targets. Tables —
+are off (no remote loads from an inbox), and a link stays a link only when it points at one of
+the origins the caller allows (the notification's own `url` and the alert links the agent passed
+along); any other `[text](target)` or `<target>` is shown as the text it was written as. The
+input is cut at `MAX_REPORT_CHARS` with a marker, so rendering time is bounded. Tables —
 the findings table — become one stacked card per row, because a five-column table does not fit
 a phone's width; in the plain-text part each row becomes an indented block.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_SAFE_SCHEMES = ("http://", "https://", "mailto:")
+_SAFE_SCHEMES = ("http://", "https://")
+MAX_REPORT_CHARS = 100_000
 CARD_STYLE = "border:1px solid #d0d7de;border-radius:6px;padding:8px 10px;margin:0 0 8px 0;"
 
 
@@ -102,10 +108,55 @@ def _card_text(table: _Table) -> list[str]:
     return out
 
 
-def render_report(markdown: str) -> RenderedReport:
+def origin(url: str) -> str | None:
+    """scheme://host[:port] of an http(s) URL, lower case; None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme.lower()}://{parts.hostname.lower()}" + (f":{port}" if port else "")
+
+
+def _unlink(tokens: list[Token], allowed: frozenset[str]) -> None:
+    """Links to a foreign origin become the text they were written as (in place)."""
+    for block in tokens:
+        children = block.children or []
+        for i, tok in enumerate(children):
+            if tok.type != "link_open" or origin(str(tok.attrGet("href") or "")) in allowed:
+                continue
+            depth, j = 0, i
+            while j < len(children):
+                if children[j].type == "link_open":
+                    depth += 1
+                elif children[j].type == "link_close":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            autolink = tok.markup == "autolink"
+            href = str(tok.attrGet("href") or "")
+            children[i] = Token("text", "", 0, content="<" if autolink else "[")
+            if j < len(children):
+                children[j] = Token("text", "", 0, content=">" if autolink else f"]({href})")
+
+
+def cap(markdown: str) -> str:
+    if len(markdown) <= MAX_REPORT_CHARS:
+        return markdown
+    cut = len(markdown) - MAX_REPORT_CHARS
+    return markdown[:MAX_REPORT_CHARS] + f"\n\n*(report truncated: {cut} more characters not shown)*\n"
+
+
+def render_report(markdown: str, *, allowed_links: Iterable[str] = ()) -> RenderedReport:
+    """Render the report; links survive only towards the origins of `allowed_links`."""
     if not markdown.strip():
         return RenderedReport(html="", text="")
+    markdown = cap(markdown)
     tokens = _MD.parse(markdown)
+    _unlink(tokens, frozenset(o for o in map(origin, allowed_links) if o))
     tables = _tables(tokens)
     html_parts: list[str] = []
     cursor = 0

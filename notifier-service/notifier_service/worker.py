@@ -153,7 +153,8 @@ class Worker:
 
     async def _deliver(self, connection: SmtpConnection, item: Stored, token: str) -> None:
         try:
-            envelope = self.composer.compose(item.fields, item.to)
+            # Rendering a long report takes a while: off the loop, which keeps serving requests.
+            envelope = await asyncio.to_thread(self.composer.compose, item.fields, item.to)
         except Exception as exc:  # a bug or corrupt data: retrying cannot help
             log.exception("cannot build the email of notification %s", item.id)
             await self._after_failure(item, token, DeliveryError(f"cannot build the email: {exc!r}", permanent=True))

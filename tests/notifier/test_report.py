@@ -26,7 +26,7 @@ REPORT = """# High 5xx rate on be_api
 
 
 def test_findings_table_becomes_cards_and_recommendations_a_list() -> None:
-    out = render_report(REPORT)
+    out = render_report(REPORT, allowed_links=["https://wiki.example/incidents/1"])
     assert out.html.count('<div style="border:1px solid') == 3
     assert '<div style="font-weight:bold;margin-bottom:4px">errors</div>' in out.html
     assert "<strong>critical</strong>" in out.html and "<code>app2</code>" in out.html
@@ -54,6 +54,20 @@ def test_raw_html_unsafe_links_and_images_are_inert() -> None:
     assert "<script" not in out.html and "<img" not in out.html
     assert "href=\"javascript" not in out.html and "href=\"data:" not in out.html and "href=\"vbscript" not in out.html
     assert "&lt;script&gt;" in out.html
+
+
+def test_links_to_a_foreign_origin_show_as_text() -> None:
+    out = render_report("see [runbook](https://evil.example/x) and <https://evil.example/y> or "
+                        "[ok](https://agent.example:8080/reports/1)\n\n| a | b |\n|---|---|\n| [c](https://evil.example/z) | d |\n",
+                        allowed_links=["https://AGENT.example:8080/incidents/7"])
+    assert "evil.example" in out.html and 'href="https://evil' not in out.html
+    assert "[runbook](https://evil.example/x)" in out.html and "[c](https://evil.example/z)" in out.html
+    assert '<a href="https://agent.example:8080/reports/1">ok</a>' in out.html
+
+
+def test_a_long_report_is_cut_with_a_marker() -> None:
+    out = render_report("word " * 40_000)
+    assert len(out.text) < 101_000 and "report truncated: 100000 more characters not shown" in out.text
 
 
 def test_empty_report_renders_nothing() -> None:

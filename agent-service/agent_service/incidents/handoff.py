@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 from agent_service.engine import Usage
 from agent_service.incidents.models import Handoff, Incident, IncidentStatus
 from agent_service.incidents.postmortem import fmt_delta, fmt_time
+from agent_service.report.escape import md_escape
 
 HANDOFF_TEMPLATE = "handoff"
 MAX_WORDS = 250
@@ -70,13 +71,13 @@ def rules_handoff(incident: Incident, *, now: datetime) -> Handoff:
 
 
 def handoff_markdown(incident: Incident, handoff: Handoff, text: str | None = None) -> str:
-    lines = [f"# Handoff: incident #{incident.id} — {incident.title}", ""]
+    lines = [f"# Handoff: incident #{incident.id} — {md_escape(incident.title, 300)}", ""]
     if text:
         return "\n".join([*lines, text.strip(), ""])
-    lines += ["## What happened", "", handoff.what_happened, "", "## What was tried", ""]
-    lines += [f"- {t}" for t in handoff.what_was_tried] or ["- nothing recorded yet"]
-    lines += ["", "## Current state", "", handoff.current_state, "", "## Open questions", ""]
-    lines += [f"- {q}" for q in handoff.open_questions] or ["- none"]
+    lines += ["## What happened", "", md_escape(handoff.what_happened), "", "## What was tried", ""]
+    lines += [f"- {md_escape(t)}" for t in handoff.what_was_tried] or ["- nothing recorded yet"]
+    lines += ["", "## Current state", "", md_escape(handoff.current_state), "", "## Open questions", ""]
+    lines += [f"- {md_escape(q)}" for q in handoff.open_questions] or ["- none"]
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agent_service.incidents.models import Incident
+from agent_service.report.escape import md_escape
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def fmt_time(value: datetime | None) -> str:
 
 
 def _cell(text: str, limit: int = 300) -> str:
-    return " ".join(text.replace("|", "\\|").split())[:limit]
+    return md_escape(text, limit)
 
 
 def render_postmortem(incident: Incident) -> str:
@@ -97,11 +98,11 @@ def render_postmortem(incident: Incident) -> str:
         lines.append(f"- **Related:** incident #{incident.related_incident_id} (same alert group, earlier)  ")
     lines += ["", "## Summary", ""]
     if report:
-        lines.append(f"{report.title}. {report.diagnosis}".strip())
+        lines.append(_cell(f"{report.title}. {report.diagnosis}", 4000))
     else:
-        lines.append(incident.summary or "No analysis was attached to this incident.")
+        lines.append(_cell(incident.summary, 4000) or "No analysis was attached to this incident.")
     lines += ["", "## Impact", ""]
-    scope = ", ".join(f"{k} `{_cell(v)}`" for k, v in incident.scope.items() if v) or "not scoped"
+    scope = ", ".join(f"{k} {_cell(v)}" for k, v in incident.scope.items() if v) or "not scoped"
     lines.append(f"Scope: {scope}. Alerts: {len(incident.alerts)} "
                  f"({', '.join(sorted({_cell(a.labels.get('alertname', '?')) for a in incident.alerts})) or 'none'}).")
     if report:

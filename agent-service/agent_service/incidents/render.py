@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from agent_service.incidents.models import Incident
+from agent_service.report.escape import md_escape
 
 
 def _line(text: str, limit: int = 300) -> str:
-    return " ".join(text.split())[:limit]
+    return md_escape(text, limit)
 
 
 def incident_markdown(incident: Incident) -> str:
@@ -22,14 +23,14 @@ def incident_markdown(incident: Incident) -> str:
         lines.append("")
         for alert in incident.alerts[:20]:
             summary = alert.annotations.get("summary", "")
-            lines.append(f"- {alert.status} `{_line(alert.labels.get('alertname', '?'), 100)}` since "
+            lines.append(f"- {alert.status} {_line(alert.labels.get('alertname', '?'), 100)} since "
                          f"{alert.starts_at:%Y-%m-%d %H:%M:%S} UTC {('— ' + _line(summary, 200)) if summary else ''}")
         lines.append("")
     report = incident.reports[-1] if incident.reports else None
     if report:
-        lines += [f"## Analysis: {_line(report.title)} ({report.overall_severity})", "", report.diagnosis.strip(), ""]
+        lines += [f"## Analysis: {_line(report.title)} ({report.overall_severity})", "", _line(report.diagnosis, 4000), ""]
         for finding in report.findings:
-            lines.append(f"- **{finding.specialist}** {finding.severity}: {_line(finding.summary)}")
+            lines.append(f"- **{_line(finding.specialist)}** {finding.severity}: {_line(finding.summary)}")
         if report.recommendations:
             lines += ["", "### Recommendations", ""]
             lines += [f"{i}. {_line(r)}" for i, r in enumerate(report.recommendations, 1)]
@@ -39,9 +40,9 @@ def incident_markdown(incident: Incident) -> str:
                       for s in report.similar_incidents]
         lines.append("")
     if incident.root_cause:
-        lines += ["## Root cause", "", incident.root_cause, ""]
+        lines += ["## Root cause", "", _line(incident.root_cause, 4000), ""]
     if incident.resolution:
-        lines += ["## Resolution", "", incident.resolution, ""]
+        lines += ["## Resolution", "", _line(incident.resolution, 4000), ""]
     lines += ["## Latest events", ""]
-    lines += [f"- {e.at:%H:%M:%S} {e.actor}: {_line(e.message)}" for e in incident.timeline[-8:]]
+    lines += [f"- {e.at:%H:%M:%S} {_line(e.actor)}: {_line(e.message)}" for e in incident.timeline[-8:]]
     return "\n".join(lines) + "\n"

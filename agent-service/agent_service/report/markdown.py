@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from agent_service.models import Finding, IncidentReport
+from agent_service.report.escape import md_escape
 
 _MARK = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "unknown": "UNKNOWN"}
 
 
 def _clean(text: str) -> str:
     """Log-derived text is shown as text: no markdown structure can be injected from it."""
-    return " ".join(text.replace("\r", " ").split()).replace("`", "'")
+    return md_escape(text)
 
 
 def _window(report: IncidentReport) -> str:

@@ -1,7 +1,7 @@
 -- Create a notification atomically: idempotency, coalescing of updates, scheduling.
 -- ARGV: prefix, id, idempotency_key ('' = none), now, coalesce_interval, retention,
 --       root_message_id, own_message_id, payload (JSON: incident_id, event, severity, title,
---       summary, report_markdown, url, to[])
+--       summary, report_markdown, url, to[], links[])
 -- Returns {id, created (1|0), coalesced_into ('' = not coalesced)}.
 local p, id, idem = ARGV[1], ARGV[2], ARGV[3]
 local now, interval, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -26,7 +26,7 @@ local function base_fields()
   redis.call('HSET', key, 'id', id, 'created_at', ARGV[4], 'incident_id', d.incident_id,
     'event', d.event, 'severity', d.severity, 'title', d.title, 'summary', d.summary,
     'report_markdown', d.report_markdown, 'url', d.url, 'to', cjson.encode(d.to),
-    'attempts', '0', 'idempotency_key', idem, 'thread_root', root_mid, 'coalesced_count', '0')
+    'links', cjson.encode(d.links or {}), 'attempts', '0', 'idempotency_key', idem, 'thread_root', root_mid, 'coalesced_count', '0')
 end
 
 if is_update then
@@ -42,7 +42,7 @@ if is_update then
     end
     redis.call('HSET', pkey, 'event', d.event, 'severity', d.severity, 'title', d.title,
       'summary', d.summary, 'report_markdown', d.report_markdown, 'url', d.url,
-      'to', cjson.encode(to))
+      'to', cjson.encode(to), 'links', cjson.encode(d.links or {}))
     redis.call('HINCRBY', pkey, 'coalesced_count', 1)
     base_fields()
     redis.call('HSET', key, 'status', 'coalesced', 'coalesced_into', pending, 'message_id', '')
