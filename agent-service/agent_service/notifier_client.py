@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from oncall_common.request_id import async_client
 
@@ -30,6 +30,9 @@ class NotifyRequest(BaseModel):
     summary: str
     report_markdown: str = ""
     url: str = ""
+    # Links the email may make clickable besides `url`: the alerts' generatorURL and the sender's
+    # externalURL exactly as Alertmanager sent them (every other link in the text shows as text).
+    links: list[str] = Field(default_factory=list, max_length=20)
     to: str | None = None
 
 

@@ -97,6 +97,7 @@ def new_incident(
         updated_at=now,
         detected_at=min(a.starts_at for a in payload.alerts),
         related_incident_id=previous,
+        external_url=payload.external_url,
     )
     opened = incident.add_event("incident_opened", "incident opened from Alertmanager", actor=ACTOR, at=now,
                                 data={"group_key": payload.group_key, "delivery": entry_id})

@@ -84,6 +84,7 @@ class Incident(BaseModel):
     source: Source = "manual"
     summary: str = ""
     group_key: str | None = None
+    external_url: str = Field(default="", max_length=4000)  # the Alertmanager that sent the group
     labels: dict[str, str] = Field(default_factory=dict)
     scope: dict[str, str | None] = Field(default_factory=dict)
     alerts: list[AlertRecord] = Field(default_factory=list)

@@ -17,6 +17,20 @@ from agent_service.incidents.store import IncidentStore
 from agent_service.notifier_client import NotifierClient, NotifyRequest
 
 log = logging.getLogger(__name__)
+MAX_LINKS = 20
+MAX_LINK_CHARS = 2000
+
+
+def alert_links(incident: Incident) -> list[str]:
+    """The alerts' generatorURL and the sender's externalURL as Alertmanager sent them, for the
+    notifier's link allowlist: http(s) only and bounded (a bad one is dropped, never the page)."""
+    candidates = [a.generator_url for a in incident.alerts] + [incident.external_url]
+    links: list[str] = []
+    for url in candidates:
+        url = url.strip()
+        if url.lower().startswith(("http://", "https://")) and len(url) <= MAX_LINK_CHARS and url not in links:
+            links.append(url)
+    return links[:MAX_LINKS]
 
 
 class Notifications:
@@ -70,4 +84,5 @@ class Notifications:
             title=incident.title[:300], summary=summary[:2000],
             report_markdown=incident_markdown(incident),
             url=f"{self.public_url.rstrip('/')}/incidents/{incident.id}",
+            links=alert_links(incident),
         )

@@ -175,3 +175,19 @@ async def test_refiring_with_the_same_starts_at_reopens(redis_url, notifier, sha
         await _settled(client, 1, "INVESTIGATING")
     assert any(e["kind"] == "reopened" for e in reopened["timeline"])
     assert [c["event"] for c in notifier.calls] == ["opened", "mitigated", "updated", "mitigated", "updated"]
+
+
+async def test_the_page_carries_the_alert_links_the_email_may_keep(redis_url, notifier, shared_fixtures) -> None:
+    """generatorURL and externalURL as Alertmanager sent them go to the notifier's link allowlist;
+    anything that is not http(s) is dropped there, never the page."""
+    body = fixture_body(shared_fixtures, "firing-single.json")
+    second = copy.deepcopy(body["alerts"][0])
+    second["labels"]["instance"] = "other"
+    second.pop("fingerprint")
+    second["generatorURL"] = "javascript:alert(1)"
+    body["alerts"].append(second)
+    async with running_app(_settings(redis_url, notifier), analyzer=FakeAnalyzer()) as (_app, client):
+        assert (await client.post("/alerts", json=body)).status_code == 202
+        await _settled(client, 1, "INVESTIGATING")
+    [opened] = notifier.calls
+    assert opened["links"] == [body["alerts"][0]["generatorURL"], body["externalURL"]]
