@@ -15,11 +15,12 @@ from redis.exceptions import RedisError
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from oncall_common.health import ready_router
 from oncall_common.security import BearerAuth
 from oncall_common.web import create_base_app
 from agent_service.api.alerts import alerts_router
 from agent_service.api.analyze import analyze_router
-from agent_service.api.deps import AgentDep
+from agent_service.api.deps import redis_client
 from agent_service.api.incidents import incidents_router
 from agent_service.api.reports import reports_router
 from agent_service.container import Agent
@@ -192,9 +193,5 @@ def create_app(
                                      max_body_bytes=settings.alerts_max_body_bytes))
     app.include_router(incidents_router(api_auth, handoff_writer=handoff_writer(settings, the_engine)))
 
-    @app.get("/health/ready", include_in_schema=False)
-    async def ready(agent: AgentDep) -> dict[str, str]:
-        await agent.redis.ping()
-        return {"status": "ready"}
-
+    app.include_router(ready_router(redis_client))
     return app

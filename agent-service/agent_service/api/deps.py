@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import redis.asyncio as aioredis
 from fastapi import Depends, HTTPException, Request
 
 from agent_service.container import Agent
@@ -21,6 +22,10 @@ async def _agent(request: Request) -> Agent:
 
 
 AgentDep = Annotated[Agent, Depends(_agent)]
+
+
+async def redis_client(agent: AgentDep) -> aioredis.Redis:
+    return agent.redis
 
 
 async def _analyzer(agent: AgentDep) -> Analysis:
