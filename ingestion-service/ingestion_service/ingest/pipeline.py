@@ -100,8 +100,11 @@ class Ingestor:
             try:
                 previous = await self._write(batch, answer, idempotency_key)
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                    redis.exceptions.OutOfMemoryError):
+                    redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError):
                 self.metrics.batches.labels("redis_error").inc()
+                raise
+            except redis.exceptions.ResponseError:  # a command refused: a bug, not worth a retry
+                self.metrics.batches.labels("redis_refused").inc()
                 raise
             if previous is not None:
                 self.metrics.batches.labels("duplicate").inc()
