@@ -47,6 +47,11 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
     auth = BearerAuth(settings.ingest_token, name="INGEST_TOKEN")
+    # /metrics/*: READ_TOKEN or INGEST_TOKEN once READ_TOKEN is set. With INGEST_TOKEN alone the
+    # reads stay open (warned) until the agent sends INGESTION_READ_TOKEN on every deployment.
+    read_auth = BearerAuth((settings.read_token, settings.ingest_token) if settings.read_token else None,
+                           name="READ_TOKEN")
+    metrics_auth = BearerAuth(settings.metrics_token, name="METRICS_TOKEN")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,7 +88,8 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
             if redis is None:
                 await client.aclose()
 
-    app = create_base_app(settings, service="ingestion-service", registry=registry, lifespan=lifespan)
+    app = create_base_app(settings, service="ingestion-service", registry=registry, lifespan=lifespan,
+                          metrics_auth=metrics_auth)
 
     @app.exception_handler(InvalidQuery)
     async def invalid_query(request: Request, exc: InvalidQuery) -> JSONResponse:
@@ -91,5 +97,5 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
 
     app.include_router(ready_router(redis_client))
     app.include_router(logs_router(auth))
-    app.include_router(metrics_router())
+    app.include_router(metrics_router(read_auth))
     return app
