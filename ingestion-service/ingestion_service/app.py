@@ -3,7 +3,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
@@ -43,7 +44,9 @@ async def _refresh_redis_gauges(client: aioredis.Redis, metrics: IngestMetrics) 
         await asyncio.sleep(REDIS_GAUGE_SECONDS)
 
 
-def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> FastAPI:
+def create_app(settings: Settings, *, redis: aioredis.Redis | None = None,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """`clock` (wall time) decides the name cap's hour; tests pass their own."""
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
     auth = BearerAuth(settings.ingest_token, name="INGEST_TOKEN")
@@ -64,7 +67,8 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
         ingestor = Ingestor(client, metrics, ttl_seconds=settings.retention_hours * 3600,
                             name_cap=settings.name_cap, server_cap=settings.server_name_cap,
                             late_line_seconds=settings.late_line_seconds,
-                            parse_options=ParseOptions(settings.log_timezone, settings.haproxy_log_format))
+                            parse_options=ParseOptions(settings.log_timezone, settings.haproxy_log_format),
+                            clock=clock)
         listener = None
         if settings.syslog_udp_port:
             listener = SyslogListener(ingestor, metrics, host=settings.host,
