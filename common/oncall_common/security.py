@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Sequence
 
 from fastapi import HTTPException, status
 from fastapi.security import HTTPBearer
@@ -119,18 +120,20 @@ class BearerAuth(HTTPBearer):
     FastAPI's `HTTPBearer` reads the header and documents the scheme in OpenAPI (named after the
     token variable); it runs with `auto_error=False` so that the answers stay ours: with no token
     configured the endpoints stay open (local use) and a warning is logged once; missing
-    credentials answer 401 (with `WWW-Authenticate: Bearer`), wrong ones 403.
+    credentials answer 401 (with `WWW-Authenticate: Bearer`), wrong ones 403. `token` may also be
+    several tokens (unset ones ignored), any of which is accepted: e.g. a read token or the write one.
     """
 
-    def __init__(self, token: str | None, *, name: str) -> None:
+    def __init__(self, token: str | None | Sequence[str | None], *, name: str) -> None:
         super().__init__(scheme_name=name, description=f"the {name} value", auto_error=False)
-        self.token = token or None
+        given = [token] if token is None or isinstance(token, str) else list(token)
+        self.tokens = tuple(t.encode() for t in given if t)
         self.name = name
-        if self.token is None:
+        if not self.tokens:
             log.warning("%s is not set: its endpoints accept requests without a token", name)
 
     async def __call__(self, request: HTTPConnection) -> None:  # type: ignore[override]
-        if self.token is None:
+        if not self.tokens:
             return
         credentials = await super().__call__(request)
         if credentials is None:
@@ -139,5 +142,6 @@ class BearerAuth(HTTPBearer):
                 detail="missing bearer token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if not hmac.compare_digest(credentials.credentials.encode(), self.token.encode()):
+        offered = credentials.credentials.encode()
+        if not any([hmac.compare_digest(offered, t) for t in self.tokens]):  # every one compared
             raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="invalid token")

@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import redis.exceptions
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from opentelemetry.trace import TracerProvider
@@ -36,11 +36,13 @@ def create_base_app(
     lifespan: Lifespan | None = None,
     version: str = "0.1.0",
     tracer_provider: TracerProvider | None = None,
+    metrics_auth: Callable[..., Any] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the cross-cutting pieces every service shares.
 
     The caller owns `registry` (one per app, never the global one) and adds its own metrics to it.
     Spans go to `tracer_provider`, else to the process-wide one (`telemetry.setup_tracing`).
+    `metrics_auth` (e.g. a BearerAuth) guards `/prometheus/metrics`; without it the page is open.
     """
     docs = settings.docs_enabled
     app = FastAPI(
@@ -55,7 +57,8 @@ def create_base_app(
         registry=registry,
         should_group_status_codes=False,
         excluded_handlers=[METRICS_PATH, "/health", "/health/ready"],
-    ).instrument(app).expose(app, endpoint=METRICS_PATH, include_in_schema=False)
+    ).instrument(app).expose(app, endpoint=METRICS_PATH, include_in_schema=False,
+                             dependencies=[Depends(metrics_auth)] if metrics_auth else None)
     install_error_handlers(app)
     # Order: the last added runs first. Request id outermost of these so every log line has it.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

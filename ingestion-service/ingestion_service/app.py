@@ -3,7 +3,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
@@ -43,10 +44,17 @@ async def _refresh_redis_gauges(client: aioredis.Redis, metrics: IngestMetrics) 
         await asyncio.sleep(REDIS_GAUGE_SECONDS)
 
 
-def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> FastAPI:
+def create_app(settings: Settings, *, redis: aioredis.Redis | None = None,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """`clock` (wall time) decides the name cap's hour; tests pass their own."""
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
     auth = BearerAuth(settings.ingest_token, name="INGEST_TOKEN")
+    # /metrics/*: READ_TOKEN or INGEST_TOKEN once READ_TOKEN is set. With INGEST_TOKEN alone the
+    # reads stay open (warned) until the agent sends INGESTION_READ_TOKEN on every deployment.
+    read_auth = BearerAuth((settings.read_token, settings.ingest_token) if settings.read_token else None,
+                           name="READ_TOKEN")
+    metrics_auth = BearerAuth(settings.metrics_token, name="METRICS_TOKEN")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +67,8 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
         ingestor = Ingestor(client, metrics, ttl_seconds=settings.retention_hours * 3600,
                             name_cap=settings.name_cap, server_cap=settings.server_name_cap,
                             late_line_seconds=settings.late_line_seconds,
-                            parse_options=ParseOptions(settings.log_timezone, settings.haproxy_log_format))
+                            parse_options=ParseOptions(settings.log_timezone, settings.haproxy_log_format),
+                            clock=clock)
         listener = None
         if settings.syslog_udp_port:
             listener = SyslogListener(ingestor, metrics, host=settings.host,
@@ -83,7 +92,8 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
             if redis is None:
                 await client.aclose()
 
-    app = create_base_app(settings, service="ingestion-service", registry=registry, lifespan=lifespan)
+    app = create_base_app(settings, service="ingestion-service", registry=registry, lifespan=lifespan,
+                          metrics_auth=metrics_auth)
 
     @app.exception_handler(InvalidQuery)
     async def invalid_query(request: Request, exc: InvalidQuery) -> JSONResponse:
@@ -91,5 +101,5 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None) -> Fa
 
     app.include_router(ready_router(redis_client))
     app.include_router(logs_router(auth))
-    app.include_router(metrics_router())
+    app.include_router(metrics_router(read_auth))
     return app

@@ -110,6 +110,9 @@ class IngestMetrics:
         self.future_lines = Counter("oncall_ingest_future_lines",
                                     "lines dated more than LATE_LINE_SECONDS ahead of now (clock or LOG_TIMEZONE wrong)",
                                     registry=registry)
+        self.names_folded = Counter("oncall_ingest_names_folded",
+                                    "new names refused by the hourly name cap (counted as __other__)",
+                                    ["kind"], registry=registry)
         self.udp_dropped = Counter("oncall_ingest_udp_dropped", "syslog datagrams dropped (buffer full)",
                                    registry=registry)
         self.udp_kernel_drops = Counter(

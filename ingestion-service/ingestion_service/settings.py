@@ -14,7 +14,9 @@ class Settings(ServiceSettings):
     syslog_rcvbuf_bytes: int = Field(default=8 << 20, ge=4096, le=1 << 30)  # SO_RCVBUF asked of the kernel
     syslog_flush_seconds: float = Field(default=1.0, gt=0, le=1.0)
     retention_hours: int = Field(default=26, ge=1, le=24 * 90)
-    ingest_token: str | None = None
+    ingest_token: str | None = None  # POST /logs (also accepted on /metrics/*)
+    read_token: str | None = None  # /metrics/* (the agent's reads); open only when both are unset
+    metrics_token: str | None = None  # /prometheus/metrics (Prometheus: bearer scrape auth)
     parse_workers: int = Field(default=2, ge=0, le=64)  # processes parsing big bodies; 0 = in process
     name_cap: int = Field(default=200, ge=1, le=100_000)  # distinct frontends, and backends
     server_name_cap: int = Field(default=1000, ge=1, le=100_000)

@@ -15,6 +15,8 @@ import logging
 import socket
 import uuid
 
+import redis.exceptions
+
 from ingestion_service.ingest.pipeline import Ingestor, prepare_text
 from ingestion_service.metrics import IngestMetrics
 from ingestion_service.udp_socket import (
@@ -147,5 +149,11 @@ class SyslogListener:
         body, key = self.pending
         batch = await asyncio.to_thread(prepare_text, body.decode("utf-8", "replace"),
                                         self.ingestor.parse_options)
-        await self.ingestor.commit(batch, source="syslog", idempotency_key="udp:" + key)
+        try:
+            await self.ingestor.commit(batch, source="syslog", idempotency_key="udp:" + key)
+        except redis.exceptions.ResponseError as exc:
+            if isinstance(exc, (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)):
+                raise  # Redis full or failing over: the batch stays pending and is retried
+            # Refused as such: retrying it forever would stop every later datagram behind it.
+            log.error("syslog batch of %d lines refused by Redis, dropped: %s", batch.accepted, exc)
         self.pending = None

@@ -191,3 +191,19 @@ async def test_ready_answers_while_redis_answers() -> None:
         down = await client.get("/health/ready")
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
     assert down.status_code == 503
+
+
+async def test_bearer_auth_accepts_any_of_several_tokens() -> None:
+    app = create_base_app(ServiceSettings(), service="test", registry=CollectorRegistry(),
+                          metrics_auth=BearerAuth("scrape", name="METRICS_TOKEN"))
+
+    @app.get("/read", dependencies=[Depends(BearerAuth(("read", None, "write"), name="READ_TOKEN"))])
+    async def read() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    async with await client_for(app) as client:
+        for token, code in (("read", 200), ("write", 200), ("scrape", 403), ("", 401)):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            assert (await client.get("/read", headers=headers)).status_code == code, token
+        assert (await client.get("/prometheus/metrics")).status_code == 401
+        assert (await client.get("/prometheus/metrics", headers={"Authorization": "Bearer scrape"})).status_code == 200

@@ -13,6 +13,7 @@ from ingestion_service.haproxy import LogEntry
 from ingestion_service.signals import aggregate
 from ingestion_service.signals.aggregate import BACKEND, SITE
 from ingestion_service.sketch import Sketch
+from ingestion_service.store import keys
 from ingestion_service.store import reader
 from ingestion_service.store.names import NameRegistry
 from ingestion_service.store.writer import write_batch
@@ -124,13 +125,13 @@ async def test_memory_does_not_grow_with_request_count(client: aioredis.Redis) -
 
 
 async def test_name_cap_is_atomic_and_folds_into_other(client: aioredis.Redis) -> None:
-    a = NameRegistry(cap=3, server_cap=3, ttl=TTL)
-    b = NameRegistry(cap=3, server_cap=3, ttl=TTL)  # a second replica
+    a = NameRegistry(cap=3, server_cap=3, ttl=TTL, clock=lambda: 7200.0)
+    b = NameRegistry(cap=3, server_cap=3, ttl=TTL, clock=lambda: 7200.0)  # a second replica
     await a.resolve(client, {BACKEND: {"x1", "x2"}})
     await b.resolve(client, {BACKEND: {"x3", "x4", "x5", "x1"}})
     admitted = a.admitted[BACKEND] | b.admitted[BACKEND]
     assert len(admitted) == 3 and {"x1", "x2"} <= admitted
-    assert await client.scard("ing:names:b") == 3
+    assert await client.scard(keys.admitted_key(BACKEND, 2)) == 3
     rejected = {"x3", "x4", "x5"} - admitted
     assert all(b.rename(BACKEND, n) == "__other__" for n in rejected)
     await a.resolve(client, {BACKEND: {"y" * 500}})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AfterValidator
 
+from oncall_common.security import BearerAuth
 from ingestion_service.api import models
 from ingestion_service.api.deps import RedisDep
 from ingestion_service.haproxy.fields import frontend_name
@@ -20,8 +21,8 @@ EndQ = Annotated[str | None, Query(description="RFC 3339, default now", max_leng
 NameQ = Annotated[str | None, Query(max_length=256), AfterValidator(lambda v: frontend_name(v) if v else v)]
 
 
-def metrics_router() -> APIRouter:
-    router = APIRouter(prefix="/metrics")
+def metrics_router(auth: BearerAuth) -> APIRouter:
+    router = APIRouter(prefix="/metrics", dependencies=[Depends(auth)])
 
     def scope(backend: str | None, frontend: str | None) -> tuple[str, str]:
         return signals.scope_for(backend, frontend)

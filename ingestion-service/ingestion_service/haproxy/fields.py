@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ingestion_service.haproxy.limits import out_of_range
 from ingestion_service.haproxy.models import LogEntry, ParseError, Skip
 from ingestion_service.haproxy.timestamps import MONTHS, accept_date
 from ingestion_service.haproxy.zones import local_minute_to_utc, offset_seconds
@@ -29,14 +30,15 @@ def frontend_name(name: str) -> str:
 
 
 def check(entry: LogEntry) -> LogEntry | Skip | ParseError:
-    """The verdict on a parsed line, shared by every layout."""
+    """The verdict on a parsed line, shared by every layout (numbers in HAProxy's ranges: limits.py)."""
     status = entry.status_code
     if status != -1 and not 100 <= status <= 599:
         return ParseError(f"invalid status {status} (HTTP status 100-599, or -1)")
     if entry.server in INTERNAL or entry.frontend in INTERNAL or entry.backend in INTERNAL:
         return Skip("HAProxy internal client, not site traffic: "
                     + next(n for n in (entry.server, entry.frontend, entry.backend) if n in INTERNAL))
-    return entry
+    reason = out_of_range(entry)
+    return entry if reason is None else ParseError(reason)
 
 
 def to_utc(date: str, header_offset: int | None, zone: str) -> float:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ingestion_service.haproxy.fields import check, entry_from_layout, frontend_name
+from ingestion_service.haproxy.limits import EXACT_MAX
 from ingestion_service.haproxy.models import LogEntry, ParseError, Skip
 
 _REQUIRED_STR = ("frontend", "backend", "server")
@@ -30,7 +31,7 @@ def _timestamp(value: Any) -> float:
 def _int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number")
-    if not math.isfinite(value) or abs(value) > 2**53:
+    if not math.isfinite(value) or abs(value) > EXACT_MAX:
         raise ValueError(f"{name} out of range")
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"{name} must be an integer")
@@ -57,8 +58,10 @@ def entry_from_json(obj: Any, zone: str = "UTC") -> LogEntry | Skip | ParseError
                 return ParseError(f"{f} must be a non-empty string")
             strings[f] = v
         ta = obj["response_time_ms"]
-        if isinstance(ta, bool) or not isinstance(ta, (int, float)) or not math.isfinite(ta) or ta < 0 or ta > 1e12:
+        if isinstance(ta, bool) or not isinstance(ta, (int, float)) or not math.isfinite(ta) or ta < 0:
             return ParseError("response_time_ms must be a number >= 0")
+        if ta > EXACT_MAX:
+            return ParseError(f"response_time_ms above {EXACT_MAX} (HAProxy's range, kept exact)")
         ints = {f: _int(f, obj[f]) if obj.get(f) is not None else d for f, d in _OPTIONAL_INT.items()}
         texts = {}
         for f, d in _OPTIONAL_STR.items():
@@ -73,7 +76,7 @@ def entry_from_json(obj: Any, zone: str = "UTC") -> LogEntry | Skip | ParseError
         return check(LogEntry(
             timestamp=_timestamp(obj["timestamp"]),
             status_code=_int("status_code", obj["status_code"]),
-            response_time_ms=int(ta) if float(ta).is_integer() else ta,  # type: ignore[arg-type]
+            response_time_ms=ta if type(ta) is int else math.floor(ta + 0.5),  # 12.5 ms → 13: stored as whole ms
             **strings, **ints, **texts,
         ))
     except (ValueError, TypeError, OverflowError) as exc:

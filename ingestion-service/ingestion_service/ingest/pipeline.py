@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,13 +85,14 @@ def prepare_text(text: str, options: ParseOptions = DEFAULT_OPTIONS) -> Prepared
 class Ingestor:
     def __init__(self, redis: aioredis.Redis, metrics: IngestMetrics, *, ttl_seconds: int,
                  name_cap: int, server_cap: int, late_line_seconds: int = 300,
-                 parse_options: ParseOptions = DEFAULT_OPTIONS) -> None:
+                 parse_options: ParseOptions = DEFAULT_OPTIONS, clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
         self.late_line_seconds = late_line_seconds
         self.parse_options = parse_options
         self.metrics = metrics
         self.ttl = ttl_seconds
-        self.names = NameRegistry(cap=name_cap, server_cap=server_cap, ttl=ttl_seconds)
+        self.names = NameRegistry(cap=name_cap, server_cap=server_cap, ttl=ttl_seconds, clock=clock,
+                                  on_folded=lambda kind, n: metrics.names_folded.labels(kind).inc(n))
 
     async def commit(self, batch: Prepared, *, source: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """Write the batch; returns the answer (the first one when the idempotency key was seen)."""
@@ -100,8 +101,11 @@ class Ingestor:
             try:
                 previous = await self._write(batch, answer, idempotency_key)
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                    redis.exceptions.OutOfMemoryError):
+                    redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError):
                 self.metrics.batches.labels("redis_error").inc()
+                raise
+            except redis.exceptions.ResponseError:  # a command refused: a bug, not worth a retry
+                self.metrics.batches.labels("redis_refused").inc()
                 raise
             if previous is not None:
                 self.metrics.batches.labels("duplicate").inc()

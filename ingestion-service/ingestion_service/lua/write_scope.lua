@@ -2,9 +2,16 @@
 -- KEYS[1] = counters hash, KEYS[2..] = bucket hashes. ARGV: ttl, "field incr field incr ..." sums,
 -- "field value ..." maxima, then per bucket hash: its chunk index and "key count key count ...".
 -- Pairs travel packed in one string each: far cheaper for the client than one argument per value.
+-- Increments are whole numbers >= 0 (haproxy/limits.py), so the only error HINCRBY can meet is a
+-- sum passing 2^63 - 1: the sum then stays at that ceiling. A failing call would end the script
+-- half-way (Lua does not roll back) and every later batch for the minute would fail the same way.
 local ttl = tonumber(ARGV[1])
 local c = KEYS[1]
-for f, v in string.gmatch(ARGV[2], '(%S+) (%S+)') do redis.call('HINCRBY', c, f, v) end
+local function incr(key, f, v)
+  local r = redis.pcall('HINCRBY', key, f, v)
+  if type(r) == 'table' and r.err then redis.call('HSET', key, f, '9223372036854775807') end
+end
+for f, v in string.gmatch(ARGV[2], '(%S+) (%S+)') do incr(c, f, v) end
 for f, v in string.gmatch(ARGV[3], '(%S+) (%S+)') do
   local cur = redis.call('HGET', c, f)
   if (not cur) or tonumber(cur) < tonumber(v) then redis.call('HSET', c, f, v) end
@@ -12,7 +19,7 @@ end
 local mask = tonumber(redis.call('HGET', c, 'hk') or '0')
 for k = 2, #KEYS do
   local chunk = tonumber(ARGV[2 + 2 * (k - 1)])
-  for f, v in string.gmatch(ARGV[3 + 2 * (k - 1)], '(%S+) (%S+)') do redis.call('HINCRBY', KEYS[k], f, v) end
+  for f, v in string.gmatch(ARGV[3 + 2 * (k - 1)], '(%S+) (%S+)') do incr(KEYS[k], f, v) end
   redis.call('EXPIRE', KEYS[k], ttl)
   mask = bit.bor(mask, bit.lshift(1, chunk + 16))
 end

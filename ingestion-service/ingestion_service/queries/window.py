@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 _WINDOW = re.compile(r"^(\d{1,4})([mh])$")
 MAX_MINUTES = 24 * 60
+EARLIEST_END = 946684800.0  # 2000-01-01T00:00:00Z: no log line we keep is older
+MAX_AHEAD_SECONDS = 86400  # a day ahead covers any clock skew; beyond it a query is a mistake
 
 
 class InvalidQuery(ValueError):
@@ -40,7 +42,15 @@ def parse_end(text: str | None, *, now: float | None = None) -> float:
         raise InvalidQuery("end", f"end must be an RFC 3339 time such as 2026-11-22T14:05:00Z, got {text[:40]!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+    reason = f"end must be between 2000-01-01T00:00:00Z and one day from now, got {text[:40]!r}"
+    try:
+        end = parsed.timestamp()
+    except (OverflowError, ValueError) as exc:  # 0001-01-01 shifted by its offset leaves the calendar
+        raise InvalidQuery("end", reason) from exc
+    current = time.time() if now is None else now
+    if end < EARLIEST_END or end > current + MAX_AHEAD_SECONDS:
+        raise InvalidQuery("end", reason)
+    return end
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ together what one query reads:
                                         x:<max field> maxima, hz zero-latency bucket, hk chunk mask
   ing:{<kind>:<name>:<minute>}:h<chunk> hash: sketch key → count, for keys in [chunk*100, chunk*100+99]
 Kinds: s (site, name ""), f (frontend), b (backend), v (backend/server).
-Names admitted under the cap: ing:names:<kind> (set). Idempotency keys: ing:idem:<sha256>.
+Names stored: ing:names:<kind> (set). Names admitted under the cap in one hour (epoch // 3600):
+ing:{names:<kind>}:adm:<hour> (set, two hours' TTL). Idempotency keys: ing:idem:<sha256>.
 Every key carries the retention TTL.
 """
 
@@ -33,6 +34,10 @@ def chunk_of(sketch_key: int) -> int:
 
 def names_key(kind: str) -> str:
     return f"ing:names:{kind}"
+
+
+def admitted_key(kind: str, hour: int) -> str:
+    return f"ing:{{names:{kind}}}:adm:{hour}"
 
 
 def idempotency_key(client_key: str) -> str:
