@@ -137,8 +137,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("agent-service engine: %s", the_engine.kind)
         client = redis or aioredis.Redis.from_url(settings.redis_url)
-        ingestion = IngestionClient(http) if http is not None else IngestionClient.create(
-            settings.ingestion_url, timeout_s=settings.ingestion_timeout_s)
+        ingestion = (IngestionClient(http, token=settings.ingestion_read_token) if http is not None
+                     else IngestionClient.create(settings.ingestion_url, timeout_s=settings.ingestion_timeout_s,
+                                                 token=settings.ingestion_read_token))
         reports = ReportStore(client, ttl_s=settings.report_ttl_s)
         store = IncidentStore(client)
         memory = IncidentMemory(store)

@@ -46,8 +46,9 @@ async def _get(service: IncidentService, incident_id: int) -> Incident:
 def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = None) -> APIRouter:
     """`handoff_writer`: the Claude engine's free-text helper (LLM_ENGINE=anthropic), else None
     and the handoff is the rules version."""
-    router = APIRouter(prefix="/incidents", tags=["incidents"])
-    write = [Depends(auth)]
+    # Every route, reads included, needs API_TOKEN when it is set: an incident carries its reports.
+    router = APIRouter(prefix="/incidents", tags=["incidents"], dependencies=[Depends(auth)])
+    write: list[object] = []  # the router's own dependency already covers writes
 
     @router.get("", response_model=IncidentList)
     async def list_incidents(
