@@ -225,3 +225,16 @@ async def test_a_manual_incident_is_analyzed_only_when_asked(redis_url, notifier
     assert [c["event"] for c in opened] == ["opened"]
     assert "## Analysis: 5xx errors on be_app" in opened[0]["report_markdown"], "the email carries the report"
     assert both.status_code == 422 and "not both" in both.text
+
+
+async def test_unfiltered_list_is_paged_from_the_index(redis_url, notifier) -> None:
+    """Issue 14 finding 6 (first part): `cursor` pages the list; `next_cursor` says where the next starts."""
+    async with running_app(_settings(redis_url, notifier)) as (_app, client):
+        for n in range(5):
+            await client.post("/incidents", headers=AUTH, json={"title": f"t{n}"})
+        first = (await client.get("/incidents", params={"limit": 2}, headers=AUTH)).json()
+        second = (await client.get("/incidents", params={"limit": 2, "cursor": 2}, headers=AUTH)).json()
+        last = (await client.get("/incidents", params={"limit": 2, "cursor": 4}, headers=AUTH)).json()
+    assert [i["id"] for i in first["incidents"]] == [5, 4] and first["next_cursor"] == 2
+    assert [i["id"] for i in second["incidents"]] == [3, 2] and second["next_cursor"] == 4
+    assert [i["id"] for i in last["incidents"]] == [1] and last["next_cursor"] is None and last["count"] == 1
