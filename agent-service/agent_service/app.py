@@ -144,8 +144,9 @@ def create_app(
             await migrate_keys(client)
         except RedisError as exc:  # Redis down at start-up: the service starts; readiness says so
             log.warning("legacy Redis keys not migrated yet (%s); retried at the next start", exc)
-        ingestion = IngestionClient(http) if http is not None else IngestionClient.create(
-            settings.ingestion_url, timeout_s=settings.ingestion_timeout_s)
+        ingestion = (IngestionClient(http, token=settings.ingestion_read_token) if http is not None
+                     else IngestionClient.create(settings.ingestion_url, timeout_s=settings.ingestion_timeout_s,
+                                                 token=settings.ingestion_read_token))
         reports = ReportStore(client, ttl_s=settings.report_ttl_s)
         store = IncidentStore(client)
         memory = IncidentMemory(store)

@@ -128,13 +128,16 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class IngestionClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    """`token` (INGESTION_READ_TOKEN) goes as `Authorization: Bearer …` on every request."""
+
+    def __init__(self, http: httpx.AsyncClient, *, token: str | None = None) -> None:
         self.http = http
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     @classmethod
-    def create(cls, base_url: str, *, timeout_s: float) -> IngestionClient:
+    def create(cls, base_url: str, *, timeout_s: float, token: str | None = None) -> IngestionClient:
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0))
-        return cls(async_client(base_url=base_url, timeout=timeout))
+        return cls(async_client(base_url=base_url, timeout=timeout), token=token)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -142,7 +145,7 @@ class IngestionClient:
     async def _get(self, path: str, model: type[M], params: dict[str, Any]) -> M:
         query = {k: _param(v) for k, v in params.items() if v is not None}
         try:
-            response = await self.http.get(path, params=query)
+            response = await self.http.get(path, params=query, headers=self.headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.PoolTimeout) as exc:
             raise IngestionUnreachable(f"ingestion-service unreachable ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
@@ -161,7 +164,7 @@ class IngestionClient:
 
     async def health(self) -> bool:
         try:
-            response = await self.http.get("/health")
+            response = await self.http.get("/health", headers=self.headers)
         except httpx.HTTPError:
             return False
         return response.status_code == 200

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Severity = Literal["ok", "warning", "critical"]
 FindingSeverity = Literal["ok", "warning", "critical", "unknown"]
@@ -17,6 +17,20 @@ EngineKind = Literal["anthropic", "rules"]
 SPECIALISTS: tuple[SpecialistName, ...] = ("latency", "errors", "saturation", "traffic")
 SEVERITY_RANK: dict[str, int] = {"unknown": -1, "ok": 0, "warning": 1, "critical": 2}
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # a query time before this is a mistake, not history
+MAX_AHEAD = timedelta(days=1)  # nor one more than a day ahead of the agent's clock
+
+
+def sane_instant(when: datetime, *, now: datetime | None = None) -> datetime:
+    """`when` as aware UTC (naive = UTC) if it lies in [2000-01-01, now + 1 day], else ValueError
+    with the reason (a 422 at the boundary, never an OverflowError deeper down)."""
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    latest = (now or datetime.now(UTC)) + MAX_AHEAD
+    if not EARLIEST <= aware <= latest:
+        raise ValueError(f"time {when.isoformat()} is outside the sane range "
+                         f"[{EARLIEST.isoformat()}, now + 1 day]")
+    return aware
+
 
 class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -26,6 +40,11 @@ class AnalyzeRequest(BaseModel):
     backend: str | None = Field(default=None, max_length=200)
     frontend: str | None = Field(default=None, max_length=200)
     question: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("end")
+    @classmethod
+    def _sane_end(cls, end: datetime | None) -> datetime | None:
+        return None if end is None else sane_instant(end)
 
 
 class Evidence(BaseModel):

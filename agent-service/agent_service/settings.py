@@ -13,6 +13,8 @@ class Settings(ServiceSettings):
     port: int = Field(default=8001, ge=1, le=65535)
     redis_url: str = "redis://127.0.0.1:6379/0"
     ingestion_url: str = "http://127.0.0.1:8000"
+    # Sent as `Authorization: Bearer …` on every ingestion query (its READ_TOKEN or INGEST_TOKEN).
+    ingestion_read_token: str | None = None
     notifier_url: str = "http://127.0.0.1:8002"
     llm_engine: Literal["auto", "anthropic", "rules"] = "auto"
     anthropic_api_key: str | None = None

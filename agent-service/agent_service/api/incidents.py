@@ -29,7 +29,7 @@ from agent_service.incidents.search import filter_incidents
 from agent_service.incidents.service import IncidentService, now_utc
 from agent_service.incidents.store import IncidentNotFound
 
-LIST_SCAN = 2000
+LIST_SCAN = 500  # a filtered or searched list looks at only this many newest incidents
 HANDOFF_CACHE = 256
 HANDOFF_TTL_S = 24 * 3600  # a written handoff is kept per incident state for at most a day
 
@@ -46,8 +46,9 @@ async def _get(service: IncidentService, incident_id: int) -> Incident:
 def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = None) -> APIRouter:
     """`handoff_writer`: the Claude engine's free-text helper (LLM_ENGINE=anthropic), else None
     and the handoff is the rules version."""
-    router = APIRouter(prefix="/incidents", tags=["incidents"])
-    write = [Depends(auth)]
+    # Every route, reads included, needs API_TOKEN when it is set: an incident carries its reports.
+    router = APIRouter(prefix="/incidents", tags=["incidents"], dependencies=[Depends(auth)])
+    write: list[object] = []  # the router's own dependency already covers writes
 
     @router.get("", response_model=IncidentList)
     async def list_incidents(
@@ -55,8 +56,16 @@ def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = No
         status: IncidentStatus | None = None,
         severity: IncidentSeverity | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[int, Query(ge=0, le=1_000_000, description="next_cursor of the previous page")] = 0,
     ) -> IncidentList:
+        """Newest first. Unfiltered: one page of `limit` read straight from the created-time index
+        (`next_cursor` for the next). Filtered or `q=`: only the newest LIST_SCAN (500) are looked at."""
+        if status is None and severity is None and not q:
+            page = await service.store.recent(limit, offset=cursor)
+            more = len(page) == limit
+            return IncidentList(incidents=[IncidentSummary.of(i) for i in page], count=len(page),
+                                next_cursor=cursor + limit if more else None)
         found = filter_incidents(await service.store.recent(LIST_SCAN), status=status, severity=severity,
                                  query=q, limit=limit)
         return IncidentList(incidents=[IncidentSummary.of(i) for i in found], count=len(found))

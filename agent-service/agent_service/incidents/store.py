@@ -131,9 +131,9 @@ class IncidentStore:
         raws = await self.redis.mget([incident_key(int(_text(i) or 0)) for i in ids])
         return [Incident.model_validate_json(_text(r) or "") for r in raws if r]
 
-    async def recent(self, scan: int) -> list[Incident]:
-        """The `scan` most recently created incidents, newest first."""
-        return await self._load(await self.redis.zrevrange(INCIDENTS_BY_CREATED, 0, scan - 1))
+    async def recent(self, scan: int, *, offset: int = 0) -> list[Incident]:
+        """The `scan` most recently created incidents after the newest `offset`, newest first."""
+        return await self._load(await self.redis.zrevrange(INCIDENTS_BY_CREATED, offset, offset + scan - 1))
 
     async def resolved(self, scan: int) -> list[Incident]:
         return await self._load(await self.redis.zrevrange(INCIDENTS_RESOLVED, 0, scan - 1))

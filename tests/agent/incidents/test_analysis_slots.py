@@ -41,7 +41,7 @@ def notifier():
 
 
 async def _timeline(client) -> list[str]:  # type: ignore[no-untyped-def]
-    got = await client.get("/incidents/1")
+    got = await client.get("/incidents/1", headers=AUTH)
     return [e["kind"] for e in got.json()["timeline"]] if got.status_code == 200 else []
 
 
@@ -84,7 +84,7 @@ async def test_a_bounded_wait_then_the_analysis_runs_over_the_limit_and_says_so(
         async with analyzer.limiter.slot():  # held throughout: the wait runs out
             await client.post("/alerts", json=fixture_body(shared_fixtures, "firing-single.json"))
             await wait_for(lambda: _has(client, "analysis_finished"))
-            incident = (await client.get("/incidents/1")).json()
+            incident = (await client.get("/incidents/1", headers=AUTH)).json()
     delayed = [e for e in incident["timeline"] if e["kind"] == "analysis_delayed"]
     assert len(delayed) == 1 and "0.5s" in delayed[0]["message"] and "MAX_ANALYSES" in delayed[0]["message"]
     assert incident["reports"], "the analysis was not dropped"

@@ -61,15 +61,17 @@ async def test_manual_incident_through_its_lifecycle(redis_url, notifier) -> Non
         ("OPEN", "INVESTIGATING", "bob"), ("INVESTIGATING", "MITIGATED", "bob"), ("MITIGATED", "RESOLVED", "bob")]
 
 
-async def test_writes_need_the_api_token(redis_url, notifier) -> None:
+async def test_writes_and_reads_need_the_api_token(redis_url, notifier) -> None:
     async with running_app(_settings(redis_url, notifier)) as (_app, client):
         missing = await client.post("/incidents", json={"title": "x"})
         wrong = await client.post("/incidents", json={"title": "x"}, headers={"Authorization": "Bearer no"})
         note = await client.post("/incidents/1/notes", json={"text": "x"})
         status = await client.post("/incidents/1/status", json={"status": "RESOLVED"})
         listing = await client.get("/incidents")
+        authorised = await client.get("/incidents", headers={"Authorization": "Bearer api-secret"})
     assert (missing.status_code, wrong.status_code, note.status_code, status.status_code) == (401, 403, 401, 401)
-    assert listing.status_code == 200 and listing.json()["count"] == 0
+    assert listing.status_code == 401  # issue 14 finding 5: reads are behind the same token
+    assert authorised.status_code == 200 and authorised.json()["count"] == 0
 
 
 async def test_notes_action_items_and_acknowledgement(redis_url, notifier) -> None:
@@ -100,14 +102,14 @@ async def test_list_filters_and_text_search(redis_url, notifier) -> None:
             await client.post("/incidents", headers=AUTH, json={"title": title, "severity": severity})
         await client.post("/incidents/2/status", headers=AUTH, json={"status": "RESOLVED", "resolution": "restarted"})
         await client.post("/incidents/3/notes", headers=AUTH, json={"text": "the haproxy queue is full"})
-        everything = (await client.get("/incidents")).json()
-        checkout = (await client.get("/incidents", params={"q": "checkout"})).json()
-        burst_open = (await client.get("/incidents", params={"q": "5xx burst", "status": "OPEN"})).json()
-        critical = (await client.get("/incidents", params={"severity": "critical"})).json()
-        by_note = (await client.get("/incidents", params={"q": "queue"})).json()
-        by_resolution = (await client.get("/incidents", params={"q": "restarted"})).json()
-        limited = (await client.get("/incidents", params={"limit": 1})).json()
-        bad = await client.get("/incidents", params={"status": "SLEEPING"})
+        everything = (await client.get("/incidents", headers=AUTH)).json()
+        checkout = (await client.get("/incidents", params={"q": "checkout"}, headers=AUTH)).json()
+        burst_open = (await client.get("/incidents", params={"q": "5xx burst", "status": "OPEN"}, headers=AUTH)).json()
+        critical = (await client.get("/incidents", params={"severity": "critical"}, headers=AUTH)).json()
+        by_note = (await client.get("/incidents", params={"q": "queue"}, headers=AUTH)).json()
+        by_resolution = (await client.get("/incidents", params={"q": "restarted"}, headers=AUTH)).json()
+        limited = (await client.get("/incidents", params={"limit": 1}, headers=AUTH)).json()
+        bad = await client.get("/incidents", params={"status": "SLEEPING"}, headers=AUTH)
     assert [i["id"] for i in everything["incidents"]] == [3, 2, 1]
     assert [i["id"] for i in checkout["incidents"]] == [3, 1]
     assert [i["id"] for i in burst_open["incidents"]] == [3]
@@ -171,7 +173,7 @@ async def test_a_human_is_not_kept_waiting_by_a_running_analysis(redis_url, noti
         await client.post("/alerts", json=fixture_body(shared_fixtures, "firing-single.json"))
 
         async def analysing():
-            got = await client.get("/incidents/1")
+            got = await client.get("/incidents/1", headers=AUTH)
             return got.status_code == 200 and any(e["kind"] == "analysis_started" for e in got.json()["timeline"])
 
         await wait_for(analysing)
@@ -180,7 +182,7 @@ async def test_a_human_is_not_kept_waiting_by_a_running_analysis(redis_url, noti
         waited = time.monotonic() - started
 
         async def settled():
-            got = (await client.get("/incidents/1")).json()
+            got = (await client.get("/incidents/1", headers=AUTH)).json()
             return got if not got["pending"] else None
 
         final = await wait_for(settled, timeout=20)
@@ -207,7 +209,7 @@ async def test_a_manual_incident_is_analyzed_only_when_asked(redis_url, notifier
             "title": "Checkout slow again", "backend": "be_checkout", "analyze": True, "actor": "bob"})
 
         async def settled():
-            got = (await client.get("/incidents/2")).json()
+            got = (await client.get("/incidents/2", headers=AUTH)).json()
             return got if not got["pending"] else None
 
         final = await wait_for(settled, timeout=20)
@@ -223,3 +225,16 @@ async def test_a_manual_incident_is_analyzed_only_when_asked(redis_url, notifier
     assert [c["event"] for c in opened] == ["opened"]
     assert "## Analysis: 5xx errors on be_app" in opened[0]["report_markdown"], "the email carries the report"
     assert both.status_code == 422 and "not both" in both.text
+
+
+async def test_unfiltered_list_is_paged_from_the_index(redis_url, notifier) -> None:
+    """Issue 14 finding 6 (first part): `cursor` pages the list; `next_cursor` says where the next starts."""
+    async with running_app(_settings(redis_url, notifier)) as (_app, client):
+        for n in range(5):
+            await client.post("/incidents", headers=AUTH, json={"title": f"t{n}"})
+        first = (await client.get("/incidents", params={"limit": 2}, headers=AUTH)).json()
+        second = (await client.get("/incidents", params={"limit": 2, "cursor": 2}, headers=AUTH)).json()
+        last = (await client.get("/incidents", params={"limit": 2, "cursor": 4}, headers=AUTH)).json()
+    assert [i["id"] for i in first["incidents"]] == [5, 4] and first["next_cursor"] == 2
+    assert [i["id"] for i in second["incidents"]] == [3, 2] and second["next_cursor"] == 4
+    assert [i["id"] for i in last["incidents"]] == [1] and last["next_cursor"] is None and last["count"] == 1
