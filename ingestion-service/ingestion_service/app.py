@@ -50,10 +50,9 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None,
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
     auth = BearerAuth(settings.ingest_token, name="INGEST_TOKEN")
-    # /metrics/*: READ_TOKEN or INGEST_TOKEN once READ_TOKEN is set. With INGEST_TOKEN alone the
-    # reads stay open (warned) until the agent sends INGESTION_READ_TOKEN on every deployment.
-    read_auth = BearerAuth((settings.read_token, settings.ingest_token) if settings.read_token else None,
-                           name="READ_TOKEN")
+    # /metrics/*: READ_TOKEN or INGEST_TOKEN, as soon as either is set (the agent sends one as its
+    # INGESTION_READ_TOKEN); open, with a warning, only when both are unset.
+    read_auth = BearerAuth((settings.read_token, settings.ingest_token), name="READ_TOKEN")
     metrics_auth = BearerAuth(settings.metrics_token, name="METRICS_TOKEN")
 
     @asynccontextmanager

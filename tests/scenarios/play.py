@@ -99,7 +99,7 @@ def _ingest(generated: Generated, stack: Stack, *, transport: Transport, realtim
             raise RuntimeError("real-time replay is HTTP only")
         return ingest_syslog(generated.lines("syslog"), "127.0.0.1", stack.syslog_port,
                              base_url=stack.ingestion_url, expected_requests=len(generated.requests),
-                             rate=udp_rate)
+                             rate=udp_rate, token=stack.ingest_token)
     if not realtime:
         return ingest_http(generated.lines("raw"), stack.ingestion_url, token=stack.ingest_token,
                            request_id=f"scenario-{name}")

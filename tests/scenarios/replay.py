@@ -58,7 +58,7 @@ def ingest_http(lines: list[str], base_url: str, *, token: str | None = None, re
 
 
 def ingest_syslog(lines: list[str], host: str, port: int, *, base_url: str, expected_requests: int,
-                  rate: float = UDP_RATE, settle_timeout: float = 30.0) -> IngestResult:
+                  rate: float = UDP_RATE, settle_timeout: float = 30.0, token: str | None = None) -> IngestResult:
     """One datagram per line (lines carry their syslog header) at `rate` datagrams/s, then wait until
     ingestion has counted `expected_requests` over the last 24 h, or its count stops moving (UDP
     may drop: `accepted` says how many arrived)."""
@@ -70,7 +70,7 @@ def ingest_syslog(lines: list[str], host: str, port: int, *, base_url: str, expe
                 time.sleep(delay)
     seen, last, still = 0, -1, 0
     deadline = time.monotonic() + settle_timeout
-    with httpx.Client(base_url=base_url, timeout=10.0, headers=_headers(None, "scenario-syslog")) as client:
+    with httpx.Client(base_url=base_url, timeout=10.0, headers=_headers(token, "scenario-syslog")) as client:
         while time.monotonic() < deadline and seen < expected_requests and still < 6:
             time.sleep(0.5)
             response = client.get("/metrics/overview", params={"window": "24h"})

@@ -91,7 +91,7 @@ def start_stack(*, engine: Engine, redis_binary: str, extra_agent_env: dict[str,
         ingestion.start(ready_path="/health/ready")
         stack.ingestion_url = ingestion.url
         agent_env = {
-            "REDIS_URL": redis_proc.url, "INGESTION_URL": ingestion.url,
+            "REDIS_URL": redis_proc.url, "INGESTION_URL": ingestion.url, "INGESTION_READ_TOKEN": ingest_token,
             "NOTIFIER_URL": f"http://127.0.0.1:{free_port()}", "LLM_ENGINE": engine,
             "API_TOKEN": api_token, "ALERTS_TOKEN": secrets.token_hex(16), "LOG_LEVEL": "WARNING",
             **(extra_agent_env or {}),

@@ -86,7 +86,8 @@ def _overview(stack: Stack, start: float, window: float) -> dict[str, object]:
 
     end = datetime.fromtimestamp(start + window - 0.001, tz=UTC).isoformat()
     response = httpx.get(f"{stack.ingestion_url}/metrics/overview",
-                         params={"window": f"{int(window // 60)}m", "end": end}, timeout=10)
+                         params={"window": f"{int(window // 60)}m", "end": end}, timeout=10,
+                         headers={"Authorization": f"Bearer {stack.ingest_token}"})
     response.raise_for_status()
     return response.json()
 

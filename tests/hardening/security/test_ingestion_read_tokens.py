@@ -50,6 +50,13 @@ def test_prometheus_page_needs_the_metrics_token(url: str) -> None:
     assert _get(url, "/health", None) == 200
 
 
+def test_the_ingest_token_alone_closes_the_reads_too(redis_url: str) -> None:
+    """The finding: /metrics/* stayed open when only INGEST_TOKEN was set."""
+    with serve_app(ingestion_app(redis_url, parse_workers=0, ingest_token="write-1")) as base:
+        assert _get(base, "/metrics/overview", None) == 401
+        assert _get(base, "/metrics/overview", "write-1") == 200
+
+
 def test_open_when_unset(redis_url: str) -> None:
     with serve_app(ingestion_app(redis_url, parse_workers=0)) as base:
         assert _get(base, "/metrics/overview", None) == 200

@@ -43,7 +43,8 @@ def test_no_secret_in_any_log_line(redis_url: str) -> None:
             "BACKOFF_BASE_SECONDS": "0.2", "MAX_ATTEMPTS": "2", "POLL_INTERVAL_SECONDS": "0.1",
             "COALESCE_INTERVAL_SECONDS": "0"})
         agent = start("agent-service", {
-            **common, "INGESTION_URL": ingestion.url, "NOTIFIER_URL": notifier.url,
+            **common, "INGESTION_URL": ingestion.url, "INGESTION_READ_TOKEN": SECRETS["INGEST_TOKEN"],
+            "NOTIFIER_URL": notifier.url,
             "NOTIFIER_TOKEN": SECRETS["NOTIFIER_TOKEN"], "API_TOKEN": SECRETS["API_TOKEN"],
             "ALERTS_TOKEN": SECRETS["ALERTS_TOKEN"], "LLM_ENGINE": "anthropic",
             "ANTHROPIC_API_KEY": SECRETS["ANTHROPIC_API_KEY"], "ANTHROPIC_BASE_URL": llm_url,
