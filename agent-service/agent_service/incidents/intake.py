@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from oncall_common.lua import lua_script
 from agent_service.incidents.webhook import WebhookPayload
 from agent_service.keys import (
     DELIVERIES,
@@ -24,14 +25,7 @@ from agent_service.keys import (
     group_open_key,
 )
 
-
-# KEYS: 1 dedup (base), 2 group→open incident, 3 incident id sequence, 4 stream, 5 group→last
-# incident, 6 group epoch (hash: epoch, last status)
-# ARGV: 1 payload JSON, 2 status, 3 dedup TTL seconds, 4 delivery key, 5 received_at, 6 request id
-# The epoch counts the group's firing → resolved → firing turns: a firing delivery after a
-# resolved one is a new page even when its content (and startsAt) equals an earlier delivery's
-# (a flapping alert, a silence lifted); retries and repeats within one turn stay duplicates.
-_INTAKE = """
+_INTAKE = lua_script("agent_service", "intake.lua")  # KEYS and ARGV: see the script
 local state = redis.call('HMGET', KEYS[6], 'epoch', 'last')
 local epoch = tonumber(state[1]) or 0
 if ARGV[2] == 'firing' and state[2] == 'resolved' then epoch = epoch + 1 end

@@ -1,0 +1,7 @@
+-- POST /alerts intake in one atomic step (agent_service/incidents/intake.py).
+-- KEYS: 1 dedup (base), 2 group→open incident, 3 incident id sequence, 4 stream, 5 group→last
+-- incident, 6 group epoch (hash: epoch, last status)
+-- ARGV: 1 payload JSON, 2 status, 3 dedup TTL seconds, 4 delivery key, 5 received_at, 6 request id
+-- The epoch counts the group's firing → resolved → firing turns: a firing delivery after a
+-- resolved one is a new page even when its content (and startsAt) equals an earlier delivery's
+-- (a flapping alert, a silence lifted); retries and repeats within one turn stay duplicates.
