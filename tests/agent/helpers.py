@@ -18,9 +18,12 @@ def settings(**overrides: object) -> Settings:
     return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
 
-async def analyze_fake(fake: FakeIngestion, engine: Engine | None = None, **request: object) -> IncidentReport:
+async def analyze_fake(fake: FakeIngestion, engine: Engine | None = None, *,
+                       overrides: dict[str, object] | None = None, **request: object) -> IncidentReport:
+    """`overrides`: Settings fields for this analysis (thresholds, …); the rest is the request."""
     fake.previous_end = PREVIOUS_END
-    analyzer = Analyzer(engine=engine or RulesEngine(), ingestion=IngestionClient(fake.client()), settings=settings())
+    analyzer = Analyzer(engine=engine or RulesEngine(), ingestion=IngestionClient(fake.client()),
+                        settings=settings(**(overrides or {})))
     return await analyzer.analyze(AnalyzeRequest(window="15m", end=END, **request))  # type: ignore[arg-type]
 
 

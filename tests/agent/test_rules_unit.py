@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-from agent_service.ingestion_client import IngestionClient
-from agent_service.models import AnalyzeRequest
-from agent_service.orchestrator import Analyzer
-from agent_service.rules import RulesEngine
 from tests.agent.fake_ingestion import (
     FakeIngestion,
     backend,
@@ -15,7 +11,7 @@ from tests.agent.fake_ingestion import (
     saturation,
     series,
 )
-from tests.agent.helpers import END, PREVIOUS_END, analyze_fake, finding, settings, text
+from tests.agent.helpers import analyze_fake, finding, text
 
 
 def report_calls(report) -> list[tuple[str, dict]]:
@@ -221,10 +217,7 @@ async def test_redis_advice_follows_the_configured_threshold() -> None:
     (the synthesis has no threshold of its own)."""
     fake = healthy()
     fake.set("saturation", saturation(mem_pct=70.0))
-    fake.previous_end = PREVIOUS_END
-    analyzer = Analyzer(engine=RulesEngine(), ingestion=IngestionClient(fake.client()),
-                        settings=settings(redis_memory_warning_pct=60))
-    report = await analyzer.analyze(AnalyzeRequest(window="15m", end=END))
+    report = await analyze_fake(fake, overrides={"redis_memory_warning_pct": 60})
     assert finding(report, "saturation").severity == "warning"
     assert any("maxmemory" in r for r in report.recommendations)
     default = await analyze_fake(fake)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from agent_service.keys import group_hash
 
@@ -55,6 +55,10 @@ def _bounded(values: Any) -> Any:
     return out
 
 
+# A label or annotation map as sent, each value cut at MAX_VALUE_CHARS.
+BoundedValues = Annotated[dict[str, str], BeforeValidator(_bounded)]
+
+
 def sane_time(value: datetime | None, *, now: datetime) -> datetime | None:
     """`value` when it is an aware time between 2000 and a day ahead of `now`, else None."""
     if value is None:
@@ -81,19 +85,14 @@ class Alert(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     status: AlertStatus
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: BoundedValues = Field(default_factory=dict)
+    annotations: BoundedValues = Field(default_factory=dict)
     starts_at: datetime = Field(alias="startsAt")
     ends_at: datetime | None = Field(default=None, alias="endsAt")
     generator_url: str = Field(default="", alias="generatorURL", max_length=4000)
     fingerprint: str = Field(default="", max_length=128)
     # The startsAt as sent, when it could not be used and the receipt time stands in for it.
     starts_at_replaced: str | None = Field(default=None, alias="startsAtReplaced", max_length=100)
-
-    @field_validator("labels", "annotations", mode="before")
-    @classmethod
-    def _bound_values(cls, values: Any) -> Any:
-        return _bounded(values)
 
     @field_validator("generator_url", mode="before")
     @classmethod
@@ -154,16 +153,11 @@ class WebhookPayload(BaseModel):
     truncated_alerts: int = Field(default=0, alias="truncatedAlerts")
     status: AlertStatus | None = None
     receiver: str = Field(default="", max_length=1000)
-    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
-    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
-    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
+    group_labels: BoundedValues = Field(default_factory=dict, alias="groupLabels")
+    common_labels: BoundedValues = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: BoundedValues = Field(default_factory=dict, alias="commonAnnotations")
     external_url: str = Field(default="", alias="externalURL", max_length=4000)
     alerts: list[Alert] = Field(min_length=1, max_length=1000)
-
-    @field_validator("group_labels", "common_labels", "common_annotations", mode="before")
-    @classmethod
-    def _bound_values(cls, values: Any) -> Any:
-        return _bounded(values)
 
     @field_validator("version", mode="before")
     @classmethod
