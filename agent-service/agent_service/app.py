@@ -22,11 +22,13 @@ from agent_service.api.alerts import alerts_router
 from agent_service.api.analyze import analyze_router
 from agent_service.api.deps import redis_client
 from agent_service.api.incidents import incidents_router
+from agent_service.api.integrations import slack_router, telegram_router
 from agent_service.api.reports import reports_router
 from agent_service.container import Agent
 from agent_service.engine import Engine
 from agent_service.incidents.analysis import IncidentAnalysis
 from agent_service.incidents.config import ServiceConfig
+from agent_service.incidents.escalation import EscalationPolicy
 from agent_service.incidents.handoff import TextWriter
 from agent_service.incidents.impact import BadThresholds
 from agent_service.incidents.intake import AlertIntake
@@ -92,6 +94,24 @@ def build_notifier(settings: Settings, transport: httpx.AsyncBaseTransport | Non
                           attempts=settings.notifier_attempts, transport=transport)
 
 
+def escalation_policy(settings: Settings) -> EscalationPolicy:
+    return EscalationPolicy.parse(settings.escalation_to, after_s=settings.escalate_after_s)
+
+
+def chat_enabled(settings: Settings) -> bool:
+    return bool(settings.slack_signing_secret or settings.telegram_webhook_secret)
+
+
+def include_chat(app: FastAPI, settings: Settings) -> None:
+    """The chat routes exist only when their secret is set (unset: 404)."""
+    if settings.slack_signing_secret:
+        app.include_router(slack_router(settings.slack_signing_secret, public_url=settings.public_url))
+    if settings.telegram_webhook_secret:
+        app.include_router(telegram_router(
+            settings.telegram_webhook_secret, bot_token=settings.telegram_bot_token,
+            api_url=settings.telegram_api_url, chat_ids=settings.telegram_chat_id, public_url=settings.public_url))
+
+
 @asynccontextmanager
 async def running(worker: AlertWorker, *, enabled: bool) -> AsyncIterator[None]:
     """The alert worker's loop for the life of the app (when ALERT_WORKER_ENABLED)."""
@@ -148,7 +168,8 @@ def create_app(
                      else IngestionClient.create(settings.ingestion_url, timeout_s=settings.ingestion_timeout_s,
                                                  token=settings.ingestion_read_token))
         reports = ReportStore(client, ttl_s=settings.report_ttl_s)
-        store = IncidentStore(client)
+        escalation = escalation_policy(settings)
+        store = IncidentStore(client, escalation=escalation)
         memory = IncidentMemory(store)
         the_analyzer = analyzer or Analyzer(
             engine=the_engine, ingestion=ingestion, settings=settings, metrics=metrics,
@@ -167,11 +188,15 @@ def create_app(
         watchdog = Watchdog(client, service=incidents, alertname=settings.watchdog_alertname,
                             timeout_s=settings.watchdog_timeout_s)
         worker = AlertWorker(client, incidents, incident_metrics, watchdog=watchdog,
-                             config=WorkerConfig(claim_idle_ms=int(settings.alert_claim_idle_s * 1000)))
+                             config=WorkerConfig(claim_idle_ms=int(settings.alert_claim_idle_s * 1000)),
+                             escalation=escalation)
+        # A plain client: our request ids and traces are not sent to Slack or Telegram.
+        chat_http = httpx.AsyncClient(timeout=settings.chat_timeout_s) if chat_enabled(settings) else None
         app.state.agent = Agent(
             redis=client, ingestion=ingestion, engine=the_engine, reports=reports, store=store, memory=memory,
             analyzer=the_analyzer, notifier=notifier, incidents=incidents,
             intake=AlertIntake(client, dedup_ttl_s=settings.alert_dedup_ttl_s), watchdog=watchdog, worker=worker,
+            chat_http=chat_http,
         )
         try:
             async with running(worker, enabled=settings.alert_worker_enabled):
@@ -179,6 +204,8 @@ def create_app(
         finally:
             if notifier is not None:
                 await notifier.aclose()
+            if chat_http is not None:
+                await chat_http.aclose()
             if http is None:
                 await ingestion.aclose()
             if engine is None and hasattr(the_engine, "aclose"):
@@ -193,6 +220,7 @@ def create_app(
     app.include_router(alerts_router(BearerAuth(settings.alerts_token, name="ALERTS_TOKEN"), incident_metrics,
                                      max_body_bytes=settings.alerts_max_body_bytes))
     app.include_router(incidents_router(api_auth, handoff_writer=handoff_writer(settings, the_engine)))
+    include_chat(app, settings)
 
     app.include_router(ready_router(redis_client))
     return app

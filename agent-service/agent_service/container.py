@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 import redis.asyncio as aioredis
 
 from agent_service.engine import Engine
@@ -34,3 +35,4 @@ class Agent:
     intake: AlertIntake
     watchdog: Watchdog
     worker: AlertWorker
+    chat_http: httpx.AsyncClient | None = None  # Slack response_url, Telegram sendMessage (api/integrations.py)

@@ -21,6 +21,7 @@ INCIDENTS_MITIGATED = "incidents:mitigated"  # zset id → mitigated_at (quiet-p
 INCIDENTS_RESOLVED = "incidents:resolved"  # zset id → resolved_at (memory of past incidents)
 INCIDENTS_PENDING = "incidents:pending"  # set of ids with actions not carried out yet
 INCIDENTS_RETRY_AT = "incidents:retry_at"  # zset id → when its backing-off notification is due
+INCIDENTS_ESCALATION_DUE = "incidents:escalation_due"  # zset id → when its next escalation step is due
 
 
 LAYOUT = "incidents:layout"  # "2" once legacy keys were migrated (migrate.py)

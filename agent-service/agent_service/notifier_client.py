@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 from pydantic import BaseModel, Field
@@ -34,6 +35,13 @@ class NotifyRequest(BaseModel):
     # externalURL exactly as Alertmanager sent them (every other link in the text shows as text).
     links: list[str] = Field(default_factory=list, max_length=20)
     to: str | None = None
+    # Who has the incident (incidents/ack.py); sent only when someone does (optional, additive).
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+
+    def body(self) -> dict[str, object]:
+        """The JSON body: the optional fields the notifier may not know are left out while unset."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ class NotifierClient:
             if attempt:
                 await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
             try:
-                response = await self.http.post("/notify", json=request.model_dump(mode="json"))
+                response = await self.http.post("/notify", json=request.body())
             except httpx.HTTPError as exc:
                 error = f"notifier unreachable: {type(exc).__name__}: {exc}"
                 continue

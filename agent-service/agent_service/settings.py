@@ -73,6 +73,18 @@ class Settings(ServiceSettings):
     notify_give_up_s: float = Field(default=6 * 3600.0, ge=0, le=7 * 24 * 3600)
     notifier_attempts: int = Field(default=3, ge=1, le=10)
 
+    # --- Acknowledge from chat, escalation (agent_service/chat, incidents/escalation.py) ---
+    slack_signing_secret: str | None = None  # unset: POST /integrations/slack/actions is 404
+    telegram_bot_token: str | None = None
+    telegram_chat_id: str = ""  # comma-separated chat ids the bot answers; others are ignored
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_secret: str | None = None  # unset: POST /integrations/telegram/webhook is 404
+    chat_timeout_s: float = Field(default=5.0, gt=0, le=60)  # Slack response_url, Telegram sendMessage
+    # A critical incident nobody acknowledged for ESCALATE_AFTER_S is paged again to the next step
+    # of ESCALATION_TO (`;` between steps, `,` between a step's addresses; unset = no escalation).
+    escalate_after_s: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)
+    escalation_to: str = Field(default="", max_length=4000)
+
     # --- Claude engine (agent_service/llm) ---
     max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer
     llm_max_tokens: int = Field(default=2048, ge=256, le=32_000)

@@ -35,6 +35,8 @@ class NotifyRequest(BaseModel):
     to: list[str] = Field(default_factory=list, description="extra recipients, added to the routed ones")
     links: list[str] = Field(default_factory=list, max_length=MAX_LINKS,
                              description="alert links (generatorURL, externalURL) the report may link to, besides `url`")
+    acknowledged_by: str | None = Field(default=None, max_length=200, description="who has the incident (agent ack)")
+    acknowledged_at: str | None = Field(default=None, max_length=64, description="when they took it (RFC 3339)")
 
     @field_validator("idempotency_key")
     @classmethod

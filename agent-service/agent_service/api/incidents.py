@@ -12,8 +12,10 @@ from fastapi.responses import PlainTextResponse
 from oncall_common.security import BearerAuth
 from agent_service.api.deps import AnalyzerDep, IncidentsDep, WorkerDep, slot_or_429
 from agent_service.incidents.handoff import TextWriter, llm_handoff, rules_handoff
+from agent_service.incidents.ack import AckRefused
 from agent_service.incidents.lifecycle import TransitionError
 from agent_service.incidents.models import (
+    AckRequest,
     Handoff,
     Incident,
     IncidentCreate,
@@ -96,6 +98,18 @@ def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = No
         except IncidentNotFound:
             raise HTTPException(status_code=404, detail=f"incident {incident_id} not found") from None
         except TransitionError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+
+    @router.post("/{incident_id}/ack", response_model=Incident, dependencies=write,
+                 responses={409: {"description": "the incident is RESOLVED"}})
+    async def acknowledge(incident_id: int, body: AckRequest, service: Service) -> Incident:
+        """`by` takes the incident. The first acknowledgement is kept (`acknowledged_by`/`_at`); a
+        later one by someone else is on the timeline only; the same person again changes nothing."""
+        try:
+            return await service.acknowledge(incident_id, body.by)
+        except IncidentNotFound:
+            raise HTTPException(status_code=404, detail=f"incident {incident_id} not found") from None
+        except AckRefused as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
 
     @router.post("/{incident_id}/notes", response_model=Incident, status_code=201, dependencies=write)

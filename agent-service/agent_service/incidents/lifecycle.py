@@ -55,8 +55,7 @@ def transition(
             incident.mitigated_at = at
     elif target == S.INVESTIGATING and previous == S.MITIGATED:
         incident.mitigated_at = None
-    if is_human(actor) and incident.acknowledged_at is None:
-        incident.acknowledged_at = at
+    acknowledge(incident, actor=actor, at=at)
     message = f"{previous.value} → {target.value}" + (f": {reason}" if reason else "")
     return incident.add_event(
         "status_changed", message, actor=actor, at=at, data={"from": previous.value, "to": target.value}
@@ -64,9 +63,11 @@ def transition(
 
 
 def acknowledge(incident: Incident, *, actor: str, at: datetime) -> None:
-    """The first human action on an incident (status change or note) acknowledges it."""
+    """The first human action on an incident (status change, note, ack) acknowledges it: that
+    person has it (`acknowledged_by`)."""
     if is_human(actor) and incident.acknowledged_at is None:
         incident.acknowledged_at = at
+        incident.acknowledged_by = actor
 
 
 def event_to_send(incident: Incident, event: str, key: str) -> str | None:

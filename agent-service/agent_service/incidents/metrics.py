@@ -22,6 +22,14 @@ class IncidentMetrics:
             ["event", "outcome"], registry=registry,
         )
 
+        self.escalations = Counter(
+            "oncall_incident_escalations_total", "Escalation steps paged (critical incidents nobody acknowledged)",
+            ["step"], registry=registry,
+        )
+
+    def escalation(self, step: int) -> None:
+        self.escalations.labels(step=str(step)).inc()
+
     def received(self, status: str, outcome: str) -> None:
         self.alerts_received.labels(status=status, outcome=outcome).inc()
 

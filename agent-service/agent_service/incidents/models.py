@@ -28,6 +28,8 @@ EventKind = Literal[
     "notification_retrying",
     "notification_skipped",
     "reopened",
+    "acknowledged",
+    "escalated",
 ]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 
@@ -74,6 +76,9 @@ class PendingAction(BaseModel):
     first_failed_at: datetime | None = None
     next_try_at: datetime | None = None
     last_error: str | None = None
+    # An escalation page (incidents/escalation.py): its extra recipients and its step (1, 2, ...).
+    to: str | None = None
+    escalation_step: int | None = None
 
 
 class Incident(BaseModel):
@@ -94,6 +99,9 @@ class Incident(BaseModel):
     detected_at: datetime | None = None  # earliest startsAt of the group's alerts
     impact_started_at: datetime | None = None  # first bad minute in the golden signals
     acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None  # who took it: the first to acknowledge keeps it (incidents/ack.py)
+    escalation_step: int = 0  # escalation steps already paged (incidents/escalation.py)
+    escalated_at: datetime | None = None  # when the last of them was
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
     root_cause: str | None = None
@@ -176,6 +184,12 @@ class StatusChange(BaseModel):
     note: str | None = Field(default=None, max_length=5000)
     root_cause: str | None = Field(default=None, max_length=5000)
     resolution: str | None = Field(default=None, max_length=5000)
+
+
+class AckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: str = Field(min_length=1, max_length=100, pattern=r"^[\w .@+\-:]+$")
 
 
 class NoteCreate(BaseModel):

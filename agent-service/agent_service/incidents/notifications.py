@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from agent_service.incidents import escalation
 from agent_service.incidents.lifecycle import event_to_send, now_utc
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.models import Incident, NotifyEvent, PendingAction
@@ -44,10 +45,14 @@ class Notifications:
 
     async def send_notification(self, incident: Incident, action: PendingAction) -> Incident:
         assert action.event is not None
+        if escalation.stale(incident, action):
+            self.metrics.notification("opened", None)
+            return await self.store.finish(incident.id, action.key,
+                                           partial(escalation.record_stale, action=action, at=now_utc()))
         event = event_to_send(incident, action.event, action.key)
         if event is None:
             return await self._skip(incident, action)
-        request = self.request(incident, event, action.key)  # type: ignore[arg-type]
+        request = self.request(incident, event, action.key, action=action)  # type: ignore[arg-type]
         retryable = False
         if self.notifier is None:
             ok, detail = False, "NOTIFIER_URL is not configured"
@@ -76,13 +81,22 @@ class Notifications:
         self.metrics.notification(action.event or "", None)
         return await self.store.finish(incident.id, action.key, partial(record_skipped, action=action, at=now_utc()))
 
-    def request(self, incident: Incident, event: NotifyEvent, key: str) -> NotifyRequest:
+    def request(self, incident: Incident, event: NotifyEvent, key: str, *,
+                action: PendingAction | None = None) -> NotifyRequest:
         report = incident.reports[-1] if incident.reports else None
         summary = f"{incident.status.value}: {report.diagnosis}" if report else f"{incident.status.value}: {incident.summary}"
+        title = incident.title
+        step = action.escalation_step if action is not None else None
+        if step is not None:
+            title = f"[escalation {step}] not acknowledged: {title}"
+            summary = f"Nobody acknowledged this critical incident yet (escalation step {step}). {summary}"
         return NotifyRequest(
             idempotency_key=key, incident_id=incident.id, event=event, severity=incident.severity,
-            title=incident.title[:300], summary=summary[:2000],
+            title=title[:300], summary=summary[:2000],
             report_markdown=incident_markdown(incident),
             url=f"{self.public_url.rstrip('/')}/incidents/{incident.id}",
             links=alert_links(incident),
+            to=action.to if action is not None else None,
+            acknowledged_by=incident.acknowledged_by,
+            acknowledged_at=incident.acknowledged_at,
         )

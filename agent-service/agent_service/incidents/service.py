@@ -8,11 +8,14 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from agent_service.incidents.ack import record_ack
 from agent_service.incidents.analysis import IncidentAnalysis
+from agent_service.incidents.escalation import EscalationPolicy, claim_step
 from agent_service.incidents.config import ServiceConfig
 from agent_service.incidents.lifecycle import acknowledge, now_utc, transition
 from agent_service.incidents.metrics import IncidentMetrics
@@ -28,7 +31,7 @@ from agent_service.incidents.models import (
 from agent_service.incidents.notifications import Notifications
 from agent_service.incidents.notify_retry import next_action
 from agent_service.incidents.outcomes import REPORT_SEVERITY
-from agent_service.incidents.store import IncidentStore
+from agent_service.incidents.store import IncidentNotFound, IncidentStore
 from agent_service.keys import incident_lock_key
 from agent_service.models import SEVERITY_RANK
 from agent_service.notifier_client import idempotency_key
@@ -134,6 +137,28 @@ class IncidentService:
 
         incident, _ = await self.store.update(incident_id, change)
         return incident
+
+    async def acknowledge(self, incident_id: int, by: str) -> Incident:
+        """`by` takes the incident (incidents/ack.py: the first keeps it; AckRefused when RESOLVED)."""
+        now = now_utc()
+        incident, _ = await self.store.update(incident_id, partial(record_ack, by=by, at=now))
+        return incident
+
+    async def escalate_due(self, policy: EscalationPolicy, now: datetime | None = None) -> list[int]:
+        """Claim every due escalation step (one WATCH/MULTI update each: a step is paged once
+        whoever claims it); returns the incidents that got a step, whose pages are then drained."""
+        now = now or now_utc()
+        paged: list[int] = []
+        for incident_id in await self.store.escalations_due(now.timestamp()):
+            try:
+                _, step = await self.store.update(incident_id, partial(claim_step, policy=policy, now=now))
+            except IncidentNotFound:
+                continue
+            if step is not None:
+                self.metrics.escalation(step)
+                log.warning("incident %s: escalation step %s paged", incident_id, step)
+                paged.append(incident_id)
+        return paged
 
     async def auto_resolve(self, now: datetime | None = None) -> list[int]:
         """RESOLVED after AUTO_RESOLVE_QUIET_MINUTES in MITIGATED without the group firing again."""

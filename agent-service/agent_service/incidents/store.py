@@ -12,11 +12,13 @@ from typing import TypeVar
 
 import redis.asyncio as aioredis
 
+from agent_service.incidents.escalation import EscalationPolicy, due_at
 from agent_service.incidents.models import Incident, IncidentStatus
 from agent_service.incidents.notify_retry import retry_at
 from agent_service.keys import (
     INCIDENT_SEQ,
     INCIDENTS_BY_CREATED,
+    INCIDENTS_ESCALATION_DUE,
     INCIDENTS_MITIGATED,
     INCIDENTS_OPEN,
     INCIDENTS_PENDING,
@@ -43,8 +45,9 @@ def _text(raw: bytes | str | None) -> str | None:
 
 
 class IncidentStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, *, escalation: EscalationPolicy | None = None) -> None:
         self.redis = redis
+        self.escalation = escalation or EscalationPolicy()
 
     async def next_id(self) -> int:
         return int(await self.redis.incr(INCIDENT_SEQ))
@@ -101,9 +104,13 @@ class IncidentStore:
         incident, _ = await self.update(incident_id, done)
         return incident
 
-    @staticmethod
-    def _index(pipe: Pipeline, incident: Incident) -> None:
+    def _index(self, pipe: Pipeline, incident: Incident) -> None:
         member = str(incident.id)
+        escalation = due_at(incident, self.escalation)
+        if escalation is not None:
+            pipe.zadd(INCIDENTS_ESCALATION_DUE, {member: escalation.timestamp()})
+        else:
+            pipe.zrem(INCIDENTS_ESCALATION_DUE, member)
         if incident.pending:
             pipe.sadd(INCIDENTS_PENDING, member)
         else:
@@ -149,6 +156,16 @@ class IncidentStore:
         """Incidents whose backing-off notification is due at `timestamp` (epoch seconds)."""
         ids = await self.redis.zrangebyscore(INCIDENTS_RETRY_AT, "-inf", timestamp, start=0, num=limit)
         return [int(_text(i) or 0) for i in ids]
+
+    async def escalations_due(self, timestamp: float, limit: int = 100) -> list[int]:
+        """Incidents whose next escalation step is due at `timestamp` (claimed with escalation.claim_step)."""
+        ids = await self.redis.zrangebyscore(INCIDENTS_ESCALATION_DUE, "-inf", timestamp, start=0, num=limit)
+        return [int(_text(i) or 0) for i in ids]
+
+    async def open_ids(self, limit: int = 50) -> list[int]:
+        """Ids of incidents not RESOLVED, newest first (at most `limit`)."""
+        ids = sorted((int(_text(i) or 0) for i in await self.redis.smembers(INCIDENTS_OPEN)), reverse=True)
+        return ids[:limit]
 
     async def open_count(self) -> int:
         return int(await self.redis.scard(INCIDENTS_OPEN))

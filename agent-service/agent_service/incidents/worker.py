@@ -25,6 +25,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from oncall_common.request_id import new_request_id, set_request_id
 from agent_service.incidents.apply import NeedsNewIncident, apply_delivery, new_incident
+from agent_service.incidents.escalation import EscalationPolicy
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.service import IncidentService, now_utc
 from agent_service.incidents.watchdog import Watchdog
@@ -82,8 +83,10 @@ class AlertWorker:
         config: WorkerConfig = WorkerConfig(),
         consumer: str | None = None,
         watchdog: Watchdog | None = None,
+        escalation: EscalationPolicy | None = None,
     ) -> None:
         self.watchdog = watchdog
+        self.escalation = escalation or EscalationPolicy()
         self.redis = redis
         self.service = service
         self.metrics = metrics
@@ -268,6 +271,10 @@ class AlertWorker:
         # (one cheap ZRANGEBYSCORE per round), not only every `housekeeping_s`.
         for incident_id in await self.service.store.retries_due(now_utc().timestamp()):
             self.spawn_drain(incident_id)
+        # Escalation steps due (critical, nobody acknowledged): claimed atomically, then paged.
+        if self.escalation.enabled:
+            for incident_id in await self.service.escalate_due(self.escalation, now_utc()):
+                self.spawn_drain(incident_id)
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_housekeeping < self.config.housekeeping_s:
             return

@@ -1,0 +1,51 @@
+"""What a chat user can do to an incident (Slack buttons, Telegram commands): acknowledge, mark
+MITIGATED, mark RESOLVED — as that user. One place for both chats, returning a value to word."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from agent_service.incidents.ack import AckRefused
+from agent_service.incidents.lifecycle import TransitionError
+from agent_service.incidents.models import Incident, IncidentStatus, StatusChange
+from agent_service.incidents.service import IncidentService
+from agent_service.incidents.store import IncidentNotFound
+
+ChatAction = Literal["ack", "mitigated", "resolved"]
+ACTIONS: tuple[ChatAction, ...] = ("ack", "mitigated", "resolved")
+_TARGET = {"mitigated": IncidentStatus.MITIGATED, "resolved": IncidentStatus.RESOLVED}
+_NOT_NAME = re.compile(r"[^\w.@+\-]")
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    message: str  # plain text: each chat escapes it its own way
+    incident: Incident | None = None
+
+
+def chat_actor(channel: str, *names: str | None) -> str:
+    """`slack:alice` from the first usable name (the incident actor's character set, bounded)."""
+    for name in names:
+        cleaned = _NOT_NAME.sub("", name or "")[:80]
+        if cleaned:
+            return f"{channel}:{cleaned}"
+    return f"{channel}:unknown"
+
+
+async def act(service: IncidentService, incident_id: int, action: ChatAction, *, actor: str) -> ActionResult:
+    try:
+        if action == "ack":
+            incident = await service.acknowledge(incident_id, actor)
+            owner = incident.acknowledged_by or actor
+            said = f"#{incident_id} acknowledged by {actor}" if owner == actor else \
+                f"#{incident_id}: {owner} has it already (your ack is on the timeline)"
+            return ActionResult(True, said, incident)
+        incident = await service.change_status(incident_id, StatusChange(status=_TARGET[action], actor=actor))
+        return ActionResult(True, f"#{incident_id} marked {incident.status.value} by {actor}", incident)
+    except IncidentNotFound:
+        return ActionResult(False, f"incident #{incident_id} not found")
+    except (TransitionError, AckRefused) as exc:
+        return ActionResult(False, f"#{incident_id}: {exc}", await service.store.get(incident_id))
