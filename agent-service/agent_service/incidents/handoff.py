@@ -36,7 +36,8 @@ def rules_handoff(incident: Incident, *, now: datetime) -> Handoff:
         happened += f" Analysis: {report.title} — {report.diagnosis}"
     tried: list[str] = []
     for event in incident.timeline:
-        if event.kind in ("status_changed", "note", "analysis_finished", "analysis_failed", "reopened"):
+        if event.kind in ("status_changed", "note", "analysis_finished", "analysis_failed", "reopened",
+                          "acknowledged", "escalated"):
             tried.append(f"{event.at.strftime('%H:%M')} {event.actor}: {event.message}")
     age = fmt_delta(now - incident.created_at)
     state = f"{incident.status.value} for {age} since opening; {len(firing)} of {len(incident.alerts)} alerts firing."
@@ -56,6 +57,10 @@ def rules_handoff(incident: Incident, *, now: datetime) -> Handoff:
         questions.extend(f"Try: {r}" for r in report.recommendations[:3])
     if incident.acknowledged_at is None:
         questions.append("Nobody has acknowledged this incident yet.")
+    else:
+        state += f" {incident.acknowledged_by or 'Someone'} has it (acknowledged {fmt_time(incident.acknowledged_at)})."
+    if incident.escalation_step:
+        state += f" Escalated {incident.escalation_step} time(s) while nobody acknowledged."
     handoff = Handoff(
         incident_id=incident.id,
         generated_by="rules",

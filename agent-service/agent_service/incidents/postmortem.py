@@ -94,6 +94,11 @@ def render_postmortem(incident: Incident) -> str:
         f"- **Source:** {incident.source}  ",
         f"- **Opened:** {fmt_time(incident.created_at)}  ",
     ]
+    if incident.acknowledged_by:
+        lines.append(f"- **Acknowledged by:** {_cell(incident.acknowledged_by, 100)} at "
+                     f"{fmt_time(incident.acknowledged_at)}  ")
+    if incident.escalation_step:
+        lines.append(f"- **Escalated:** {incident.escalation_step} step(s) before anyone acknowledged  ")
     if incident.related_incident_id:
         lines.append(f"- **Related:** incident #{incident.related_incident_id} (same alert group, earlier)  ")
     lines += ["", "## Summary", ""]

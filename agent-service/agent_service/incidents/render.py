@@ -17,6 +17,11 @@ def incident_markdown(incident: Incident) -> str:
         f"**Status:** {incident.status.value} · **Severity:** {incident.severity} · **Source:** {incident.source}",
         "",
     ]
+    if incident.acknowledged_at is not None:
+        who = _line(incident.acknowledged_by or "someone", 100)
+        lines += [f"**Acknowledged by:** {who} at {incident.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC", ""]
+    elif incident.escalation_step:
+        lines += [f"**Not acknowledged** (escalation step {incident.escalation_step})", ""]
     firing = [a for a in incident.alerts if a.status == "firing"]
     if incident.alerts:
         lines.append(f"## Alerts ({len(firing)} firing of {len(incident.alerts)})")
