@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from html import escape
-from typing import Annotated
+from typing import Annotated, cast
 
 import httpx
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Request, Response
@@ -73,8 +73,9 @@ def slack_router(signing_secret: str, *, public_url: str) -> APIRouter:
         if not payload.response_url.lower().startswith(("https://", "http://")):
             raise HTTPException(status_code=400, detail="response_url is not an http(s) URL")
         actor = chat_actor("slack", payload.user.username, payload.user.name, payload.user.id)
-        background.add_task(carry_out, service, http, incident_id=incident_id, action=known[0].action_id,  # type: ignore[arg-type]
-                            actor=actor, response_url=payload.response_url)
+        action = cast(ChatAction, known[0].action_id)
+        background.add_task(carry_out, service, http, incident_id=incident_id, action=action, actor=actor,
+                            response_url=payload.response_url)
         return Response(status_code=200)
 
     return router

@@ -10,17 +10,11 @@ import time
 import pytest
 
 from agent_service.chat import slack
-from tests.agent.incidents.support import running_app, running_notifier, settings_for
+from tests.agent.incidents.support import running_app, settings_for
 from tests.fakes.slack_response_url import block_actions, running_slack_response_url, signed
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PATH = "/integrations/slack/actions"
-
-
-@pytest.fixture
-def notifier():
-    with running_notifier() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from agent_service.chat.telegram import Command, parse_command
-from tests.agent.incidents.support import running_app, running_notifier, settings_for
+from tests.agent.incidents.support import running_app, settings_for
 from tests.fakes.telegram_bot_api import running_telegram_api, update
 
 TOKEN = "123456:ABC-test"
@@ -15,12 +15,6 @@ SECRET = "tg-webhook-secret"
 PATH = "/integrations/telegram/webhook"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 ALLOWED, OTHER = -1001234, 777
-
-
-@pytest.fixture
-def notifier():
-    with running_notifier() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ T0 = datetime(2026, 3, 1, 14, 5, 10, tzinfo=UTC)
 
 
 def _incident(**fields: object) -> Incident:
-    return Incident(id=7, title="5xx on be_app", severity="critical", created_at=T0, updated_at=T0, **fields)  # type: ignore[arg-type]
+    values: dict[str, object] = {"id": 7, "title": "5xx on be_app", "severity": "critical", "created_at": T0,
+                                 "updated_at": T0}
+    return Incident(**{**values, **fields})  # type: ignore[arg-type]
 
 
 def test_first_ack_is_kept_and_a_second_is_on_the_timeline() -> None:
