@@ -6,7 +6,11 @@ lifespan and the fake notifier. Due steps are claimed with an explicit `now` (no
 from __future__ import annotations
 
 import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from agent_service.incidents.escalation import EscalationPolicy, claim_step, due_at
 from agent_service.incidents.models import Incident, IncidentStatus
@@ -72,23 +76,31 @@ async def _open_critical(app, client, shared_fixtures) -> dict:
     return incident
 
 
+@asynccontextmanager
+async def _escalating(redis_url: str, shared_fixtures, notifier: Any) -> AsyncIterator[Any]:
+    """The app (worker driven by hand) with a critical incident opened from an alert."""
+    settings = settings_for(redis_url, notifier.url, escalate_after_s=60, escalation_to=STEPS,
+                            alert_worker_enabled=False)
+    async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
+        incident = await _open_critical(app, client, shared_fixtures)
+        yield SimpleNamespace(app=app, client=client, settings=settings, id=incident["id"],
+                              service=app.state.agent.incidents, policy=app.state.agent.worker.escalation,
+                              created=datetime.fromisoformat(incident["created_at"]))
+
+
 async def test_escalation_pages_each_step_then_stops(redis_url, shared_fixtures) -> None:
     with running_notifier() as notifier:
-        settings = settings_for(redis_url, notifier.url, escalate_after_s=60, escalation_to=STEPS,
-                                alert_worker_enabled=False)
-        async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
-            incident = await _open_critical(app, client, shared_fixtures)
-            created = datetime.fromisoformat(incident["created_at"])
-            service, worker = app.state.agent.incidents, app.state.agent.worker
-            assert await service.escalate_due(worker.escalation, created + timedelta(seconds=59)) == []
-            assert await service.escalate_due(worker.escalation, created + timedelta(seconds=61)) == [incident["id"]]
-            await service.drain(incident["id"])
-            assert await service.escalate_due(worker.escalation, created + timedelta(seconds=100)) == []
-            assert await service.escalate_due(worker.escalation, created + timedelta(seconds=122)) == [incident["id"]]
-            await service.drain(incident["id"])
-            assert await service.escalate_due(worker.escalation, created + timedelta(days=1)) == []
-            final = (await client.get(f"/incidents/{incident['id']}")).json()
-            metrics = (await client.get("/prometheus/metrics")).text
+        async with _escalating(redis_url, shared_fixtures, notifier) as run:
+            service, policy, created = run.service, run.policy, run.created
+            assert await service.escalate_due(policy, created + timedelta(seconds=59)) == []
+            assert await service.escalate_due(policy, created + timedelta(seconds=61)) == [run.id]
+            await service.drain(run.id)
+            assert await service.escalate_due(policy, created + timedelta(seconds=100)) == []
+            assert await service.escalate_due(policy, created + timedelta(seconds=122)) == [run.id]
+            await service.drain(run.id)
+            assert await service.escalate_due(policy, created + timedelta(days=1)) == []
+            final = (await run.client.get(f"/incidents/{run.id}")).json()
+            metrics = (await run.client.get("/prometheus/metrics")).text
     pages = [c for c in notifier.sent if c.get("to")]
     assert [(c["event"], c["to"]) for c in pages] == [
         ("opened", "lead@example.com,sre2@example.com"), ("opened", "head@example.com")]
@@ -100,20 +112,16 @@ async def test_escalation_pages_each_step_then_stops(redis_url, shared_fixtures)
 
 async def test_an_ack_stops_escalation_even_a_step_already_claimed(redis_url, shared_fixtures) -> None:
     with running_notifier() as notifier:
-        settings = settings_for(redis_url, notifier.url, escalate_after_s=60, escalation_to=STEPS,
-                                alert_worker_enabled=False)
-        async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
-            incident = await _open_critical(app, client, shared_fixtures)
-            created = datetime.fromisoformat(incident["created_at"])
-            service, policy, redis = app.state.agent.incidents, app.state.agent.worker.escalation, app.state.agent.redis
-            assert await redis.zscore(INCIDENTS_ESCALATION_DUE, str(incident["id"])) is not None
-            assert await service.escalate_due(policy, created + timedelta(seconds=61)) == [incident["id"]]
+        async with _escalating(redis_url, shared_fixtures, notifier) as run:
+            redis = run.app.state.agent.redis
+            assert await redis.zscore(INCIDENTS_ESCALATION_DUE, str(run.id)) is not None
+            assert await run.service.escalate_due(run.policy, run.created + timedelta(seconds=61)) == [run.id]
             # Step 1 is claimed (its page pending) when alice acknowledges: the page is not sent.
-            await service.acknowledge(incident["id"], "alice")
-            await service.drain(incident["id"])
-            assert await service.escalate_due(policy, created + timedelta(days=1)) == []
-            assert await redis.zscore(INCIDENTS_ESCALATION_DUE, str(incident["id"])) is None
-            final = (await client.get(f"/incidents/{incident['id']}")).json()
+            await run.service.acknowledge(run.id, "alice")
+            await run.service.drain(run.id)
+            assert await run.service.escalate_due(run.policy, run.created + timedelta(days=1)) == []
+            assert await redis.zscore(INCIDENTS_ESCALATION_DUE, str(run.id)) is None
+            final = (await run.client.get(f"/incidents/{run.id}")).json()
     assert [c for c in notifier.calls if c.get("to")] == []
     skipped = [e["message"] for e in final["timeline"] if e["kind"] == "notification_skipped"]
     assert skipped == ["escalation step 1 not sent: acknowledged by alice meanwhile"]
@@ -122,22 +130,18 @@ async def test_an_ack_stops_escalation_even_a_step_already_claimed(redis_url, sh
 
 async def test_a_restart_between_claim_and_page_neither_loses_nor_repeats_the_step(redis_url, shared_fixtures) -> None:
     with running_notifier() as notifier:
-        settings = settings_for(redis_url, notifier.url, escalate_after_s=60, escalation_to=STEPS,
-                                alert_worker_enabled=False)
-        async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
-            incident = await _open_critical(app, client, shared_fixtures)
-            created = datetime.fromisoformat(incident["created_at"])
-            at = created + timedelta(seconds=61)
-            assert await app.state.agent.incidents.escalate_due(app.state.agent.worker.escalation, at) == [incident["id"]]
+        async with _escalating(redis_url, shared_fixtures, notifier) as run:
+            at = run.created + timedelta(seconds=61)
+            assert await run.service.escalate_due(run.policy, at) == [run.id]
         # Stopped after the claim, before its page was sent. A new process on the same Redis:
-        async with running_app(settings, analyzer=FakeAnalyzer()) as (app, client):
+        async with running_app(run.settings, analyzer=FakeAnalyzer()) as (app, _client):
             service, worker = app.state.agent.incidents, app.state.agent.worker
             assert await service.escalate_due(worker.escalation, at) == []  # step 1 is not claimed again
             worker._last_housekeeping = 0.0
             await worker.housekeeping()  # resumes the pending page like any pending action
             await worker.idle()
-            assert await service.escalate_due(worker.escalation, at + timedelta(seconds=61)) == [incident["id"]]
-            await service.drain(incident["id"])
+            assert await service.escalate_due(worker.escalation, at + timedelta(seconds=61)) == [run.id]
+            await service.drain(run.id)
     pages = [(c["to"], c["idempotency_key"]) for c in notifier.calls if c.get("to")]
     assert [to for to, _ in pages] == ["lead@example.com,sre2@example.com", "head@example.com"]
     assert len({key for _, key in pages}) == 2
