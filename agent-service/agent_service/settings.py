@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -7,6 +8,8 @@ from pydantic import Field, model_validator
 from oncall_common.settings import ServiceSettings
 
 from agent_service.prices import ModelPrice
+
+_ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
 
 class Settings(ServiceSettings):
@@ -100,6 +103,10 @@ class Settings(ServiceSettings):
             raise ValueError("ERROR_5XX_CRITICAL_PCT must be >= ERROR_5XX_WARNING_PCT")
         if self.notify_retry_max_s < self.notify_retry_base_s:
             raise ValueError("NOTIFY_RETRY_MAX_S must be >= NOTIFY_RETRY_BASE_S")
+        for step in self.escalation_to.split(";"):
+            for address in (a.strip() for a in step.split(",")):
+                if address and not _ADDRESS.match(address):
+                    raise ValueError(f"ESCALATION_TO: {address[:80]!r} is not an email address")
         return self
 
     def engine_kind(self) -> Literal["anthropic", "rules"]:

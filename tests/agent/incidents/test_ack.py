@@ -90,3 +90,16 @@ async def test_ack_api_keeps_the_first_and_the_next_notification_says_who(redis_
     assert done["event"] == "resolved" and done["acknowledged_by"] == "alice"
     assert datetime.fromisoformat(done["acknowledged_at"]) == datetime.fromisoformat(first.json()["acknowledged_at"])
     assert "**Acknowledged by:** alice" in done["report_markdown"]
+
+
+def test_the_notifier_accepts_the_agents_body_with_and_without_an_ack() -> None:
+    """The two services' models of POST /notify agree (the notifier forbids unknown fields)."""
+    from agent_service.notifier_client import NotifyRequest as AgentBody
+    from notifier_service.models import NotifyRequest as NotifierBody
+
+    plain = AgentBody(idempotency_key="k-1", incident_id=7, event="opened", severity="critical", title="t", summary="s")
+    acked = plain.model_copy(update={"acknowledged_by": "slack:alice", "acknowledged_at": T0, "to": "lead@example.com"})
+    assert "acknowledged_by" not in plain.body()
+    parsed = NotifierBody.model_validate(acked.body())
+    assert (parsed.acknowledged_by, parsed.to) == ("slack:alice", ["lead@example.com"])
+    assert datetime.fromisoformat(parsed.acknowledged_at or "") == T0

@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from agent_service.incidents.escalation import EscalationPolicy, claim_step, due_at
 from agent_service.incidents.models import Incident, IncidentStatus
 from agent_service.keys import INCIDENTS_ESCALATION_DUE
@@ -163,3 +166,8 @@ async def test_the_running_worker_escalates_on_its_own_with_a_small_escalate_aft
             final = await wait_for(paged)
     assert final["escalation_step"] == 1 and final["acknowledged_by"] is None
     assert [c["to"] for c in notifier.sent if c.get("to")] == ["lead@example.com"]
+
+
+def test_a_malformed_escalation_list_fails_at_start_up() -> None:
+    with pytest.raises(ValidationError, match="ESCALATION_TO"):
+        settings_for("redis://127.0.0.1:9/0", "", escalation_to="lead@example.com; not an address")
