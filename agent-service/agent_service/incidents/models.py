@@ -132,6 +132,7 @@ class IncidentSummary(BaseModel):
     updated_at: datetime
     alerts: int
     root_cause: str | None = None
+    acknowledged_by: str | None = None
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentSummary:
@@ -145,6 +146,7 @@ class IncidentSummary(BaseModel):
             updated_at=incident.updated_at,
             alerts=len(incident.alerts),
             root_cause=incident.root_cause,
+            acknowledged_by=incident.acknowledged_by,
         )
 
 

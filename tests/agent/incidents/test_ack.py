@@ -78,6 +78,7 @@ async def test_ack_api_keeps_the_first_and_the_next_notification_says_who(redis_
             resolved = await client.post(f"/incidents/{incident_id}/status", json={"status": "RESOLVED",
                                                                                    "actor": "bob"}, headers=auth)
             after = await client.post(f"/incidents/{incident_id}/ack", json={"by": "carol"}, headers=auth)
+            listed = (await client.get("/incidents", headers=auth)).json()["incidents"]
     assert first.status_code == 200 and first.json()["acknowledged_by"] == "alice"
     assert second.json()["acknowledged_by"] == "alice"
     assert second.json()["acknowledged_at"] == first.json()["acknowledged_at"]
@@ -85,6 +86,7 @@ async def test_ack_api_keeps_the_first_and_the_next_notification_says_who(redis_
         "bob acknowledged too (alice has it since")
     assert (bad.status_code, missing.status_code, after.status_code) == (422, 404, 409)
     assert resolved.json()["acknowledged_by"] == "alice"
+    assert [(i["id"], i["acknowledged_by"]) for i in listed] == [(incident_id, "alice")]
     opened, done = notifier.sent
     assert "acknowledged_by" not in opened and "acknowledged_at" not in opened
     assert done["event"] == "resolved" and done["acknowledged_by"] == "alice"
