@@ -122,3 +122,18 @@ async def test_the_route_is_404_without_a_signing_secret(redis_url, notifier) ->
     async with running_app(settings_for(redis_url, notifier.url)) as (_app, client):
         body, headers = signed(SECRET, block_actions(1, "ack", response_url="http://127.0.0.1:9/x"))
         assert (await client.post(PATH, content=body, headers=headers)).status_code == 404
+
+
+async def test_mitigated_button_and_a_refused_action_keep_the_message_truthful(redis_url, notifier, response_url) -> None:
+    settings = settings_for(redis_url, notifier.url, slack_signing_secret=SECRET)
+    async with running_app(settings) as (_app, client):
+        incident_id = await _critical(client)
+        for action in ("mitigated", "mitigated"):
+            body, headers = signed(SECRET, block_actions(incident_id, action, response_url=response_url.response_url()))
+            assert (await client.post(PATH, content=body, headers=headers)).status_code == 200
+        incident = (await client.get(f"/incidents/{incident_id}")).json()
+    assert incident["status"] == "MITIGATED" and incident["acknowledged_by"] == "slack:alice"
+    done, refused = response_url.received
+    assert [b["action_id"] for b in done["blocks"][2]["elements"]] == ["resolved"]
+    assert refused["replace_original"] is True  # the message still shows the state, with why nothing changed
+    assert refused["blocks"][1]["elements"][0]["text"] == f"#{incident_id}: incident is already MITIGATED"
