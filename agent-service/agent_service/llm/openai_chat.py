@@ -48,6 +48,12 @@ class ResponseFormat:
         return True
 
 
+def about_format(exc: BadRequestError) -> bool:
+    """A 400 that names the response format (other 400s are not a reason to weaken it)."""
+    text = str(exc).lower()
+    return any(word in text for word in ("response_format", "json_schema", "json_object"))
+
+
 def function_tool(definition: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "function",
@@ -114,6 +120,10 @@ class OpenAIChat:
             self.messages.append({"role": "user", "content": json_instruction(forced)})
         data = await self._send(params, forced)
         turn = parse_turn(data, [d["name"] for d in tools], force)
+        if forced is not None and not self.supports_tools and not turn.calls:
+            # JSON mode: whatever came is the answer, so its problem goes to the repair turn
+            turn = Turn(calls=[ToolCall(new_call_id(), forced["name"], turn.text)], text=turn.text,
+                        stop_reason=turn.stop_reason)
         if turn.calls:
             self.messages.append(assistant_calls(turn.calls))
         else:
@@ -133,7 +143,7 @@ class OpenAIChat:
                     self._create(request), role=self.role, model=self.model, usage=self.usage, tokens=parse_tokens
                 )
             except BadRequestError as exc:  # a server that does not know this response_format
-                if fmt is None or not self.response_format.weaker():
+                if fmt is None or not about_format(exc) or not self.response_format.weaker():
                     raise
                 log.warning("response_format %s refused (%s); trying %s", fmt["type"], str(exc)[:200],
                             FORMATS[self.response_format.level])

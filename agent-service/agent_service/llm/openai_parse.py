@@ -93,25 +93,27 @@ def _as_call(value: Any, known: Sequence[str]) -> tuple[str, Any] | None:
     return resolve_name(name, known), parse_arguments(raw)
 
 
-def _candidates(content: str) -> Iterator[Any]:
+def _groups(content: str) -> Iterator[list[Any]]:
+    """The JSON values of the `<tool_call>` tags, then of the code fences, then of the whole text."""
     for pattern in (_TAGGED, _FENCE):
-        for match in pattern.finditer(content):
-            yield from json_values(match.group(1))
-    yield from json_values(content)
+        yield [value for match in pattern.finditer(content) for value in json_values(match.group(1))]
+    yield list(json_values(content))
 
 
 def calls_in_content(content: str, known: Sequence[str], force: str | None = None) -> list[tuple[str, Any]]:
     """Tool calls written into the message text; on a forced turn a bare JSON object there counts
     as the forced tool's arguments. [] when the text holds no clear call."""
     bare: dict[str, Any] | None = None
-    for value in _candidates(content):
-        items = value.get("tool_calls") if isinstance(value, dict) and isinstance(value.get("tool_calls"), list) else value
-        items = items if isinstance(items, list) else [items]
-        calls = [c for c in (_as_call(item, known) for item in items) if c is not None]
+    for values in _groups(content):
+        calls: list[tuple[str, Any]] = []
+        for value in values:
+            listed = value.get("tool_calls") if isinstance(value, dict) else None
+            items = listed if isinstance(listed, list) else value if isinstance(value, list) else [value]
+            calls.extend(c for c in (_as_call(item, known) for item in items) if c is not None)
+            if bare is None and isinstance(value, dict):
+                bare = value
         if calls:
             return calls
-        if bare is None and isinstance(value, dict):
-            bare = value
     if force is not None and force in known and bare is not None:
         return [(force, bare)]
     return []
