@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from openai import AsyncOpenAI, BadRequestError
@@ -21,38 +20,11 @@ from agent_service.engine import Usage
 from agent_service.llm.calls import CallMeter
 from agent_service.llm.content import to_json
 from agent_service.llm.metrics import LlmRole
+from agent_service.llm.openai_compat import ServerQuirks
 from agent_service.llm.openai_parse import new_call_id, parse_tokens, parse_turn
 from agent_service.llm.turns import Seed, ToolCall, ToolOutcome, Turn
 
 log = logging.getLogger(__name__)
-
-FORMATS = ("json_schema", "json_object", "none")
-
-
-@dataclass
-class ResponseFormat:
-    """The strongest `response_format` the server accepted so far (shared by an engine's chats)."""
-
-    level: int = 0
-
-    def param(self, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
-        kind = FORMATS[self.level]
-        if kind == "json_schema":
-            return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
-        return {"type": "json_object"} if kind == "json_object" else None
-
-    def weaker(self) -> bool:
-        if self.level + 1 >= len(FORMATS):
-            return False
-        self.level += 1
-        return True
-
-
-def about_format(exc: BadRequestError) -> bool:
-    """A 400 that names the response format (other 400s are not a reason to weaken it)."""
-    text = str(exc).lower()
-    return any(word in text for word in ("response_format", "json_schema", "json_object"))
-
 
 def function_tool(definition: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -98,7 +70,7 @@ def json_instruction(definition: dict[str, Any]) -> str:
 class OpenAIChat:
     def __init__(
         self, client: AsyncOpenAI, meter: CallMeter, *, role: LlmRole, model: str, usage: Usage, max_tokens: int,
-        messages: list[dict[str, Any]], supports_tools: bool, response_format: ResponseFormat,
+        messages: list[dict[str, Any]], supports_tools: bool, quirks: ServerQuirks,
     ) -> None:
         self.client = client
         self.meter = meter
@@ -108,10 +80,10 @@ class OpenAIChat:
         self.max_tokens = max_tokens
         self.messages = messages
         self.supports_tools = supports_tools
-        self.response_format = response_format
+        self.quirks = quirks
 
     async def ask(self, *, tools: Sequence[dict[str, Any]], force: str | None) -> Turn:
-        params: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens}
+        params: dict[str, Any] = {"model": self.model}
         forced = next((d for d in tools if d["name"] == force), None)
         if self.supports_tools and tools:
             params["tools"] = [function_tool(d) for d in tools]
@@ -132,22 +104,21 @@ class OpenAIChat:
 
     async def _send(self, params: dict[str, Any], forced: dict[str, Any] | None) -> dict[str, Any]:
         while True:
-            request = {**params, "messages": self.messages}
+            request = {**params, self.quirks.token_limit: self.max_tokens, "messages": self.messages}
             fmt = None
             if forced is not None and not self.supports_tools:
-                fmt = self.response_format.param(forced["name"], forced.get("input_schema", {}))
+                fmt = self.quirks.response_format(forced["name"], forced.get("input_schema", {}))
                 if fmt is not None:
                     request["response_format"] = fmt
             try:
                 return await self.meter.run(
                     self._create(request), role=self.role, model=self.model, usage=self.usage, tokens=parse_tokens
                 )
-            except BadRequestError as exc:  # a server that does not know this response_format
-                if fmt is None or not about_format(exc) or not self.response_format.weaker():
+            except BadRequestError as exc:
+                change = self.quirks.adapt(str(exc), format_sent=fmt is not None)
+                if change is None:
                     raise
-                log.warning("response_format %s refused (%s); trying %s", fmt["type"], str(exc)[:200],
-                            FORMATS[self.response_format.level])
-                continue
+                log.warning("%s (the server said: %s)", change, str(exc)[:200])
 
     async def _create(self, request: dict[str, Any]) -> dict[str, Any]:
         """The raw JSON answer: the SDK's typed model would hide the shapes local servers send."""
@@ -181,7 +152,7 @@ class OpenAIChats:
         self.meter = meter
         self.max_tokens = max_tokens
         self.supports_tools = supports_tools
-        self.response_format = ResponseFormat()
+        self.quirks = ServerQuirks()
 
     def open(self, *, role: LlmRole, model: str, usage: Usage, system: str, intro: str, seed: Seed) -> OpenAIChat:
         """system → user(intro) → assistant(call seed.tool) → tool(seed.payload)."""
@@ -194,5 +165,5 @@ class OpenAIChats:
         ]
         return OpenAIChat(
             self.client, self.meter, role=role, model=model, usage=usage, max_tokens=self.max_tokens,
-            messages=messages, supports_tools=self.supports_tools, response_format=self.response_format,
+            messages=messages, supports_tools=self.supports_tools, quirks=self.quirks,
         )

@@ -8,7 +8,8 @@ Tolerated, where the intent is clear:
   recovered only when it names a known tool;
 - on a forced turn, a bare JSON object in the content: the forced tool's arguments;
 - a missing or repeated call id (a fresh one is made);
-- a tool name with a `functions.` prefix, other case or dashes.
+- a tool name with a `functions.` prefix, other case or dashes;
+- a `<think>…</think>` block before the answer (reasoning models): dropped, a call in it is no call.
 Anything else stays as sent: unreadable arguments reach the runner as text (refused with the
 reason), an unknown name gets the list of the available tools.
 """
@@ -24,6 +25,7 @@ from typing import Any
 from agent_service.llm.calls import Tokens
 from agent_service.llm.turns import ToolCall, Turn
 
+_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)  # reasoning models' thoughts: never a call
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _TAGGED = re.compile(r"<(?:tool_call|function_call|tools)>\s*(.*?)\s*</(?:tool_call|function_call|tools)>", re.DOTALL)
 _ARGUMENT_KEYS = ("arguments", "parameters", "args", "input")
@@ -134,9 +136,9 @@ def parse_turn(data: dict[str, Any], known: Sequence[str], force: str | None = N
     if not choices or not isinstance(choices[0], dict):
         return Turn(stop_reason="no choices in the answer")
     choice = choices[0]
-    message = choice.get("message") or {}
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     content = message.get("content")
-    text = content if isinstance(content, str) else ""
+    text = _THINK.sub("", content) if isinstance(content, str) else ""
     found = _structured_calls(message, known)
     if not found and text:
         found = [(None, name, arguments) for name, arguments in calls_in_content(text, known, force)]

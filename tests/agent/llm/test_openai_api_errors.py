@@ -79,3 +79,16 @@ async def test_a_hung_call_hits_the_sdk_timeout_and_becomes_a_failed_finding(fak
     finding, _ = await openai_engine_for(url, timeout_s=0.3, max_retries=1).investigate(spec(), [], context())
     assert finding.status == "failed" and "timed out" in (finding.error or "")
     assert len(fake.requests) == 2  # the SDK retried the timeout once
+
+
+async def test_a_server_wanting_max_completion_tokens_gets_it_from_then_on(fake_openai, openai_engine_for) -> None:
+    fake, url = fake_openai
+    refusal = api_error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                             "Use 'max_completion_tokens' instead.")
+    fake.enqueue(refusal, finding_turn(), finding_turn())
+    engine = openai_engine_for(url)
+    first, usage = await engine.investigate(spec(), [], context())
+    second, _ = await engine.investigate(spec("errors"), [], context())
+    assert first.status == second.status == "completed" and usage.llm_calls == 1
+    limits = [("max_tokens" in b, b.get("max_completion_tokens")) for b in fake.bodies]
+    assert limits == [(True, None), (False, 2048), (False, 2048)]

@@ -88,3 +88,37 @@ def test_reading_never_raises_on_any_text(text: str) -> None:
     parse_arguments(text)
     calls_in_content(text, KNOWN, force="report_finding")
     parse_turn(answer({"content": text, "tool_calls": [{"function": {"name": text, "arguments": text}}]}), KNOWN)
+
+
+def test_a_think_block_is_dropped_and_a_call_in_it_is_no_call() -> None:
+    thinking = '<think>Maybe {"name": "overview", "arguments": {}}? No, I know enough.</think>The latency is fine.'
+    turn = parse_turn(answer({"content": thinking}), KNOWN)
+    assert turn.calls == [] and turn.text == "The latency is fine."
+    unclosed = parse_turn(answer({"content": '<think>{"name": "overview"} and then'}), KNOWN)
+    assert unclosed.calls == [] and unclosed.text == ""
+
+
+def test_a_message_that_is_not_an_object_is_an_empty_turn() -> None:
+    turn = parse_turn({"choices": [{"message": "hello", "finish_reason": "stop"}]}, KNOWN)
+    assert turn.calls == [] and turn.text == "" and turn.stop_reason == "stop"
+
+
+def test_server_quirks_step_along_a_finite_list() -> None:
+    from agent_service.llm.openai_compat import ServerQuirks
+
+    quirks = ServerQuirks()
+    assert quirks.adapt("context length exceeded", format_sent=True) is None
+    assert quirks.adapt("Unsupported parameter: 'max_tokens'. Use 'max_completion_tokens' instead.", format_sent=False)
+    assert quirks.token_limit == "max_completion_tokens"
+    assert quirks.adapt("use max_completion_tokens", format_sent=False) is None  # already done
+    assert quirks.response_format("report_finding", {"type": "object"}) == {
+        "type": "json_schema", "json_schema": {"name": "report_finding", "schema": {"type": "object"}}
+    }
+    assert quirks.adapt("response_format json_schema is not supported", format_sent=False) is None  # none was sent
+    assert quirks.adapt("response_format json_schema is not supported", format_sent=True) == (
+        "response_format refused; trying json_object"
+    )
+    assert quirks.response_format("x", {}) == {"type": "json_object"}
+    assert quirks.adapt("json_object unknown", format_sent=True) == "response_format refused; trying none"
+    assert quirks.response_format("x", {}) is None
+    assert quirks.adapt("response_format", format_sent=True) is None  # nothing weaker left
