@@ -26,6 +26,7 @@ from agent_service.llm.turns import Seed, ToolCall, ToolOutcome, Turn
 
 log = logging.getLogger(__name__)
 
+
 def function_tool(definition: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "function",
