@@ -7,7 +7,8 @@ is a raw message, so a test can send what local servers really send: arguments w
 text, a tool call written in the content, no call id, an unknown name, no `usage`. The fake
 checks the conversation the way the real API does (every assistant tool call answered by one
 `tool` message with its id, a forced function among the tools, `tool_choice` only with tools)
-and answers 400 otherwise; `response_formats` says which `response_format` types it accepts.
+and answers 400 otherwise; `response_formats` says which `response_format` types it accepts,
+`named_tool_choice=False` makes it refuse a named `tool_choice` (only its string forms).
 The key is checked only when the fake has one (local servers take none).
 """
 
@@ -92,7 +93,7 @@ def _invalid(text: str) -> Reply:
     return api_error(400, text)
 
 
-def check_request(body: dict[str, Any], formats: set[str]) -> str | None:
+def check_request(body: dict[str, Any], formats: set[str], *, named_tool_choice: bool = True) -> str | None:
     """What the real API would reject in this body (a subset of its checks), or None."""
     for key in ("model", "messages"):
         if key not in body:
@@ -103,6 +104,8 @@ def check_request(body: dict[str, Any], formats: set[str]) -> str | None:
     choice = body.get("tool_choice")
     if choice is not None and not tools:
         return "tool_choice is only allowed when tools are specified"
+    if isinstance(choice, dict) and not named_tool_choice:
+        return f"Invalid tool_choice: {json.dumps(choice)}"
     if isinstance(choice, dict) and (choice.get("function") or {}).get("name") not in tools:
         return f"tool_choice: function {choice!r} not found in tools"
     fmt = body.get("response_format")
@@ -138,12 +141,13 @@ def _tokens(value: Any) -> int:
 class FakeOpenAI(ScriptedFake):
     def __init__(
         self, *, api_key: str | None = None, delay_ms: float = 0.0,
-        response_formats: set[str] | None = None, send_usage: bool = True,
+        response_formats: set[str] | None = None, send_usage: bool = True, named_tool_choice: bool = True,
     ) -> None:
         super().__init__(delay_ms=delay_ms)
         self.api_key = api_key
         self.response_formats = {"json_schema", "json_object"} if response_formats is None else response_formats
         self.send_usage = send_usage
+        self.named_tool_choice = named_tool_choice
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -161,7 +165,7 @@ class FakeOpenAI(ScriptedFake):
     async def _answer(self, body: dict[str, Any], auth: str | None) -> JSONResponse:
         if auth is None:
             reply = api_error(401, "Incorrect API key provided")
-        elif problem := check_request(body, self.response_formats):
+        elif problem := check_request(body, self.response_formats, named_tool_choice=self.named_tool_choice):
             reply = _invalid(problem)
         else:
             reply = self.next_reply(body, exhausted=_invalid("fake: no scripted reply left for this request"))
@@ -207,7 +211,7 @@ def agent_script(tool_turns: int = 2) -> Handler:
         if "report_synthesis" in names:
             return tool_calls_turn(tool_call("report_synthesis", synthesis))
         callable_tools = [n for n in names if n not in ("report_finding", "analysis_context")]
-        forced = isinstance(body.get("tool_choice"), dict)
+        forced = body.get("tool_choice") not in (None, "auto")
         if forced or done >= tool_turns or not callable_tools:
             return finding_turn("ok", "Scripted finding.", signals={"turns": float(done)})
         return tool_calls_turn((callable_tools[done % len(callable_tools)], {}))

@@ -2,7 +2,8 @@
 
 The history is kept in the canonical shape whatever the model sent: an assistant message with
 `tool_calls` (recovered calls included, each with an id) answered by one `tool` message per id.
-Untrusted material travels only in `tool` messages. With `supports_tools=False` no tools are
+Untrusted material travels only in `tool` messages. A forced turn offers only the forced
+function, named in `tool_choice` (or `"required"` where the server refuses a named one). With `supports_tools=False` no tools are
 offered: a forced turn asks for the tool's input as JSON (`response_format` with its JSON
 schema, then `json_object`, then nothing, as far as the server accepts), read as that call.
 """
@@ -84,16 +85,13 @@ class OpenAIChat:
         self.quirks = quirks
 
     async def ask(self, *, tools: Sequence[dict[str, Any]], force: str | None) -> Turn:
-        params: dict[str, Any] = {"model": self.model}
         forced = next((d for d in tools if d["name"] == force), None)
-        if self.supports_tools and tools:
-            params["tools"] = [function_tool(d) for d in tools]
-            params["tool_choice"] = {"type": "function", "function": {"name": force}} if force else "auto"
-        elif forced is not None:
+        offered = tools if self.supports_tools else []
+        if forced is not None and not offered:
             self.messages.append({"role": "user", "content": json_instruction(forced)})
-        data = await self._send(params, forced)
+        data = await self._send(offered, forced)
         turn = parse_turn(data, [d["name"] for d in tools], force)
-        if forced is not None and not self.supports_tools and not turn.calls:
+        if forced is not None and not offered and not turn.calls:
             # JSON mode: whatever came is the answer, so its problem goes to the repair turn
             turn = Turn(calls=[ToolCall(new_call_id(), forced["name"], turn.text)], text=turn.text,
                         stop_reason=turn.stop_reason)
@@ -103,20 +101,28 @@ class OpenAIChat:
             self.messages.append({"role": "assistant", "content": turn.text or "(no answer)"})
         return turn
 
-    async def _send(self, params: dict[str, Any], forced: dict[str, Any] | None) -> dict[str, Any]:
+    def _request(self, tools: Sequence[dict[str, Any]], forced: dict[str, Any] | None) -> dict[str, Any]:
+        request: dict[str, Any] = {"model": self.model, self.quirks.token_limit: self.max_tokens, "messages": self.messages}
+        if tools:
+            # a forced turn offers only the forced function: a server that ignores tool_choice
+            # (Ollama; llama.cpp reads only its string forms) can then call nothing else
+            request["tools"] = [function_tool(d) for d in ([forced] if forced else tools)]
+            request["tool_choice"] = self.quirks.tool_choice(forced["name"]) if forced else "auto"
+        elif forced is not None:
+            fmt = self.quirks.response_format(forced["name"], forced.get("input_schema", {}))
+            if fmt is not None:
+                request["response_format"] = fmt
+        return request
+
+    async def _send(self, tools: Sequence[dict[str, Any]], forced: dict[str, Any] | None) -> dict[str, Any]:
         while True:
-            request = {**params, self.quirks.token_limit: self.max_tokens, "messages": self.messages}
-            fmt = None
-            if forced is not None and not self.supports_tools:
-                fmt = self.quirks.response_format(forced["name"], forced.get("input_schema", {}))
-                if fmt is not None:
-                    request["response_format"] = fmt
+            request = self._request(tools, forced)
             try:
                 return await self.meter.run(
                     self._create(request), role=self.role, model=self.model, usage=self.usage, tokens=parse_tokens
                 )
             except BadRequestError as exc:
-                change = self.quirks.adapt(str(exc), format_sent=fmt is not None)
+                change = self.quirks.adapt(str(exc), format_sent="response_format" in request)
                 if change is None:
                     raise
                 log.warning("%s (the server said: %s)", change, str(exc)[:200])

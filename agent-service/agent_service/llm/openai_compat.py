@@ -13,7 +13,11 @@ _FORMAT_WORDS = ("response_format", "json_schema", "json_object")
 @dataclass
 class ServerQuirks:
     token_limit: str = "max_tokens"  # OpenAI's newer models want max_completion_tokens
+    named_tool_choice: bool = True  # else "required" (with the forced function the only one offered)
     format_level: int = 0  # the strongest response format not refused yet (FORMATS)
+
+    def tool_choice(self, name: str) -> dict[str, Any] | str:
+        return {"type": "function", "function": {"name": name}} if self.named_tool_choice else "required"
 
     def response_format(self, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
         kind = FORMATS[self.format_level]
@@ -28,6 +32,9 @@ class ServerQuirks:
         if self.token_limit == "max_tokens" and "max_completion_tokens" in text:
             self.token_limit = "max_completion_tokens"
             return "the server wants max_completion_tokens"
+        if self.named_tool_choice and "tool_choice" in text:
+            self.named_tool_choice = False
+            return "a named tool_choice refused; forcing with tool_choice=required"
         if format_sent and any(w in text for w in _FORMAT_WORDS) and self.format_level + 1 < len(FORMATS):
             self.format_level += 1
             return f"response_format refused; trying {FORMATS[self.format_level]}"

@@ -122,6 +122,7 @@ async def test_synthesis_is_forced_on_the_synthesis_model_with_findings_in_a_too
     [body] = fake.bodies
     assert body["model"] == "qwen2.5:14b" and usage.by_model == {"qwen2.5:14b": 1}
     assert body["tool_choice"] == {"type": "function", "function": {"name": "report_synthesis"}}
+    assert FUNCTION_NAMES(body) == ["report_synthesis"]  # a forced turn offers only the forced function
     [seeded] = tool_messages(body)
     assert json.loads(seeded["content"])["findings"][0]["summary"] == "p95 is 812 ms."
     assert "<engineer_question>" in body["messages"][1]["content"]

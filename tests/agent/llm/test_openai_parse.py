@@ -108,6 +108,10 @@ def test_server_quirks_step_along_a_finite_list() -> None:
 
     quirks = ServerQuirks()
     assert quirks.adapt("context length exceeded", format_sent=True) is None
+    assert quirks.tool_choice("report_finding") == {"type": "function", "function": {"name": "report_finding"}}
+    assert quirks.adapt('Invalid tool_choice: {"type": "function"}', format_sent=False)
+    assert quirks.tool_choice("report_finding") == "required"
+    assert quirks.adapt("Invalid tool_choice: required", format_sent=False) is None  # nothing weaker left
     assert quirks.adapt("Unsupported parameter: 'max_tokens'. Use 'max_completion_tokens' instead.", format_sent=False)
     assert quirks.token_limit == "max_completion_tokens"
     assert quirks.adapt("use max_completion_tokens", format_sent=False) is None  # already done

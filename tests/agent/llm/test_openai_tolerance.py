@@ -153,3 +153,17 @@ async def test_a_server_without_usage_counts_the_calls_and_no_tokens(fake_openai
     finding, usage = await openai_engine_for(url).investigate(spec(), [], context())
     assert finding.status == "completed"
     assert usage.llm_calls == 1 and usage.input_tokens == usage.output_tokens == 0 and usage.cost_usd == 0
+
+
+async def test_a_server_refusing_a_named_tool_choice_is_forced_with_required(openai_engine_for) -> None:
+    from tests.fakes.openai_api import FakeOpenAI
+
+    fake = FakeOpenAI(named_tool_choice=False)
+    with fake.serve() as url:
+        fake.enqueue(tool_calls_turn(("overview", {})), finding_turn("ok", "Fine."))
+        engine = openai_engine_for(f"{url}/v1", api_key="", max_steps=2)
+        finding, usage = await engine.investigate(spec(), [FakeTool("overview", {})], context())
+    assert finding.status == "completed" and usage.llm_calls == 2
+    choices = [r.body["tool_choice"] for r in fake.requests]
+    assert choices == ["auto", {"type": "function", "function": {"name": "report_finding"}}, "required"]
+    assert [t["function"]["name"] for t in fake.requests[-1].body["tools"]] == ["report_finding"]
