@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from agent_service.llm.metrics import LlmMetrics
 from tests.agent.llm.conftest import FakeTool, context, spec
 from tests.fakes.openai_api import FakeOpenAI, api_error, finding_turn, hang, tool_calls_turn
+from tests.support.net import free_port
 
 
 async def test_429_and_500_are_retried_by_the_sdk_and_the_finding_completes(fake_openai, openai_engine_for) -> None:
@@ -54,8 +55,6 @@ async def test_no_key_configured_works_with_a_server_that_takes_none(openai_engi
 
 
 async def test_an_unreachable_server_gives_a_failed_finding(openai_engine_for) -> None:
-    from tests.support.net import free_port
-
     url = f"http://127.0.0.1:{free_port()}/v1"
     finding, _ = await openai_engine_for(url, max_retries=0).investigate(spec(), [], context())
     assert finding.status == "failed" and "cannot reach the OpenAI-compatible API" in (finding.error or "")

@@ -8,6 +8,7 @@ import json
 
 from tests.agent.llm.conftest import FakeTool, context, spec, tool_messages
 from tests.fakes.openai_api import (
+    FakeOpenAI,
     completion,
     finding_arguments,
     finding_turn,
@@ -156,8 +157,6 @@ async def test_a_server_without_usage_counts_the_calls_and_no_tokens(fake_openai
 
 
 async def test_a_server_refusing_a_named_tool_choice_is_forced_with_required(openai_engine_for) -> None:
-    from tests.fakes.openai_api import FakeOpenAI
-
     fake = FakeOpenAI(named_tool_choice=False)
     with fake.serve() as url:
         fake.enqueue(tool_calls_turn(("overview", {})), finding_turn("ok", "Fine."))
