@@ -26,8 +26,11 @@ demo: setup
 run: setup
 	$(PY) scripts/run_local.py
 
+# ENGINE=rules|anthropic|openai (default: anthropic with ANTHROPIC_API_KEY, else rules); openai
+# reads OPENAI_BASE_URL, OPENAI_SPECIALIST_MODEL, … from the environment (see README).
+ENGINE ?=
 scenarios: setup
-	$(PY) -m tests.scenarios.run $(SCENARIO_ARGS)
+	$(PY) -m tests.scenarios.run $(if $(ENGINE),--engine $(ENGINE)) $(SCENARIO_ARGS)
 
 lint: setup
 	$(VENV)/bin/bandit -q -r common ingestion-service agent-service notifier-service -ll -c pyproject.toml

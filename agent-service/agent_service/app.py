@@ -55,18 +55,25 @@ log = logging.getLogger(__name__)
 
 
 def build_engine(settings: Settings, *, llm_metrics: LlmMetrics | None = None) -> Engine:
-    """LLM_ENGINE=rules → the rules engine; anthropic (or auto with a key) → the Claude engine."""
-    if settings.engine_kind() == "rules":
+    """LLM_ENGINE=rules → the rules engine; openai → the OpenAI-compatible engine; anthropic (or
+    auto with a key) → the Claude engine."""
+    kind = settings.engine_kind()
+    if kind == "rules":
         return RulesEngine()
-    from agent_service.llm.anthropic_engine import AnthropicEngine
     from agent_service.llm.client import LlmConfig
+
+    if kind == "openai":
+        from agent_service.llm.openai_engine import OpenAIEngine
+
+        return OpenAIEngine(LlmConfig.for_openai(settings), metrics=llm_metrics)
+    from agent_service.llm.anthropic_engine import AnthropicEngine
 
     return AnthropicEngine(LlmConfig.from_settings(settings), metrics=llm_metrics)
 
 
 def handoff_writer(settings: Settings, engine: Engine) -> TextWriter | None:
-    """The Claude engine writes handoffs when it is the configured engine; else the rules do."""
-    if settings.engine_kind() == "anthropic" and isinstance(engine, TextWriter):
+    """A model engine writes handoffs when it is the configured engine; else the rules do."""
+    if settings.engine_kind() in ("anthropic", "openai") and isinstance(engine, TextWriter):
         return engine
     return None
 
@@ -176,7 +183,7 @@ def create_app(
             extra_tools=[*extra_tools, memory.tool()],
             similar_incidents=similar_incidents or memory.similar_incidents,
             save_report=reports.save,
-            meter_tools=the_engine.kind != "anthropic",  # the Claude engine counts its own tool calls
+            meter_tools=the_engine.kind == "rules",  # the model engines count their own tool calls
         )
         notifier = build_notifier(settings, notifier_transport)
         config = service_config(settings)

@@ -12,7 +12,7 @@ FindingSeverity = Literal["ok", "warning", "critical", "unknown"]
 FindingStatus = Literal["completed", "failed", "timed_out"]
 SpecialistName = Literal["latency", "errors", "saturation", "traffic"]
 SourceState = Literal["ok", "unreachable"]
-EngineKind = Literal["anthropic", "rules"]
+EngineKind = Literal["anthropic", "rules", "openai"]
 
 SPECIALISTS: tuple[SpecialistName, ...] = ("latency", "errors", "saturation", "traffic")
 SEVERITY_RANK: dict[str, int] = {"unknown": -1, "ok": 0, "warning": 1, "critical": 2}

@@ -19,11 +19,18 @@ class Settings(ServiceSettings):
     # Sent as `Authorization: Bearer …` on every ingestion query (its READ_TOKEN or INGEST_TOKEN).
     ingestion_read_token: str | None = None
     notifier_url: str = "http://127.0.0.1:8002"
-    llm_engine: Literal["auto", "anthropic", "rules"] = "auto"
+    llm_engine: Literal["auto", "anthropic", "rules", "openai"] = "auto"
     anthropic_api_key: str | None = None
     anthropic_base_url: str | None = None
     specialist_model: str = "claude-haiku-4-5"
     synthesis_model: str = "claude-sonnet-4-6"
+    # LLM_ENGINE=openai: an OpenAI-compatible chat-completions server (Ollama http://host:11434/v1,
+    # vLLM, llama.cpp, LM Studio, hosted); OPENAI_SYNTHESIS_MODEL defaults to the specialist model.
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    openai_specialist_model: str | None = None
+    openai_synthesis_model: str | None = None
+    openai_supports_tools: bool = True  # false: the finding is asked for as JSON (no tool calls)
     api_token: str | None = None
     alerts_token: str | None = None
 
@@ -107,9 +114,11 @@ class Settings(ServiceSettings):
             for address in (a.strip() for a in step.split(",")):
                 if address and not _ADDRESS.match(address):
                     raise ValueError(f"ESCALATION_TO: {address[:80]!r} is not an email address")
+        if self.llm_engine == "openai" and not (self.openai_base_url and self.openai_specialist_model):
+            raise ValueError("LLM_ENGINE=openai needs OPENAI_BASE_URL and OPENAI_SPECIALIST_MODEL")
         return self
 
-    def engine_kind(self) -> Literal["anthropic", "rules"]:
+    def engine_kind(self) -> Literal["anthropic", "rules", "openai"]:
         """LLM_ENGINE=auto → anthropic when ANTHROPIC_API_KEY is set, else the rules engine."""
         if self.llm_engine == "auto":
             return "anthropic" if self.anthropic_api_key else "rules"

@@ -1,4 +1,4 @@
-"""Engine choice at start-up: LLM_ENGINE=auto|anthropic|rules."""
+"""Engine choice at start-up: LLM_ENGINE=auto|anthropic|rules|openai."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.agent.helpers import settings
         ({"llm_engine": "auto", "anthropic_api_key": "sk-test"}, "anthropic"),
         ({"llm_engine": "rules", "anthropic_api_key": "sk-test"}, "rules"),
         ({"llm_engine": "anthropic", "anthropic_api_key": "sk-test", "anthropic_base_url": "http://127.0.0.1:9"}, "anthropic"),
+        ({"llm_engine": "openai", "openai_base_url": "http://127.0.0.1:9/v1", "openai_specialist_model": "m"}, "openai"),
     ],
 )
 async def test_engine_selection(fake_redis: Any, env: dict[str, str], kind: str) -> None:

@@ -75,3 +75,11 @@ def test_rules_engine_usage_line_is_short() -> None:
     text = render(report(engine=EngineUsage(kind="rules", tool_calls=16), synthesis_error=None))
     assert "engine rules; 16 tool calls; synthesis deterministic" in text
     assert "LLM" not in text.split("---")[-1]
+
+
+def test_the_openai_engine_line_names_its_models_and_usage() -> None:
+    engine = EngineUsage(kind="openai", specialist_model="qwen2.5:7b", synthesis_model="qwen2.5:14b", llm_calls=9,
+                         input_tokens=1000, output_tokens=200)
+    text = render(report(engine=engine))
+    assert "engine openai (qwen2.5:7b / qwen2.5:14b): 9 LLM calls, 1000 in / 200 out tokens" in text
+    assert "engine rules; " in render(report(engine=EngineUsage(kind="rules")))

@@ -12,46 +12,19 @@ It can answer errors (429/529/500 with retry-after-ms so the SDK's retries stay 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import json
 import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.support.servers import serve_app
+from tests.fakes.scripted import Handler, Recorded, Reply, ScriptedFake, hang
 
-MAX_HANG_S = 60.0
+__all__ = ["FakeAnthropic", "Handler", "Recorded", "Reply", "hang"]
 _ids = itertools.count(1)
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    hang: bool = False
-    delay_ms: float = 0.0
-
-
-@dataclass
-class Recorded:
-    body: dict[str, Any]
-    headers: dict[str, str]
-    auth: str | None
-    received_at: float = 0.0  # time.monotonic() in this process
-    answered_at: float | None = None
-
-
-Handler = Callable[[dict[str, Any]], Reply]
 
 
 def message(content: list[dict[str, Any]], stop_reason: str = "end_turn") -> Reply:
@@ -92,10 +65,6 @@ def api_error(status: int, kind: str | None = None, text: str = "fake error", *,
         body={"type": "error", "error": {"type": kind, "message": text}},
         headers={"retry-after-ms": str(retry_after_ms)},
     )
-
-
-def hang() -> Reply:
-    return Reply(hang=True)
 
 
 def _invalid(text: str) -> Reply:
@@ -146,51 +115,12 @@ def _tokens(value: Any) -> int:
     return len(json.dumps(value, sort_keys=True)) // 4 + 1
 
 
-class FakeAnthropic:
+class FakeAnthropic(ScriptedFake):
     def __init__(self, *, api_key: str = "test-key", delay_ms: float = 0.0) -> None:
+        super().__init__(delay_ms=delay_ms)
         self.api_key = api_key
-        self.delay_ms = delay_ms
-        self.requests: list[Recorded] = []
-        self._queue: deque[Reply | Handler] = deque()
-        self._handler: Handler | None = None
-        self._closed = threading.Event()
         self._cached_prefixes: set[str] = set()
         self._lock = threading.Lock()
-
-    # scripting
-    def enqueue(self, *replies: Reply | Handler) -> FakeAnthropic:
-        self._queue.extend(replies)
-        return self
-
-    def respond_with(self, handler: Handler) -> FakeAnthropic:
-        self._handler = handler
-        return self
-
-    def close(self) -> None:
-        """Release hanging requests."""
-        self._closed.set()
-
-    @property
-    def bodies(self) -> list[dict[str, Any]]:
-        return [r.body for r in self.requests]
-
-    @contextmanager
-    def serve(self) -> Iterator[str]:
-        with serve_app(self.app()) as url:
-            try:
-                yield url
-            finally:
-                self.close()  # hanging handlers return, so uvicorn can stop
-
-    # the API
-    def _next(self, body: dict[str, Any]) -> Reply:
-        try:
-            item = self._queue.popleft()
-        except IndexError:
-            if self._handler is None:
-                return _invalid("fake: no scripted reply left for this request")
-            item = self._handler
-        return item(body) if callable(item) else item
 
     def _usage(self, body: dict[str, Any], content: list[dict[str, Any]]) -> dict[str, int]:
         prefix = {"tools": body.get("tools", []), "system": body.get("system", "")}
@@ -220,18 +150,12 @@ class FakeAnthropic:
 
         @app.post("/v1/messages")
         async def messages(request: Request) -> JSONResponse:
-            body = await request.json()
             auth = None
             if request.headers.get("x-api-key") == self.api_key:
                 auth = "x-api-key"
             elif request.headers.get("authorization") == f"Bearer {self.api_key}":
                 auth = "bearer"
-            record = Recorded(body=body, headers=dict(request.headers), auth=auth, received_at=time.monotonic())
-            self.requests.append(record)
-            try:
-                return await self._answer(body, auth)
-            finally:
-                record.answered_at = time.monotonic()
+            return await self.recorded(request, auth, self._answer)
 
         return app
 
@@ -241,15 +165,10 @@ class FakeAnthropic:
         elif problem := check_request(body):
             reply = _invalid(problem)
         else:
-            reply = self._next(body)
-        delay = (self.delay_ms + reply.delay_ms) / 1000
-        if delay:
-            await asyncio.sleep(delay)
-        if reply.hang:
-            started = time.monotonic()
-            while not self._closed.is_set() and time.monotonic() - started < MAX_HANG_S:
-                await asyncio.sleep(0.02)
-            return JSONResponse({"type": "error", "error": {"type": "api_error", "message": "hung"}}, 500)
+            reply = self.next_reply(body, exhausted=_invalid("fake: no scripted reply left for this request"))
+        hung = JSONResponse({"type": "error", "error": {"type": "api_error", "message": "hung"}}, 500)
+        if (held := await self.hold(reply, hung=hung)) is not None:
+            return held
         if reply.status != 200:
             return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
         content = (reply.body or {}).get("content", [])

@@ -28,8 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tests.scenarios.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="scenario names or YAML paths (default: all)")
     parser.add_argument("--dir", type=Path, default=SCENARIO_DIR, help="folder of scenario YAML files")
-    parser.add_argument("--engine", choices=["rules", "anthropic"], default=None,
-                        help="default: anthropic when ANTHROPIC_API_KEY is set, else rules")
+    parser.add_argument("--engine", choices=["rules", "anthropic", "openai"], default=None,
+                        help="default: anthropic when ANTHROPIC_API_KEY is set, else rules; openai reads "
+                        "OPENAI_BASE_URL, OPENAI_SPECIALIST_MODEL (…) from the environment")
     parser.add_argument("--transport", choices=["http", "syslog"], default="http")
     parser.add_argument("--udp-rate", type=float, default=UDP_RATE, help="syslog datagrams per second")
     parser.add_argument("--realtime", action="store_true",

@@ -15,7 +15,7 @@ from tests.support.net import free_port, free_udp_port
 from tests.support.redis_proc import RedisProcess
 from tests.support.servers import ServiceProcess
 
-Engine = Literal["rules", "anthropic"]
+Engine = Literal["rules", "anthropic", "openai"]
 
 
 def default_engine() -> Engine:

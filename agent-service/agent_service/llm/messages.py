@@ -1,4 +1,4 @@
-"""Building Messages API requests: system blocks, cached tool lists, seeded tool results, and the
+"""Building Anthropic Messages API requests: system blocks, cached tool lists, seeded tool results, and the
 assistant's content turned back into request params.
 
 Untrusted material (scope names from alerts, findings derived from logs) only ever travels in a
@@ -7,22 +7,16 @@ Untrusted material (scope names from alerts, findings derived from logs) only ev
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from agent_service.tools.base import Tool
+from agent_service.llm.content import to_json
 
 EPHEMERAL = {"type": "ephemeral"}
-QUESTION_OPEN, QUESTION_CLOSE = "<engineer_question>", "</engineer_question>"
 
 
 def system_blocks(text: str) -> list[dict[str, Any]]:
     return [{"type": "text", "text": text, "cache_control": EPHEMERAL}]
-
-
-def tool_definition(tool: Tool) -> dict[str, Any]:
-    return {"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}
 
 
 def cached_tools(definitions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -35,23 +29,6 @@ def cached_tools(definitions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def forced(name: str) -> dict[str, Any]:
     return {"type": "tool", "name": name}
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(data, default=str, ensure_ascii=False, separators=(",", ":"))
-
-
-def question_text(question: str | None) -> str:
-    """The engineer's own words, delimited; the delimiters cannot be forged from inside."""
-    if not question:
-        return ""
-    cleaned = question
-    while QUESTION_OPEN in cleaned or QUESTION_CLOSE in cleaned:  # nested forgeries shrink each pass
-        cleaned = cleaned.replace(QUESTION_OPEN, "").replace(QUESTION_CLOSE, "")
-    return (
-        "\n\nThe on-call engineer asked the question below (their words, between the tags). Answer it "
-        f"within your report where your signal bears on it.\n{QUESTION_OPEN}\n{cleaned}\n{QUESTION_CLOSE}"
-    )
 
 
 def seeded_messages(intro: str, *, tool_name: str, tool_use_id: str, payload: Any) -> list[dict[str, Any]]:

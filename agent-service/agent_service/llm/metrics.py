@@ -1,4 +1,5 @@
-"""Prometheus metrics of the Claude engine (names from docs/metrics.md), on the app's registry."""
+"""Prometheus metrics of the model engines (Claude, OpenAI-compatible; names from docs/metrics.md),
+on the app's registry."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ LlmRole = Literal["specialist", "synthesis", "handoff"]
 class LlmMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.calls = Counter(
-            "oncall_llm_calls_total", "Messages API calls", ["model", "role", "outcome"], registry=registry
+            "oncall_llm_calls_total", "Model API calls (Messages API or chat completions)", ["model", "role", "outcome"], registry=registry
         )
         self.tokens = Counter(
-            "oncall_llm_tokens_total", "Tokens billed by the Messages API", ["model", "kind"], registry=registry
+            "oncall_llm_tokens_total", "Tokens the model API reported", ["model", "kind"], registry=registry
         )
         self.cost = Counter("oncall_llm_cost_usd_total", "Estimated USD spent on LLM calls", ["model"], registry=registry)
         self.tool_calls = Counter(

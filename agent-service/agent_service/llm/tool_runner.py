@@ -1,7 +1,7 @@
-"""Runs one turn's tool_use blocks concurrently and turns them into tool_result blocks.
+"""Runs one turn's tool calls concurrently and turns them into outcomes (one per call id).
 
 Unknown tools, refused identical repeats, failures, exceptions and timeouts all become
-`is_error` results; evidence is recorded only for the calls that really ran.
+`is_error` outcomes; evidence is recorded only for the calls that really ran.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_service.engine import Usage
-from agent_service.llm.messages import to_json, tool_result
+from agent_service.llm.content import to_json
 from agent_service.llm.metrics import LlmMetrics
+from agent_service.llm.turns import ToolCall, ToolOutcome
 from agent_service.models import Evidence
 from agent_service.tools.base import Tool, ToolResult
 
@@ -60,7 +61,7 @@ class ToolRunner:
         """A call whose result the model already has (e.g. a seeded one): repeats are refused."""
         self._seen.add(call_key(name, arguments))
 
-    async def run_turn(self, uses: Sequence[Any]) -> list[dict[str, Any]]:
+    async def run_turn(self, uses: Sequence[ToolCall]) -> list[ToolOutcome]:
         slots: list[Any] = []
         for use in uses:
             key = call_key(use.name, use.input)
@@ -75,12 +76,12 @@ class ToolRunner:
                 slots.append(self._run(use))
         return list(await asyncio.gather(*slots))
 
-    async def _refuse(self, use: Any, reason: str) -> dict[str, Any]:
+    async def _refuse(self, use: ToolCall, reason: str) -> ToolOutcome:
         label = use.name if use.name in self.tools else UNKNOWN_TOOL_LABEL
         self._meter(label, "error")
-        return tool_result(use.id, reason, is_error=True)
+        return ToolOutcome(use.id, reason, is_error=True)
 
-    async def _run(self, use: Any) -> dict[str, Any]:
+    async def _run(self, use: ToolCall) -> ToolOutcome:
         tool = self.tools[use.name]
         arguments = use.input if isinstance(use.input, dict) else {}
         try:
@@ -98,11 +99,11 @@ class ToolRunner:
         if result.status == "ok":
             text, truncated = cut(to_json(result.data), self.max_chars)
             self.evidence.append(Evidence(tool=use.name, arguments=arguments, result=text if truncated else result.data))
-            return tool_result(use.id, text)
+            return ToolOutcome(use.id, text)
         error = result.error or "tool failed"
         self.evidence.append(Evidence(tool=use.name, arguments=arguments, result={"error": error}))
         text, _ = cut(f"error: {error}", self.max_chars)
-        return tool_result(use.id, text, is_error=True)
+        return ToolOutcome(use.id, text, is_error=True)
 
     def _meter(self, tool: str, status: str) -> None:
         if self.metrics:

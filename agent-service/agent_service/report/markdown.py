@@ -69,7 +69,7 @@ def render(report: IncidentReport) -> str:
         lines.append("")
     engine = report.engine
     usage = f"engine {engine.kind}"
-    if engine.kind == "anthropic":
+    if engine.kind != "rules":  # a model engine: its models and what it spent
         usage += (
             f" ({engine.specialist_model} / {engine.synthesis_model}): {engine.llm_calls} LLM calls, "
             f"{engine.input_tokens} in / {engine.output_tokens} out tokens "

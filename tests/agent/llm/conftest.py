@@ -2,16 +2,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+import asyncio
 
 import pytest
 
 from agent_service.engine import AnalysisContext, SpecialistSpec
 from agent_service.llm.client import LlmConfig
 from agent_service.llm.anthropic_engine import AnthropicEngine
+from agent_service.llm.openai_engine import OpenAIEngine
 from agent_service.models import Scope, Window
 from agent_service.tools.base import ToolResult
 from tests.fakes.anthropic_api import FakeAnthropic
+from tests.fakes.openai_api import FakeOpenAI
 
 API_KEY = "test-key-123"
 
@@ -61,19 +65,50 @@ def config(url: str, **overrides: Any) -> LlmConfig:
     return LlmConfig(**values)
 
 
-@pytest.fixture
-async def engine_for() -> AsyncIterator[Callable[..., AnthropicEngine]]:
-    engines: list[AnthropicEngine] = []
+Engine = TypeVar("Engine", AnthropicEngine, OpenAIEngine)
 
-    def make(url: str, **overrides: Any) -> AnthropicEngine:
+
+async def _engines(kind: Callable[..., Engine], configure: Callable[..., LlmConfig]) -> AsyncIterator[Callable[..., Engine]]:
+    engines: list[Engine] = []
+
+    def make(url: str, **overrides: Any) -> Engine:
         metrics = overrides.pop("metrics", None)
-        engine = AnthropicEngine(config(url, **overrides), metrics=metrics)
+        engine = kind(configure(url, **overrides), metrics=metrics)
         engines.append(engine)
         return engine
 
     yield make
     for engine in engines:
         await engine.aclose()
+
+
+@pytest.fixture
+async def engine_for() -> AsyncIterator[Callable[..., AnthropicEngine]]:
+    async for make in _engines(AnthropicEngine, config):
+        yield make
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[tuple[FakeOpenAI, str]]:
+    """The fake chat-completions server and the SDK's base_url for it."""
+    fake = FakeOpenAI(api_key=API_KEY)
+    with fake.serve() as url:
+        yield fake, f"{url}/v1"
+
+
+def openai_config(base_url: str, **overrides: Any) -> LlmConfig:
+    values: dict[str, Any] = {
+        "api_key": API_KEY, "base_url": base_url, "specialist_model": "qwen2.5:7b", "synthesis_model": "qwen2.5:14b",
+        "max_steps": 4, "timeout_s": 10.0, "max_retries": 2,
+    }
+    values.update(overrides)
+    return LlmConfig(**values)
+
+
+@pytest.fixture
+async def openai_engine_for() -> AsyncIterator[Callable[..., OpenAIEngine]]:
+    async for make in _engines(OpenAIEngine, openai_config):
+        yield make
 
 
 def spec(name: str = "latency", tools: tuple[str, ...] = ()) -> SpecialistSpec:
@@ -103,3 +138,29 @@ def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def tool_uses(body: dict[str, Any], index: int) -> list[dict[str, Any]]:
     return [b for b in body["messages"][index]["content"] if b.get("type") == "tool_use"]
+
+
+def tool_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `tool` messages at the end of a recorded chat-completions request."""
+    out: list[dict[str, Any]] = []
+    for message in reversed(body["messages"]):
+        if message["role"] != "tool":
+            break
+        out.insert(0, message)
+    return out
+
+
+def waiting_pair() -> tuple[FakeTool, FakeTool]:
+    """Tools `a` and `b` that each wait for the other to start: run one after the other, they
+    time out (concurrency shows without timing anything)."""
+    started = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+    def waiting_for(me: str, other: str) -> Any:
+        async def run(arguments: dict[str, Any]) -> ToolResult:
+            started[me].set()
+            await asyncio.wait_for(started[other].wait(), 5)
+            return ToolResult.ok({"tool": me})
+
+        return run
+
+    return FakeTool("a", run=waiting_for("a", "b")), FakeTool("b", run=waiting_for("b", "a"))

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from agent_service.app import create_app
+from agent_service.settings import Settings
 from tests.agent.fake_ingestion import FakeIngestion, overview, response_times
 from tests.agent.helpers import settings
 from tests.agent.llm.conftest import API_KEY
@@ -40,6 +41,11 @@ def script(*, failing_specialist: str | None = None, failing_synthesis: bool = F
 
 async def analyze(url: str, fake_redis: Any) -> tuple[dict[str, Any], str]:
     cfg = settings(llm_engine="anthropic", anthropic_api_key=API_KEY, anthropic_base_url=url, llm_max_retries=0)
+    return await run_analysis(cfg, fake_redis)
+
+
+async def run_analysis(cfg: Settings, fake_redis: Any) -> tuple[dict[str, Any], str]:
+    """POST /analyze (with a question) on an app built from `cfg`; the report and the metrics text."""
     app = create_app(cfg, redis=fake_redis, http=ingestion().client())
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://agent.test") as http:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any
 
-from agent_service.tools.base import ToolResult
-from tests.agent.llm.conftest import FakeTool, context, spec, tool_results
+from tests.agent.llm.conftest import FakeTool, context, spec, waiting_pair, tool_results
 from tests.fakes.anthropic_api import finding_turn, text_turn, tool_call, tool_use_turn
 
 
@@ -58,17 +55,7 @@ async def test_requests_carry_cache_control_and_the_context_only_in_a_tool_resul
 
 async def test_several_tool_uses_in_one_turn_run_concurrently(fake_llm, engine_for) -> None:
     fake, url = fake_llm
-    started = {"a": asyncio.Event(), "b": asyncio.Event()}
-
-    def waiting_for(me: str, other: str) -> Any:
-        async def run(arguments: dict[str, Any]) -> ToolResult:
-            started[me].set()
-            await asyncio.wait_for(started[other].wait(), 5)  # sequential execution would time out here
-            return ToolResult.ok({"tool": me})
-
-        return run
-
-    a, b = FakeTool("a", run=waiting_for("a", "b")), FakeTool("b", run=waiting_for("b", "a"))
+    a, b = waiting_pair()
     first, second = tool_call("a", {}), tool_call("b", {})
     fake.enqueue(tool_use_turn(first, second), finding_turn())
     finding, usage = await engine_for(url).investigate(spec(), [a, b], context())
