@@ -84,8 +84,11 @@ class Walk:
 
 
 class IncidentLists:
-    def __init__(self, redis: aioredis.Redis, *, searches: int = SEARCHES) -> None:
+    def __init__(self, redis: aioredis.Redis, *, walk_budget: int = WALK_BUDGET, search_scan: int = SEARCH_SCAN,
+                 searches: int = SEARCHES) -> None:
         self.redis = redis
+        self.walk_budget = walk_budget
+        self.search_scan = search_scan
         self._searches = asyncio.Semaphore(searches)
 
     async def page(
@@ -97,7 +100,7 @@ class IncidentLists:
             return await self._answer(ids[:limit], cursor + limit if len(ids) > limit else None)
         index, other = await self._indexes(status, severity)
         keep = None if other is None else self._member_of(other)
-        budget = limit + 1 if other is None else WALK_BUDGET
+        budget = limit + 1 if other is None else self.walk_budget
         walk = await self._walk(index, cursor=cursor, want=limit + 1, budget=budget, batch=WALK_BATCH, keep=keep)
         return await self._answer(*await self._next(walk, cursor=cursor, limit=limit))
 
@@ -118,7 +121,7 @@ class IncidentLists:
             return [m in found for m in members]
 
         async with self._searches:
-            walk = await self._walk(index, cursor=cursor, want=limit + 1, budget=SEARCH_SCAN, batch=SEARCH_BATCH,
+            walk = await self._walk(index, cursor=cursor, want=limit + 1, budget=self.search_scan, batch=SEARCH_BATCH,
                                     keep=keep)
         return await self._answer(*await self._next(walk, cursor=cursor, limit=limit))
 
