@@ -56,6 +56,13 @@ def _mixed(count: int) -> list[Incident]:
                       title=f"{'checkout' if n % 2 else 'search'} incident {n}") for n in range(1, count + 1)]
 
 
+async def _stored(client: aioredis.Redis, incidents: list[Incident]) -> list[Incident]:
+    """Created through the store; returned newest first."""
+    for incident in incidents:
+        await IncidentStore(client).create(incident)
+    return sorted(incidents, key=lambda i: i.created_at, reverse=True)
+
+
 async def _members(client: aioredis.Redis) -> dict[str, set[int]]:
     keys = [status_index_key(s) for s in STATUSES] + [severity_index_key(s) for s in SEVERITIES]
     return {k: {int(m) for m in await client.zrange(k, 0, -1)} for k in keys}
@@ -105,10 +112,7 @@ async def test_status_and_severity_changes_move_the_incident_between_indexes(cli
                                      {"status": S.RESOLVED, "severity": "info"}, {}])
 @pytest.mark.parametrize("limit", [1, 3, 100])
 async def test_filtered_pages_follow_the_cursor_to_the_end(client: aioredis.Redis, filters, limit: int) -> None:
-    store = IncidentStore(client)
-    incidents = _mixed(41)
-    for incident in incidents:
-        await store.create(incident)
+    newest_first = await _stored(client, _mixed(41))
     # A small walk budget: with both filters a request stops after 5 index entries.
     lists = IncidentLists(client, walk_budget=5)
 
@@ -117,27 +121,21 @@ async def test_filtered_pages_follow_the_cursor_to_the_end(client: aioredis.Redi
                                 cursor=cursor)
 
     ids, pages = await _all_pages(read, limit)
-    expected = [i.id for i in sorted(incidents, key=lambda i: i.created_at, reverse=True)
-                if all(getattr(i, k) == v for k, v in filters.items())]
-    assert ids == expected
+    assert ids == [i.id for i in newest_first if all(getattr(i, k) == v for k, v in filters.items())]
     if len(filters) == 2:
         assert any(p.next_cursor is not None and p.count < limit for p in pages) or limit == 1, \
             "the bounded walk stopped before a full page at least once"
 
 
 async def test_search_is_bounded_per_request_and_paged(client: aioredis.Redis) -> None:
-    store = IncidentStore(client)
-    incidents = _mixed(30)
-    for incident in incidents:
-        await store.create(incident)
+    newest_first = await _stored(client, _mixed(30))
     lists = IncidentLists(client, search_scan=4)
 
     async def read(*, limit: int, cursor: int) -> IncidentList:
         return await lists.search("checkout", status=None, severity="critical", limit=limit, cursor=cursor)
 
     ids, pages = await _all_pages(read, 3)
-    expected = [i.id for i in sorted(incidents, key=lambda i: i.created_at, reverse=True)
-                if i.severity == "critical" and "checkout" in i.title]
+    expected = [i.id for i in newest_first if i.severity == "critical" and "checkout" in i.title]
     assert ids == expected and len(expected) == 5
     assert any(p.next_cursor is not None and p.count < 3 for p in pages), "four candidates per request"
 
