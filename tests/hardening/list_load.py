@@ -95,32 +95,45 @@ def store_big_incidents(url: str, redis_url: str, count: int, *, timeout_s: floa
     raise TimeoutError(f"the {count} big incidents were not settled after {timeout_s}s")
 
 
-# The reads of one round: (query parameters, what a correct answer is checked against).
-READS: list[dict[str, str | int]] = [
-    {"limit": 100},
-    {"severity": "critical", "limit": 100},
-    {"status": "{status}", "limit": 100},
-    {"status": "{status}", "severity": "critical", "limit": 100},
-    {"severity": "critical", "limit": 4},
-    {"limit": 100, "cursor": 0},
-]
+def list_reads(status: str, concurrent: int = 30) -> list[dict[str, Any]]:
+    """`concurrent` list queries, with and without filters (`status`: the big incidents' status)."""
+    kinds: list[dict[str, Any]] = [
+        {"limit": 100},
+        {"severity": "critical", "limit": 100},
+        {"status": status, "limit": 100},
+        {"status": status, "severity": "critical", "limit": 100},
+        {"severity": "critical", "limit": 4},
+        {"limit": 100, "cursor": 0},
+    ]
+    return [kinds[i % len(kinds)] for i in range(concurrent)]
+
+
+@dataclass
+class ListAnswer:
+    params: dict[str, Any]
+    status: int
+    body: dict[str, Any] | str
+    ms: float
 
 
 @dataclass
 class LoadResult:
-    lists: list[tuple[dict[str, Any], int, dict[str, Any] | str]] = field(default_factory=list)  # params, status, body
-    list_ms: list[float] = field(default_factory=list)
+    lists: list[ListAnswer] = field(default_factory=list)
     alert_statuses: list[int] = field(default_factory=list)
     alert_ms: list[float] = field(default_factory=list)
+
+    @property
+    def list_ms(self) -> list[float]:
+        return [a.ms for a in self.lists]
 
 
 async def _reads(client: httpx.AsyncClient, params: list[dict[str, Any]], result: LoadResult) -> None:
     async def one(p: dict[str, Any]) -> None:
         started = time.perf_counter()
         response = await client.get("/incidents", params=p)
-        result.list_ms.append((time.perf_counter() - started) * 1000)
+        ms = (time.perf_counter() - started) * 1000
         body = response.json() if response.headers.get("content-type", "").startswith("application/json") else response.text
-        result.lists.append((p, response.status_code, body))
+        result.lists.append(ListAnswer(p, response.status_code, body, ms))
 
     await asyncio.gather(*(one(p) for p in params))
 
@@ -135,14 +148,12 @@ async def _alerts(client: httpx.AsyncClient, first: int, stop: asyncio.Event, re
         n += 1
 
 
-async def reads_during_alerts(url: str, *, status: str, rounds: int = 1, concurrent: int = 30,
-                              first_alert: int = 1000, alert_cap: int = 60) -> LoadResult:
-    """`rounds` times `concurrent` simultaneous list reads (READS in turn) while new small info
-    alerts are posted one after another (at most `alert_cap`, on their own connection)."""
+async def reads_during_alerts(url: str, params: list[dict[str, Any]], *, rounds: int = 1, first_alert: int = 1000,
+                              alert_cap: int = 60) -> LoadResult:
+    """`rounds` times the `params` reads all at once, while new small info alerts are posted one
+    after another (at most `alert_cap`, on their own connection)."""
     result = LoadResult()
-    params = [{k: (v.format(status=status) if isinstance(v, str) else v) for k, v in READS[i % len(READS)].items()}
-              for i in range(concurrent)]
-    limits = httpx.Limits(max_connections=concurrent + 1, max_keepalive_connections=concurrent + 1)
+    limits = httpx.Limits(max_connections=len(params) + 1, max_keepalive_connections=len(params) + 1)
     async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=120, limits=limits) as reader, \
             httpx.AsyncClient(base_url=url, headers=AUTH, timeout=120) as poster:
         stop = asyncio.Event()

@@ -13,9 +13,9 @@ other (ZMSCORE), at most WALK_BUDGET entries per request; fewer than `limit` inc
 `next_cursor` means the walk stopped there (ask for the next page). `next_cursor` is None at the end.
 
 `q=` walks the same index (or every incident), loads the candidates' documents SEARCH_BATCH at a
-time and matches them (search.matches): at most SEARCH_SCAN candidates per request, SEARCHES
-searches at once per process (the others wait for a turn), so memory is bounded by
-SEARCHES x SEARCH_BATCH documents whatever the number of requests.
+time and matches them (search.matches, in a thread): per request at most SEARCH_SCAN candidates
+and SEARCH_BYTES of documents, SEARCHES searches at once per process (the others wait for a
+turn), so memory is bounded by SEARCHES x SEARCH_BATCH documents whatever the number of requests.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ WALK_BUDGET = 2000  # index entries one request with both filters looks at, at m
 MAX_TIES = 1000  # incidents created at the very same instant that a resumed walk tells apart
 SEARCH_BATCH = 10  # documents in memory at once per search
 SEARCH_SCAN = 500  # candidates one `q=` request looks at, at most
+SEARCH_BYTES = 32 * 1024 * 1024  # document bytes one `q=` request reads, at most (then it stops there)
 SEARCHES = 2  # `q=` searches running at once per process
 
 Pipeline = aioredis.client.Pipeline
@@ -83,12 +84,19 @@ class Walk:
     seen: int
 
 
+def _matching(raws: dict[str, bytes | None], *, query: str, status: IncidentStatus | None,
+              severity: str | None) -> set[str]:
+    return {m for m, raw in raws.items()
+            if raw and matches(Incident.model_validate_json(raw), status=status, severity=severity, query=query)}
+
+
 class IncidentLists:
     def __init__(self, redis: aioredis.Redis, *, walk_budget: int = WALK_BUDGET, search_scan: int = SEARCH_SCAN,
-                 searches: int = SEARCHES) -> None:
+                 search_bytes: int = SEARCH_BYTES, searches: int = SEARCHES) -> None:
         self.redis = redis
         self.walk_budget = walk_budget
         self.search_scan = search_scan
+        self.search_bytes = search_bytes
         self._searches = asyncio.Semaphore(searches)
 
     async def page(
@@ -111,18 +119,21 @@ class IncidentLists:
         if status is not None or severity is not None:
             index, other = await self._indexes(status, severity)
         member_of = None if other is None else self._member_of(other)
+        loaded = 0
 
         async def keep(members: list[str]) -> list[bool]:
+            nonlocal loaded
             candidates = members if member_of is None else [
                 m for m, ok in zip(members, await member_of(members), strict=True) if ok]
             raws = await self.redis.mget([incident_key(int(m)) for m in candidates]) if candidates else []
-            found = {m for m, raw in zip(candidates, raws, strict=True) if raw and matches(
-                Incident.model_validate_json(raw), status=status, severity=severity, query=query)}
+            loaded += sum(len(raw) for raw in raws if raw)
+            found = await asyncio.to_thread(_matching, dict(zip(candidates, raws, strict=True)), query=query,
+                                            status=status, severity=severity)  # off the event loop
             return [m in found for m in members]
 
         async with self._searches:
             walk = await self._walk(index, cursor=cursor, want=limit + 1, budget=self.search_scan, batch=SEARCH_BATCH,
-                                    keep=keep)
+                                    keep=keep, enough=lambda: loaded >= self.search_bytes)
         return await self._answer(*await self._next(walk, cursor=cursor, limit=limit))
 
     async def _indexes(self, status: IncidentStatus | None, severity: str | None) -> tuple[str, str | None]:
@@ -143,9 +154,11 @@ class IncidentLists:
 
         return keep
 
-    async def _walk(self, index: str, *, cursor: int, want: int, budget: int, batch: int, keep: Keep | None) -> Walk:
+    async def _walk(self, index: str, *, cursor: int, want: int, budget: int, batch: int, keep: Keep | None,
+                    enough: Callable[[], bool] = lambda: False) -> Walk:
         """Members of `index` from the position `cursor` on, newest first, that `keep` accepts:
-        at most `want`, looking at no more than `budget` entries."""
+        at most `want`, looking at no more than `budget` entries, stopping after the batch that
+        makes `enough()` true."""
         position: Position | None = None
         inclusive = True
         if cursor:
@@ -169,6 +182,8 @@ class IncidentLists:
                         return Walk(found=found, stopped_at=member, seen=seen)
             if len(entries) < count:
                 return Walk(found=found, stopped_at=None, seen=seen)
+            if enough():
+                break
             position, inclusive = (entries[-1][1], entries[-1][0]), False
         return Walk(found=found, stopped_at=last, seen=seen)
 

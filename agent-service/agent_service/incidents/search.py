@@ -51,9 +51,12 @@ def matches(
         return False
     if query:
         wanted = tokens(query)
+        text = searchable_text(incident).lower()
         if not wanted:
-            return query.lower() in searchable_text(incident).lower()
-        return wanted <= tokens(searchable_text(incident))
+            return query.lower() in text
+        # Every token is a substring of the lowered text: the cheap test first (a big incident's
+        # labels are megabytes to tokenize).
+        return all(word in text for word in wanted) and wanted <= tokens(text)
     return True
 
 

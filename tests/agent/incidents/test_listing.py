@@ -127,17 +127,18 @@ async def test_filtered_pages_follow_the_cursor_to_the_end(client: aioredis.Redi
             "the bounded walk stopped before a full page at least once"
 
 
-async def test_search_is_bounded_per_request_and_paged(client: aioredis.Redis) -> None:
+@pytest.mark.parametrize("bound", [{"search_scan": 4}, {"search_bytes": 1}])  # 4 candidates; one batch of 10
+async def test_search_is_bounded_per_request_and_paged(client: aioredis.Redis, bound: dict[str, int]) -> None:
     newest_first = await _stored(client, _mixed(30))
-    lists = IncidentLists(client, search_scan=4)
+    lists = IncidentLists(client, **bound)
 
     async def read(*, limit: int, cursor: int) -> IncidentList:
         return await lists.search("checkout", status=None, severity="critical", limit=limit, cursor=cursor)
 
-    ids, pages = await _all_pages(read, 3)
+    ids, pages = await _all_pages(read, 6)
     expected = [i.id for i in newest_first if i.severity == "critical" and "checkout" in i.title]
     assert ids == expected and len(expected) == 5
-    assert any(p.next_cursor is not None and p.count < 3 for p in pages), "four candidates per request"
+    assert any(p.next_cursor is not None and p.count < 6 for p in pages), "a request stopped at its bound"
 
 
 async def test_a_status_change_between_pages_neither_skips_nor_repeats(client: aioredis.Redis) -> None:

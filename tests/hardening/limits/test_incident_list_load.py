@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from tests.agent.incidents.support import FakeNotifier
-from tests.hardening.list_load import TOKEN, pct, reads_during_alerts, rss_kib, rss_peak, store_big_incidents
+from tests.hardening.list_load import (
+    TOKEN,
+    list_reads,
+    pct,
+    reads_during_alerts,
+    rss_kib,
+    rss_peak,
+    store_big_incidents,
+)
 from tests.hardening.procs import processes
 from tests.support.servers import serve_app
 
@@ -57,15 +65,15 @@ def test_thirty_concurrent_lists_during_alerts_keep_memory_bounded_and_alerts_ac
         assert len(statuses) == 1, statuses
         idle = rss_kib(agent.proc.pid)
         with rss_peak(agent.proc.pid) as peak:
-            result = asyncio.run(reads_during_alerts(agent.url, status=statuses.pop(), rounds=ROUNDS))
+            result = asyncio.run(reads_during_alerts(agent.url, list_reads(statuses.pop()), rounds=ROUNDS))
     print(f"agent RSS: idle {idle / 1024:.1f} MB, peak {peak[0] / 1024:.1f} MB during {ROUNDS} x 30 concurrent lists; "
           f"list p50 {pct(result.list_ms, 50):.0f} ms, p95 {pct(result.list_ms, 95):.0f} ms; "
           f"{len(result.alert_statuses)} POST /alerts during the reads")
     assert result.alert_statuses, "no alert was posted during the reads: nothing was tested"
     assert all(s == 202 for s in result.alert_statuses), result.alert_statuses
     assert len(result.lists) == 30 * ROUNDS
-    for params, status, body in result.lists:
-        assert status == 200, (params, status, str(body)[:300])
-        assert isinstance(body, dict)
-        _check_answer(params, body, big)
+    for answer in result.lists:
+        assert answer.status == 200, (answer.params, answer.status, str(answer.body)[:300])
+        assert isinstance(answer.body, dict)
+        _check_answer(answer.params, answer.body, big)
     assert peak[0] < 2 * idle + 100 * 1024, f"RSS {peak[0]} KiB against idle {idle} KiB"
