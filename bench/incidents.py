@@ -21,16 +21,8 @@ import redis.asyncio as aioredis
 from agent_service.incidents.models import Incident, IncidentSeverity, IncidentStatus
 from agent_service.incidents.store import IncidentStore
 from tests.agent.incidents.support import FakeNotifier
-from tests.hardening.list_load import (
-    TOKEN,
-    LoadResult,
-    list_reads,
-    pct,
-    reads_during_alerts,
-    rss_kib,
-    rss_peak,
-    store_big_incidents,
-)
+from tests.hardening import list_load as load
+from tests.hardening.procs import processes
 from tests.support.redis_proc import RedisProcess
 from tests.support.servers import ServiceProcess, serve_app
 
@@ -58,19 +50,37 @@ def kind(params: dict[str, Any]) -> str:
     return f"{name} (limit {params['limit']})"
 
 
-def report(title: str, result: LoadResult, idle_kib: int, peak_kib: int) -> None:
+def report(title: str, result: load.LoadResult, idle_kib: int, peak_kib: int) -> None:
     print(f"{title}: {len(result.lists)} list reads; agent RSS idle {idle_kib / 1024:.1f} MB, "
           f"peak {peak_kib / 1024:.1f} MB")
     by_kind: dict[str, list[float]] = defaultdict(list)
     for answer in result.lists:
         by_kind[kind(answer.params)].append(answer.ms)
-    print(f"  all: p50 {statistics.median(result.list_ms):.1f} ms, p95 {pct(result.list_ms, 95):.1f} ms")
+    print(f"  all: p50 {statistics.median(result.list_ms):.1f} ms, p95 {load.pct(result.list_ms, 95):.1f} ms")
     for name, values in sorted(by_kind.items()):
-        print(f"  {name}: n={len(values)}, p50 {statistics.median(values):.1f} ms, p95 {pct(values, 95):.1f} ms")
+        print(f"  {name}: n={len(values)}, p50 {statistics.median(values):.1f} ms, p95 {load.pct(values, 95):.1f} ms")
     failed = [a for a in result.lists if a.status != 200]
     codes = sorted(set(result.alert_statuses))
     print(f"  non-200 list answers: {len(failed)}; POST /alerts during the reads: {len(result.alert_statuses)}, "
           f"answers {codes}, p50 {statistics.median(result.alert_ms or [0]):.1f} ms")
+
+
+def run(args: argparse.Namespace, agent: ServiceProcess, redis_url: str) -> None:
+    assert agent.proc is not None
+    asyncio.run(seed(redis_url, args.seeded))
+    big = load.store_big_incidents(agent.url, redis_url, args.big)
+    status = next(iter(big.values()))["status"]
+    print(f"stored: {args.big} big incidents ({status}, alert labels cut at 4 KiB) among {args.seeded} seeded")
+    searches = [{"q": "be_3", "limit": 20}, {"q": "ListLoad", "status": status, "limit": 20},
+                {"q": "seeded", "severity": "info", "limit": 20}]
+    phases = [("lists", load.list_reads(status, args.concurrent), 1000),
+              ("q= searches", [searches[i % len(searches)] for i in range(args.concurrent)], 50_000)]
+    for name, reads, first_alert in phases:
+        idle = load.rss_kib(agent.proc.pid)
+        with load.rss_peak(agent.proc.pid) as peak:
+            result = asyncio.run(load.reads_during_alerts(agent.url, reads, rounds=args.rounds,
+                                                          first_alert=first_alert, alert_cap=10_000))
+        report(f"{args.rounds} x {args.concurrent} concurrent {name}", result, idle, peak[0])
 
 
 def main(argv: list[str]) -> None:
@@ -82,34 +92,14 @@ def main(argv: list[str]) -> None:
     args, _ = parser.parse_known_args(argv)  # `make bench` passes every benchmark's options to each
     redis_proc = RedisProcess("/usr/bin/redis-server").start()
     notifier = FakeNotifier()
-    agent: ServiceProcess | None = None
     try:
-        with serve_app(notifier.app) as notifier_url:
-            agent = ServiceProcess("agent-service", {
+        with serve_app(notifier.app) as notifier_url, processes() as start:
+            agent = start("agent-service", {
                 "REDIS_URL": redis_proc.url, "NOTIFIER_URL": notifier_url, "INGESTION_URL": "http://127.0.0.1:9",
-                "LLM_ENGINE": "rules", "API_TOKEN": TOKEN, "ALERTS_TOKEN": TOKEN, "LOG_LEVEL": "WARNING",
-                "ANTHROPIC_API_KEY": ""}).start()
-            assert agent.proc is not None
-            asyncio.run(seed(redis_proc.url, args.seeded))
-            big = store_big_incidents(agent.url, redis_proc.url, args.big)
-            status = next(iter(big.values()))["status"]
-            print(f"stored: {args.big} big incidents ({status}, alert labels cut at 4 KiB) among {args.seeded} seeded")
-            idle = rss_kib(agent.proc.pid)
-            with rss_peak(agent.proc.pid) as peak:
-                lists = asyncio.run(reads_during_alerts(agent.url, list_reads(status, args.concurrent),
-                                                        rounds=args.rounds, alert_cap=10_000))
-            report(f"{args.rounds} x {args.concurrent} concurrent lists", lists, idle, peak[0])
-            searches = [{"q": "be_3", "limit": 20}, {"q": "ListLoad", "status": status, "limit": 20},
-                        {"q": "seeded", "severity": "info", "limit": 20}]
-            idle = rss_kib(agent.proc.pid)
-            with rss_peak(agent.proc.pid) as peak:
-                found = asyncio.run(reads_during_alerts(
-                    agent.url, [searches[i % len(searches)] for i in range(args.concurrent)], rounds=args.rounds,
-                    first_alert=50_000, alert_cap=10_000))
-            report(f"{args.rounds} x {args.concurrent} concurrent q= searches", found, idle, peak[0])
+                "LLM_ENGINE": "rules", "API_TOKEN": load.TOKEN, "ALERTS_TOKEN": load.TOKEN, "LOG_LEVEL": "WARNING",
+                "ANTHROPIC_API_KEY": ""})
+            run(args, agent, redis_proc.url)
     finally:
-        if agent is not None:
-            agent.stop()
         redis_proc.stop()
 
 

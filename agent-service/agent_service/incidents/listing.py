@@ -52,11 +52,11 @@ Keep = Callable[[list[str]], Awaitable[list[bool]]]
 
 
 def index_for_list(pipe: Pipeline, incident: Incident) -> None:
-    """Queue (inside the incident's MULTI) its summary and its entries in the list indexes."""
+    """Queue (inside the incident's MULTI) its summary and its status and severity entries
+    (`incidents:by_created` is written once, at creation)."""
     member = str(incident.id)
     score = incident.created_at.timestamp()
     pipe.hset(INCIDENTS_SUMMARIES, member, IncidentSummary.of(incident).model_dump_json())
-    pipe.zadd(INCIDENTS_BY_CREATED, {member: score})
     for status in IncidentStatus:
         if status == incident.status:
             pipe.zadd(status_index_key(status), {member: score})

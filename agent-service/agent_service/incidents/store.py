@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cached_property
 from typing import TypeVar
 
 import redis.asyncio as aioredis
@@ -20,6 +21,7 @@ from agent_service.incidents.models import Incident, IncidentStatus
 from agent_service.incidents.notify_retry import retry_at
 from agent_service.keys import (
     INCIDENT_SEQ,
+    INCIDENTS_BY_CREATED,
     INCIDENTS_MITIGATED,
     INCIDENTS_OPEN,
     INCIDENTS_PENDING,
@@ -49,7 +51,6 @@ def _text(raw: bytes | str | None) -> str | None:
 class IncidentStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
-        self.lists = IncidentLists(redis)
 
     async def next_id(self) -> int:
         return int(await self.redis.incr(INCIDENT_SEQ))
@@ -68,6 +69,7 @@ class IncidentStore:
                 return False
             pipe.multi()
             pipe.set(key, incident.model_dump_json())
+            pipe.zadd(INCIDENTS_BY_CREATED, {str(incident.id): incident.created_at.timestamp()})
             self._index(pipe, incident)
             return True
 
@@ -105,30 +107,8 @@ class IncidentStore:
         incident, _ = await self.update(incident_id, done)
         return incident
 
-    async def reindex(self, ids: list[int]) -> int:
-        """Write the indexes of these stored incidents again from their documents (watched, so a
-        concurrent change is never indexed from a stale copy); returns how many were indexed."""
-        keys = [incident_key(i) for i in ids]
-
-        async def attempt(pipe: Pipeline) -> int:
-            incidents = []
-            for key, raw in zip(keys, await pipe.mget(keys), strict=True):
-                if raw is None:
-                    continue
-                try:
-                    incidents.append(Incident.model_validate_json(_text(raw) or ""))
-                except ValidationError as exc:
-                    log.warning("%s is not a readable incident, left out of the indexes: %s", key, exc)
-            pipe.multi()
-            for incident in incidents:
-                self._index(pipe, incident)
-            return len(incidents)
-
-        return await self.redis.transaction(attempt, *keys, value_from_callable=True)  # type: ignore[no-any-return]
-
     @staticmethod
     def _index(pipe: Pipeline, incident: Incident) -> None:
-        index_for_list(pipe, incident)
         member = str(incident.id)
         if incident.pending:
             pipe.sadd(INCIDENTS_PENDING, member)
@@ -150,6 +130,7 @@ class IncidentStore:
                 pipe.zadd(INCIDENTS_MITIGATED, {member: incident.mitigated_at.timestamp()})
             else:
                 pipe.zrem(INCIDENTS_MITIGATED, member)
+        index_for_list(pipe, incident)
 
     async def _load(self, ids: list[bytes | str]) -> list[Incident]:
         if not ids:
@@ -182,6 +163,32 @@ class IncidentStore:
     async def group_last(self, group_key: str) -> int | None:
         raw = _text(await self.redis.get(group_last_key(group_hash(group_key))))
         return int(raw) if raw else None
+
+    @cached_property
+    def lists(self) -> IncidentLists:
+        """`GET /incidents` pages, from the indexes `_index` writes (listing.py)."""
+        return IncidentLists(self.redis)
+
+    async def reindex(self, ids: list[int]) -> int:
+        """Write the indexes of these stored incidents again from their documents (watched, so a
+        concurrent change is never indexed from a stale copy); returns how many were indexed."""
+        keys = [incident_key(i) for i in ids]
+
+        async def attempt(pipe: Pipeline) -> int:
+            incidents = []
+            for key, raw in zip(keys, await pipe.mget(keys), strict=True):
+                if raw is None:
+                    continue
+                try:
+                    incidents.append(Incident.model_validate_json(_text(raw) or ""))
+                except ValidationError as exc:
+                    log.warning("%s is not a readable incident, left out of the indexes: %s", key, exc)
+            pipe.multi()
+            for incident in incidents:
+                self._index(pipe, incident)
+            return len(incidents)
+
+        return await self.redis.transaction(attempt, *keys, value_from_callable=True)  # type: ignore[no-any-return]
 
 
 async def _group_to_release(pipe: Pipeline, incident: Incident) -> str | None:
