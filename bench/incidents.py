@@ -2,9 +2,10 @@
 over a real redis-server, with `--big` incidents whose alert labels hit the 4 KiB intake cap (sent
 through POST /alerts) among `--seeded` small ones (written through IncidentStore, mixed statuses
 and severities). Rounds of `--concurrent` simultaneous reads — unfiltered, by status, by severity,
-both, a small page — while small alerts keep arriving; then the same with `q=` searches. Prints
+both, a small page — while small alerts keep arriving; then `--search-rounds` of `q=` searches. Prints
 the list latency p50/p95 per kind, the agent's RSS idle and at its peak, and the POST /alerts
-answers during the reads. `python -m bench incidents --seeded=1000 --rounds=2` for a quick run.
+answers during the reads (one every 50 ms at most: a steady Alertmanager). `python -m bench
+incidents --seeded=1000 --rounds=2` for a quick run.
 """
 
 from __future__ import annotations
@@ -73,14 +74,15 @@ def run(args: argparse.Namespace, agent: ServiceProcess, redis_url: str) -> None
     print(f"stored: {args.big} big incidents ({status}, alert labels cut at 4 KiB) among {args.seeded} seeded")
     searches = [{"q": "be_3", "limit": 20}, {"q": "ListLoad", "status": status, "limit": 20},
                 {"q": "seeded", "severity": "info", "limit": 20}]
-    phases = [("lists", load.list_reads(status, args.concurrent), 1000),
-              ("q= searches", [searches[i % len(searches)] for i in range(args.concurrent)], 50_000)]
-    for name, reads, first_alert in phases:
+    phases = [("lists", load.list_reads(status, args.concurrent), args.rounds, 1000),
+              ("q= searches", [searches[i % len(searches)] for i in range(args.concurrent)], args.search_rounds,
+               50_000)]
+    for name, reads, rounds, first_alert in phases:
         idle = load.rss_kib(agent.proc.pid)
         with load.rss_peak(agent.proc.pid) as peak:
-            result = asyncio.run(load.reads_during_alerts(agent.url, reads, rounds=args.rounds,
-                                                          first_alert=first_alert, alert_cap=10_000))
-        report(f"{args.rounds} x {args.concurrent} concurrent {name}", result, idle, peak[0])
+            result = asyncio.run(load.reads_during_alerts(agent.url, reads, rounds=rounds, first_alert=first_alert,
+                                                          alert_cap=10_000))
+        report(f"{rounds} x {args.concurrent} concurrent {name}", result, idle, peak[0])
 
 
 def main(argv: list[str]) -> None:
@@ -88,6 +90,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--big", type=int, default=10)
     parser.add_argument("--seeded", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--search-rounds", type=int, default=1)
     parser.add_argument("--concurrent", type=int, default=30)
     args, _ = parser.parse_known_args(argv)  # `make bench` passes every benchmark's options to each
     redis_proc = RedisProcess("/usr/bin/redis-server").start()

@@ -138,7 +138,8 @@ async def _reads(client: httpx.AsyncClient, params: list[dict[str, Any]], result
     await asyncio.gather(*(one(p) for p in params))
 
 
-async def _alerts(client: httpx.AsyncClient, first: int, stop: asyncio.Event, result: LoadResult, cap: int) -> None:
+async def _alerts(client: httpx.AsyncClient, first: int, stop: asyncio.Event, result: LoadResult, cap: int,
+                  every_s: float) -> None:
     n = first
     while not stop.is_set() and n < first + cap:
         started = time.perf_counter()
@@ -146,18 +147,20 @@ async def _alerts(client: httpx.AsyncClient, first: int, stop: asyncio.Event, re
         result.alert_ms.append((time.perf_counter() - started) * 1000)
         result.alert_statuses.append(response.status_code)
         n += 1
+        await asyncio.sleep(max(0.0, every_s - (time.perf_counter() - started)))
 
 
 async def reads_during_alerts(url: str, params: list[dict[str, Any]], *, rounds: int = 1, first_alert: int = 1000,
-                              alert_cap: int = 60) -> LoadResult:
+                              alert_cap: int = 60, alert_every_s: float = 0.05) -> LoadResult:
     """`rounds` times the `params` reads all at once, while new small info alerts are posted one
-    after another (at most `alert_cap`, on their own connection)."""
+    after another on their own connection, one every `alert_every_s` at most (`alert_cap` in all):
+    a steady Alertmanager, not a flood that would make the worker the bottleneck."""
     result = LoadResult()
     limits = httpx.Limits(max_connections=len(params) + 1, max_keepalive_connections=len(params) + 1)
     async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=120, limits=limits) as reader, \
             httpx.AsyncClient(base_url=url, headers=AUTH, timeout=120) as poster:
         stop = asyncio.Event()
-        posting = asyncio.create_task(_alerts(poster, first_alert, stop, result, alert_cap))
+        posting = asyncio.create_task(_alerts(poster, first_alert, stop, result, alert_cap, alert_every_s))
         await asyncio.sleep(0)  # the first POST is on its way before the reads start
         try:
             for _ in range(rounds):
