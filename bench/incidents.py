@@ -77,6 +77,10 @@ def run(args: argparse.Namespace, agent: ServiceProcess, redis_url: str) -> None
     phases = [("lists", load.list_reads(status, args.concurrent), args.rounds, 1000),
               ("q= searches", [searches[i % len(searches)] for i in range(args.concurrent)], args.search_rounds,
                50_000)]
+    for params in load.list_reads(status, 6) + searches:  # one at a time, nothing else arriving
+        alone = asyncio.run(load.reads_during_alerts(agent.url, [params], rounds=20, alert_cap=0))
+        print(f"alone, {kind(params)}: p50 {statistics.median(alone.list_ms):.1f} ms, "
+              f"p95 {load.pct(alone.list_ms, 95):.1f} ms (20 sequential)")
     for name, reads, rounds, first_alert in phases:
         idle = load.rss_kib(agent.proc.pid)
         with load.rss_peak(agent.proc.pid) as peak:

@@ -13,6 +13,7 @@ from oncall_common.security import BearerAuth
 from agent_service.api.deps import AnalyzerDep, IncidentsDep, WorkerDep, slot_or_429
 from agent_service.incidents.handoff import TextWriter, llm_handoff, rules_handoff
 from agent_service.incidents.lifecycle import TransitionError
+from agent_service.incidents.listing import SearchBusy
 from agent_service.incidents.models import (
     Handoff,
     Incident,
@@ -47,7 +48,8 @@ def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = No
     router = APIRouter(prefix="/incidents", tags=["incidents"], dependencies=[Depends(auth)])
     write: list[object] = []  # the router's own dependency already covers writes
 
-    @router.get("", response_model=IncidentList)
+    @router.get("", response_model=IncidentList,
+                responses={429: {"description": "`q=`: every search slot stayed taken (Retry-After)"}})
     async def list_incidents(
         service: Service,
         status: IncidentStatus | None = None,
@@ -59,11 +61,15 @@ def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = No
         """Newest first, one page of at most `limit` read from the list indexes (`next_cursor` for
         the next page, None at the end). With both filters, or `q=`, a page may hold fewer than
         `limit` while a `next_cursor` follows: the request looked at its share (2,000 index entries,
-        500 searched incidents) and the next page goes on from there (incidents/listing.py)."""
+        500 searched incidents) and the next page goes on from there (incidents/listing.py).
+        `q=` runs two searches at a time per process: 429 when no turn came within 10 s."""
         lists = service.store.lists
-        if q:
+        if not q:
+            return await lists.page(status=status, severity=severity, limit=limit, cursor=cursor)
+        try:
             return await lists.search(q, status=status, severity=severity, limit=limit, cursor=cursor)
-        return await lists.page(status=status, severity=severity, limit=limit, cursor=cursor)
+        except SearchBusy as exc:
+            raise HTTPException(status_code=429, detail=f"too many searches: {exc}", headers={"Retry-After": "2"}) from None
 
     @router.post("", response_model=Incident, status_code=201, dependencies=write)
     async def create_incident(body: IncidentCreate, service: Service, worker: WorkerDep) -> Incident:

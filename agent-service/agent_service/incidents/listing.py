@@ -15,7 +15,8 @@ other (ZMSCORE), at most WALK_BUDGET entries per request; fewer than `limit` inc
 `q=` walks the same index (or every incident), loads the candidates' documents SEARCH_BATCH at a
 time and matches them (search.matches, in a thread): per request at most SEARCH_SCAN candidates
 and SEARCH_BYTES of documents, SEARCHES searches at once per process (the others wait for a
-turn), so memory is bounded by SEARCHES x SEARCH_BATCH documents whatever the number of requests.
+turn, SEARCH_WAIT_S at most, then SearchBusy), so memory is bounded by SEARCHES x SEARCH_BATCH
+documents whatever the number of requests.
 """
 
 from __future__ import annotations
@@ -41,10 +42,11 @@ SEVERITIES: tuple[str, ...] = get_args(IncidentSeverity)
 WALK_BATCH = 200  # index entries read (and checked in the other index) per round trip
 WALK_BUDGET = 2000  # index entries one request with both filters looks at, at most
 MAX_TIES = 1000  # incidents created at the very same instant that a resumed walk tells apart
-SEARCH_BATCH = 10  # documents in memory at once per search
+SEARCH_BATCH = 4  # documents in memory at once per search (the byte bound is checked between batches)
 SEARCH_SCAN = 500  # candidates one `q=` request looks at, at most
-SEARCH_BYTES = 32 * 1024 * 1024  # document bytes one `q=` request reads, at most (then it stops there)
+SEARCH_BYTES = 8 * 1024 * 1024  # document bytes one `q=` request reads, at most (then it stops there)
 SEARCHES = 2  # `q=` searches running at once per process
+SEARCH_WAIT_S = 10.0  # how long a `q=` request waits for one of them, then SearchBusy (429)
 
 Pipeline = aioredis.client.Pipeline
 Position = tuple[float, str]  # (score, member) of an index entry
@@ -90,14 +92,20 @@ def _matching(raws: dict[str, bytes | None], *, query: str, status: IncidentStat
             if raw and matches(Incident.model_validate_json(raw), status=status, severity=severity, query=query)}
 
 
+class SearchBusy(Exception):
+    """Every search slot stayed taken for SEARCH_WAIT_S."""
+
+
 class IncidentLists:
     def __init__(self, redis: aioredis.Redis, *, walk_budget: int = WALK_BUDGET, search_scan: int = SEARCH_SCAN,
-                 search_bytes: int = SEARCH_BYTES, searches: int = SEARCHES) -> None:
+                 search_bytes: int = SEARCH_BYTES, searches: int = SEARCHES, search_wait_s: float = SEARCH_WAIT_S
+                 ) -> None:
         self.redis = redis
         self.walk_budget = walk_budget
         self.search_scan = search_scan
         self.search_bytes = search_bytes
-        self._searches = asyncio.Semaphore(searches)
+        self.search_wait_s = search_wait_s
+        self.searches = asyncio.Semaphore(searches)
 
     async def page(
         self, *, status: IncidentStatus | None, severity: str | None, limit: int, cursor: int
@@ -131,9 +139,15 @@ class IncidentLists:
                                             status=status, severity=severity)  # off the event loop
             return [m in found for m in members]
 
-        async with self._searches:
+        try:
+            await asyncio.wait_for(self.searches.acquire(), self.search_wait_s)
+        except TimeoutError:
+            raise SearchBusy(f"every search slot stayed taken for {self.search_wait_s:g} s") from None
+        try:
             walk = await self._walk(index, cursor=cursor, want=limit + 1, budget=self.search_scan, batch=SEARCH_BATCH,
                                     keep=keep, enough=lambda: loaded >= self.search_bytes)
+        finally:
+            self.searches.release()
         return await self._answer(*await self._next(walk, cursor=cursor, limit=limit))
 
     async def _indexes(self, status: IncidentStatus | None, severity: str | None) -> tuple[str, str | None]:

@@ -127,7 +127,7 @@ async def test_filtered_pages_follow_the_cursor_to_the_end(client: aioredis.Redi
             "the bounded walk stopped before a full page at least once"
 
 
-@pytest.mark.parametrize("bound", [{"search_scan": 4}, {"search_bytes": 1}])  # 4 candidates; one batch of 10
+@pytest.mark.parametrize("bound", [{"search_scan": 3}, {"search_bytes": 1}])  # 3 candidates; one batch of 4
 async def test_search_is_bounded_per_request_and_paged(client: aioredis.Redis, bound: dict[str, int]) -> None:
     newest_first = await _stored(client, _mixed(30))
     lists = IncidentLists(client, **bound)
@@ -139,6 +139,25 @@ async def test_search_is_bounded_per_request_and_paged(client: aioredis.Redis, b
     expected = [i.id for i in newest_first if i.severity == "critical" and "checkout" in i.title]
     assert ids == expected and len(expected) == 5
     assert any(p.next_cursor is not None and p.count < 6 for p in pages), "a request stopped at its bound"
+
+
+async def test_a_search_waits_for_a_slot_then_is_refused_with_429(redis_url: str) -> None:
+    from tests.agent.incidents.support import running_app, settings_for
+
+    async with running_app(settings_for(redis_url, "http://127.0.0.1:9", alert_worker_enabled=False)) as (app, http):
+        await http.post("/incidents", json={"title": "checkout slow"})
+        lists = app.state.agent.store.lists
+        lists.search_wait_s = 0.01
+        await lists.searches.acquire()
+        await lists.searches.acquire()  # both slots taken by searches still running
+        busy = await http.get("/incidents", params={"q": "checkout"})
+        plain = await http.get("/incidents", params={"status": "OPEN"})  # not a search: never waits
+        lists.searches.release()
+        served = await http.get("/incidents", params={"q": "checkout"})
+        lists.searches.release()
+    assert busy.status_code == 429 and busy.headers["retry-after"] == "2" and "too many searches" in busy.text
+    assert plain.status_code == 200 and plain.json()["count"] == 1
+    assert served.status_code == 200 and [i["title"] for i in served.json()["incidents"]] == ["checkout slow"]
 
 
 async def test_a_status_change_between_pages_neither_skips_nor_repeats(client: aioredis.Redis) -> None:
@@ -165,7 +184,7 @@ async def test_incidents_created_at_the_same_instant_are_each_listed_once(client
                                 cursor=cursor)
 
     async def searched(*, limit: int, cursor: int, f: dict[str, object]) -> IncidentList:
-        # q= reads 10 candidates per round trip: the walk resumes inside the run of equal times
+        # q= reads 4 candidates per round trip: the walk resumes inside the run of equal times
         return await lists.search("incident", status=f.get("status"), severity=f.get("severity"),  # type: ignore[arg-type]
                                   limit=limit, cursor=cursor)
 
