@@ -41,7 +41,7 @@ from agent_service.incidents.store import IncidentStore
 from agent_service.incidents.watchdog import Watchdog
 from agent_service.incidents.worker import AlertWorker, WorkerConfig
 from agent_service.ingestion_client import IngestionClient
-from agent_service.migrate import migrate_keys
+from agent_service.migrate import backfill_list_indexes, migrate_keys
 from agent_service.llm.metrics import LlmMetrics
 from agent_service.metrics import AgentMetrics
 from agent_service.notifier_client import NotifierClient
@@ -169,8 +169,9 @@ def create_app(
         client = redis or aioredis.Redis.from_url(settings.redis_url)
         try:
             await migrate_keys(client)
+            await backfill_list_indexes(client)
         except RedisError as exc:  # Redis down at start-up: the service starts; readiness says so
-            log.warning("legacy Redis keys not migrated yet (%s); retried at the next start", exc)
+            log.warning("legacy Redis keys not migrated or indexed yet (%s); retried at the next start", exc)
         ingestion = (IngestionClient(http, token=settings.ingestion_read_token) if http is not None
                      else IngestionClient.create(settings.ingestion_url, timeout_s=settings.ingestion_timeout_s,
                                                  token=settings.ingestion_read_token))

@@ -22,9 +22,22 @@ INCIDENTS_RESOLVED = "incidents:resolved"  # zset id → resolved_at (memory of 
 INCIDENTS_PENDING = "incidents:pending"  # set of ids with actions not carried out yet
 INCIDENTS_RETRY_AT = "incidents:retry_at"  # zset id → when its backing-off notification is due
 INCIDENTS_ESCALATION_DUE = "incidents:escalation_due"  # zset id → when its next escalation step is due
+# The list indexes (incidents/listing.py), written in the same MULTI as the incident itself:
+INCIDENTS_SUMMARIES = "incidents:summaries"  # hash id → IncidentSummary JSON (what a list page shows)
+
+
+def status_index_key(status: str) -> str:
+    """zset id → created_at of the incidents in that status (one set per status)."""
+    return f"incidents:by_status:{status}"
+
+
+def severity_index_key(severity: str) -> str:
+    """zset id → created_at of the incidents of that severity (one set per severity)."""
+    return f"incidents:by_severity:{severity}"
 
 
 LAYOUT = "incidents:layout"  # "2" once legacy keys were migrated (migrate.py)
+LIST_INDEXES = "incidents:list_indexes"  # "1" once incidents stored before the list indexes were indexed
 LEGACY_INCIDENT_PREFIX = "incident:"
 
 

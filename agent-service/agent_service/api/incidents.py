@@ -14,6 +14,7 @@ from agent_service.api.deps import AnalyzerDep, IncidentsDep, WorkerDep, slot_or
 from agent_service.incidents.handoff import TextWriter, llm_handoff, rules_handoff
 from agent_service.incidents.ack import AckRefused
 from agent_service.incidents.lifecycle import TransitionError
+from agent_service.incidents.listing import SearchBusy
 from agent_service.incidents.models import (
     AckRequest,
     Handoff,
@@ -22,16 +23,13 @@ from agent_service.incidents.models import (
     IncidentList,
     IncidentSeverity,
     IncidentStatus,
-    IncidentSummary,
     NoteCreate,
     StatusChange,
 )
 from agent_service.incidents.postmortem import render_postmortem
-from agent_service.incidents.search import filter_incidents
 from agent_service.incidents.service import IncidentService, now_utc
 from agent_service.incidents.store import IncidentNotFound
 
-LIST_SCAN = 500  # a filtered or searched list looks at only this many newest incidents
 HANDOFF_CACHE = 256
 HANDOFF_TTL_S = 24 * 3600  # a written handoff is kept per incident state for at most a day
 
@@ -52,7 +50,8 @@ def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = No
     router = APIRouter(prefix="/incidents", tags=["incidents"], dependencies=[Depends(auth)])
     write: list[object] = []  # the router's own dependency already covers writes
 
-    @router.get("", response_model=IncidentList)
+    @router.get("", response_model=IncidentList,
+                responses={429: {"description": "`q=`: every search slot stayed taken (Retry-After)"}})
     async def list_incidents(
         service: Service,
         status: IncidentStatus | None = None,
@@ -61,16 +60,18 @@ def incidents_router(auth: BearerAuth, *, handoff_writer: TextWriter | None = No
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
         cursor: Annotated[int, Query(ge=0, le=1_000_000, description="next_cursor of the previous page")] = 0,
     ) -> IncidentList:
-        """Newest first. Unfiltered: one page of `limit` read straight from the created-time index
-        (`next_cursor` for the next). Filtered or `q=`: only the newest LIST_SCAN (500) are looked at."""
-        if status is None and severity is None and not q:
-            page = await service.store.recent(limit, offset=cursor)
-            more = len(page) == limit
-            return IncidentList(incidents=[IncidentSummary.of(i) for i in page], count=len(page),
-                                next_cursor=cursor + limit if more else None)
-        found = filter_incidents(await service.store.recent(LIST_SCAN), status=status, severity=severity,
-                                 query=q, limit=limit)
-        return IncidentList(incidents=[IncidentSummary.of(i) for i in found], count=len(found))
+        """Newest first, one page of at most `limit` read from the list indexes (`next_cursor` for
+        the next page, None at the end). With both filters, or `q=`, a page may hold fewer than
+        `limit` while a `next_cursor` follows: the request looked at its share (2,000 index entries,
+        500 searched incidents) and the next page goes on from there (incidents/listing.py).
+        `q=` runs two searches at a time per process: 429 when no turn came within 10 s."""
+        lists = service.store.lists
+        if not q:
+            return await lists.page(status=status, severity=severity, limit=limit, cursor=cursor)
+        try:
+            return await lists.search(q, status=status, severity=severity, limit=limit, cursor=cursor)
+        except SearchBusy as exc:
+            raise HTTPException(status_code=429, detail=f"too many searches: {exc}", headers={"Retry-After": "2"}) from None
 
     @router.post("", response_model=Incident, status_code=201, dependencies=write)
     async def create_incident(body: IncidentCreate, service: Service, worker: WorkerDep) -> Incident:

@@ -153,7 +153,7 @@ class IncidentSummary(BaseModel):
 class IncidentList(BaseModel):
     incidents: list[IncidentSummary]
     count: int
-    next_cursor: int | None = None  # the `cursor` of the next page of an unfiltered list, None at its end
+    next_cursor: int | None = None  # the `cursor` of the next page (filtered or not), None at the end
 
 
 _ACTOR = Field(default="api", min_length=1, max_length=100, pattern=r"^[\w .@+\-:]+$")

@@ -1,11 +1,11 @@
 """Pure text search and filters over incidents, and the scores used by the memory of
-past incidents. Small scale by design: the store hands over the most recent N incidents."""
+past incidents. Small scale by design: the caller hands over a bounded batch of incidents
+(listing.py for `GET /incidents?q=`, memory.py for past incidents)."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 
 from agent_service.incidents.models import Incident, IncidentStatus
 
@@ -51,27 +51,13 @@ def matches(
         return False
     if query:
         wanted = tokens(query)
+        text = searchable_text(incident).lower()
         if not wanted:
-            return query.lower() in searchable_text(incident).lower()
-        return wanted <= tokens(searchable_text(incident))
+            return query.lower() in text
+        # Every token is a substring of the lowered text: the cheap test first (a big incident's
+        # labels are megabytes to tokenize).
+        return all(word in text for word in wanted) and wanted <= tokens(text)
     return True
-
-
-def filter_incidents(
-    incidents: Iterable[Incident],
-    *,
-    status: IncidentStatus | None = None,
-    severity: str | None = None,
-    query: str | None = None,
-    limit: int = 50,
-) -> list[Incident]:
-    found: list[Incident] = []
-    for incident in incidents:
-        if matches(incident, status=status, severity=severity, query=query):
-            found.append(incident)
-            if len(found) >= limit:
-                break
-    return found
 
 
 # Words every incident of this product shares: they say nothing about which one is similar.

@@ -1,5 +1,6 @@
 """Incidents in Redis: one JSON document per incident (timeline inside), sequential ids (INCR),
-small indexes for listing, open count, quiet-period resolution and the memory of past incidents.
+small indexes for listing (listing.py), open count, quiet-period resolution and the memory of
+past incidents, each written in the same MULTI as the document.
 
 Every change is a read-modify-write in a WATCH/MULTI transaction (`Redis.transaction`), so concurrent writers (the alert worker,
 API calls, a second agent-service process) never lose each other's updates.
@@ -7,12 +8,16 @@ API calls, a second agent-service process) never lose each other's updates.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from functools import cached_property
 from typing import TypeVar
 
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 
 from agent_service.incidents.escalation import EscalationPolicy, due_at
+from agent_service.incidents.listing import IncidentLists, index_for_list
 from agent_service.incidents.models import Incident, IncidentStatus
 from agent_service.incidents.notify_retry import retry_at
 from agent_service.keys import (
@@ -30,6 +35,7 @@ from agent_service.keys import (
     incident_key,
 )
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Pipeline = aioredis.client.Pipeline
 
@@ -131,16 +137,13 @@ class IncidentStore:
                 pipe.zadd(INCIDENTS_MITIGATED, {member: incident.mitigated_at.timestamp()})
             else:
                 pipe.zrem(INCIDENTS_MITIGATED, member)
+        index_for_list(pipe, incident)
 
     async def _load(self, ids: list[bytes | str]) -> list[Incident]:
         if not ids:
             return []
         raws = await self.redis.mget([incident_key(int(_text(i) or 0)) for i in ids])
         return [Incident.model_validate_json(_text(r) or "") for r in raws if r]
-
-    async def recent(self, scan: int, *, offset: int = 0) -> list[Incident]:
-        """The `scan` most recently created incidents after the newest `offset`, newest first."""
-        return await self._load(await self.redis.zrevrange(INCIDENTS_BY_CREATED, offset, offset + scan - 1))
 
     async def resolved(self, scan: int) -> list[Incident]:
         return await self._load(await self.redis.zrevrange(INCIDENTS_RESOLVED, 0, scan - 1))
@@ -177,6 +180,32 @@ class IncidentStore:
     async def group_last(self, group_key: str) -> int | None:
         raw = _text(await self.redis.get(group_last_key(group_hash(group_key))))
         return int(raw) if raw else None
+
+    @cached_property
+    def lists(self) -> IncidentLists:
+        """`GET /incidents` pages, from the indexes `_index` writes (listing.py)."""
+        return IncidentLists(self.redis)
+
+    async def reindex(self, ids: list[int]) -> int:
+        """Write the indexes of these stored incidents again from their documents (watched, so a
+        concurrent change is never indexed from a stale copy); returns how many were indexed."""
+        keys = [incident_key(i) for i in ids]
+
+        async def attempt(pipe: Pipeline) -> int:
+            incidents = []
+            for key, raw in zip(keys, await pipe.mget(keys), strict=True):
+                if raw is None:
+                    continue
+                try:
+                    incidents.append(Incident.model_validate_json(_text(raw) or ""))
+                except ValidationError as exc:
+                    log.warning("%s is not a readable incident, left out of the indexes: %s", key, exc)
+            pipe.multi()
+            for incident in incidents:
+                self._index(pipe, incident)
+            return len(incidents)
+
+        return await self.redis.transaction(attempt, *keys, value_from_callable=True)  # type: ignore[no-any-return]
 
 
 async def _group_to_release(pipe: Pipeline, incident: Incident) -> str | None:
