@@ -62,7 +62,7 @@ class Stored:
 
     @property
     def to(self) -> list[str]:
-        return list(json.loads(self.fields.get("to") or "[]"))
+        return _list(self.fields.get("to"))
 
 
 class NotificationStore:
@@ -206,6 +206,12 @@ class NotificationStore:
         return {_s(k): _s(v) for k, v in row.items()} or None
 
 
+def _list(value: str | None) -> list[str]:
+    """A stored JSON list; Lua's cjson writes an empty one as `{}`."""
+    items = json.loads(value or "[]")
+    return list(items) if isinstance(items, list) else []
+
+
 def _float(value: str | None) -> float | None:
     return float(value) if value else None
 
@@ -227,7 +233,7 @@ def to_view(fields: dict[str, str], carrier: dict[str, str] | None = None) -> No
         event=fields["event"],  # type: ignore[arg-type]
         severity=fields["severity"],  # type: ignore[arg-type]
         title=fields["title"],
-        to=json.loads(fields.get("to") or "[]"),
+        to=_list(fields.get("to")),
         message_id=state.get("message_id", ""),
         next_attempt_at=_float(state.get("next_attempt_at")) if status == "queued" else None,
         coalesced_into=fields.get("coalesced_into") or None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from notifier_service.compose import allowed_links, one_line
+from notifier_service.compose import acknowledgement, allowed_links, one_line
 from notifier_service.report import origin
 
 MAX_RECOMMENDATIONS = 3
@@ -43,12 +43,7 @@ class ChatMessage:
     def headline(self) -> str:
         return f"{SEVERITY_MARK.get(self.severity, '⚪')} {self.severity.upper()} · #{self.incident_id} {self.title}"
 
-    @property
-    def acknowledgement(self) -> str | None:
-        if not self.acknowledged_by:
-            return None
-        when = f" at {self.acknowledged_at}" if self.acknowledged_at else ""
-        return f"Acknowledged by {self.acknowledged_by}{when}"
+    acknowledgement: str | None
 
     @property
     def coalesced_note(self) -> str | None:
@@ -106,4 +101,5 @@ def chat_message(fields: dict[str, str]) -> ChatMessage:
         acknowledged_by=one_line(fields.get("acknowledged_by", ""), 100) or None,
         acknowledged_at=fields.get("acknowledged_at") or None,
         coalesced_count=int(fields.get("coalesced_count") or 0),
+        acknowledgement=acknowledgement(fields),
     )
