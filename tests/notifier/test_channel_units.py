@@ -49,8 +49,14 @@ def test_resolved_has_no_action_buttons_but_keeps_the_link() -> None:
     assert [e["action_id"] for e in actions["elements"]] == ["open"]
 
 
+def test_a_mitigated_message_offers_acknowledge_and_resolved() -> None:
+    (actions,) = [b for b in slack.blocks(chat_message(fields(event="mitigated"))) if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["ack", "resolved", "open"]
+
+
 def test_a_long_telegram_message_is_cut_to_its_headline() -> None:
-    text = telegram.text(chat_message(fields(summary="<" * 2000)))  # 1500 kept, 4 times longer escaped
+    steps = "## Recommendations\n\n" + "".join(f"{i}. {'&' * 400}\n" for i in (1, 2, 3))
+    text = telegram.text(chat_message(fields(summary="&" * 2000, report_markdown=steps)))  # "&amp;" is 5 times longer
     assert len(text) < 4096 and text.endswith("(message too long; open the incident)")
 
 

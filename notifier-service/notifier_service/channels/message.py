@@ -16,7 +16,7 @@ from notifier_service.compose import acknowledgement, allowed_links, one_line
 from notifier_service.report import origin
 
 MAX_RECOMMENDATIONS = 3
-MAX_SUMMARY = 1500
+MAX_SUMMARY = 700  # a chat message is read on a phone; the report is one click away
 _URL = re.compile(r"(?i)\b(?:https?|ftp)://[^\s<>\"'`|]+")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _ITEM = re.compile(r"^\s{0,3}(?:\d{1,3}[.)]|[-*+])\s+(.+)$")

@@ -45,6 +45,8 @@ def blocks(msg: ChatMessage) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     if msg.event != "resolved":
         for action_id, label, style in ACTIONS:
+            if action_id == msg.event:  # a `mitigated` message offers no "Mitigated" again
+                continue
             button: dict[str, Any] = {"type": "button", "action_id": action_id, "value": msg.incident_id,
                                       "text": {"type": "plain_text", "text": label}}
             if style:
