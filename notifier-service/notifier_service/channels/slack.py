@@ -91,11 +91,25 @@ class SlackApiSender(HttpSender):
     def _thread_key(self, incident_id: str) -> str:
         return self.store.keys.named(f"incident:{incident_id}:thread_ts")
 
+    async def _text(self, key: str) -> str | None:
+        raw = await self.store.redis.get(key)
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def _wait_for_root(self, incident_id: str) -> None:
+        """An update racing its incident's first message waits for it (or it would start a second
+        thread); nothing has been sent, so this is an ordinary transient failure, retried soon."""
+        root = await self._text(self.store.keys.named(f"incident:{incident_id}:root"))
+        first = await self.store.get(root) if root else None
+        if first is not None and first.status in ("queued", "sending"):
+            raise DeliveryError("slack: waiting for the incident's first message to start its thread",
+                                permanent=False, retry_after=1.0)
+
     async def deliver(self, item: Stored, *, before_send: BeforeSend) -> str:
         msg = chat_message(item.fields)
         body: dict[str, Any] = {"channel": self.channel, **payload(msg), "unfurl_links": False}
-        raw = await self.store.redis.get(self._thread_key(msg.incident_id))
-        thread_ts = raw.decode() if isinstance(raw, bytes) else raw
+        thread_ts = await self._text(self._thread_key(msg.incident_id))
+        if not thread_ts and msg.event != "opened":
+            await self._wait_for_root(msg.incident_id)
         if thread_ts:
             body["thread_ts"] = thread_ts
             body["reply_broadcast"] = msg.event not in ("updated", "report")
