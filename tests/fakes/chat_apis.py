@@ -8,11 +8,13 @@ do) when the shape is wrong: Block Kit limits (header ≤ 150 plain_text, sectio
 ≤ 50 blocks, unique action ids, button values), the Adaptive Card envelope and schema version,
 Telegram's parameters (chat_id, parse_mode HTML with only the tags Telegram allows), the bot token,
 and the webhook signature over timestamp + "." + body. A channel can be put `down` (503) or
-`ratelimited` (429 + Retry-After) and back `up`; every accepted message is recorded once.
+`ratelimited` (429 + Retry-After), made to `hang` (counted in `seen`, answered only once the mode
+changes) and back `up`; every accepted message is recorded once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html.parser
@@ -54,6 +56,7 @@ class ChatApis:
     mode: dict[str, str] = field(default_factory=dict)  # channel → up | down | ratelimited
     received: list[Received] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (channel, why) of requests answered 4xx/5xx
+    seen: dict[str, int] = field(default_factory=dict)  # channel → requests received, whatever the answer
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -65,9 +68,18 @@ class ChatApis:
         with self.lock:
             return [r for r in self.received if channel is None or r.channel == channel]
 
-    def _gate(self, channel: str) -> Response | None:
+    def _mode(self, channel: str) -> str:
         with self.lock:
-            mode = self.mode.get(channel, "up")
+            return self.mode.get(channel, "up")
+
+    async def _gate(self, channel: str) -> Response | None:
+        with self.lock:
+            self.seen[channel] = self.seen.get(channel, 0) + 1
+        mode = self._mode(channel)
+        while mode == "hang":
+            await asyncio.sleep(0.02)
+            if (mode := self._mode(channel)) != "hang":
+                return PlainTextResponse("released", status_code=503)
         if mode == "down":
             self._refuse(channel, "down")
             return PlainTextResponse("service unavailable", status_code=503)
@@ -90,7 +102,7 @@ class ChatApis:
         @app.post("/slack/webhook/{path:path}")
         async def slack_webhook(request: Request) -> Response:
             body = await request.body()
-            if (gate := self._gate("slack")) is not None:
+            if (gate := await self._gate("slack")) is not None:
                 return gate
             problem = slack_problem(_json(body))
             if problem:
@@ -102,7 +114,7 @@ class ChatApis:
         @app.post("/slack/api/chat.postMessage")
         async def slack_api(request: Request) -> Response:
             body = await request.body()
-            if (gate := self._gate("slack")) is not None:
+            if (gate := await self._gate("slack")) is not None:
                 return gate
             if request.headers.get("authorization") != f"Bearer {SLACK_TOKEN}":
                 return JSONResponse({"ok": False, "error": "invalid_auth"})
@@ -118,7 +130,7 @@ class ChatApis:
         @app.post("/teams/webhook")
         async def teams(request: Request) -> Response:
             body = await request.body()
-            if (gate := self._gate("teams")) is not None:
+            if (gate := await self._gate("teams")) is not None:
                 return gate
             problem = teams_problem(_json(body))
             if problem:
@@ -130,7 +142,7 @@ class ChatApis:
         @app.post("/telegram/bot{token}/sendMessage")
         async def telegram(token: str, request: Request) -> Response:
             body = await request.body()
-            if (gate := self._gate("telegram")) is not None:
+            if (gate := await self._gate("telegram")) is not None:
                 return gate
             if token != TELEGRAM_TOKEN:
                 return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
@@ -145,7 +157,7 @@ class ChatApis:
         @app.post("/hooks/{name}")
         async def hook(name: str, request: Request) -> Response:
             body = await request.body()
-            if (gate := self._gate("webhook")) is not None:
+            if (gate := await self._gate("webhook")) is not None:
                 return gate
             problem = signature_problem(request.headers, body)
             if problem:

@@ -13,7 +13,7 @@ import pytest
 from notifier_service.app import create_app
 from tests.fakes.chat_apis import SLACK_TOKEN, ChatApis, channel_env, chat_apis, telegram_text
 from tests.notifier.conftest import AUTH, SmtpSink, fast_settings, notify_body, wait_until
-from tests.support.servers import serve_app
+from tests.support.servers import ServiceProcess, serve_app
 
 pytestmark = pytest.mark.real
 
@@ -212,8 +212,8 @@ def test_a_refusing_channel_fails_alone_and_can_be_resent(redis_url: str, smtp_s
     with running(redis_url, smtp_sink.port, **env) as client:
         ident = client.post("/notify", json=notify_body()).json()["id"]
         state = wait_until(lambda: (s := view(client, ident))["channels"]["telegram"]["status"] == "failed"
-                           and s["channels"]["slack"]["status"] == "sent" and s)
-        assert state["status"] == "sent" and state["channels"]["telegram"]["attempts"] == 1  # a 401 is not retried
+                           and s["channels"]["slack"]["status"] == s["status"] == "sent" and s)
+        assert state["channels"]["telegram"]["attempts"] == 1  # a 401 is not retried
         assert state["channels"]["telegram"]["last_error"].startswith("telegram: HTTP 401")
         assert "wrong" not in state["channels"]["telegram"]["last_error"]  # the URL (and its token) never shows
         assert client.post(f"/notifications/{ident}/retry").status_code == 202
@@ -221,3 +221,47 @@ def test_a_refusing_channel_fails_alone_and_can_be_resent(redis_url: str, smtp_s
                    and view(client, ident)["channels"]["telegram"]["status"] == "failed")
         assert client.post(f"/notifications/{ident}/retry").status_code == 202  # still failed: may be retried again
     assert len(fake.messages("slack-webhook")) == 1 and len(smtp_sink.messages()) == 1
+
+
+def test_two_instances_share_the_channel_queues_without_double_sends(redis_url: str, smtp_sink: SmtpSink,
+                                                                      fake: ChatApis) -> None:
+    settings = fast_settings(redis_url, smtp_sink.port, **channel_env(fake.url))
+    with running(redis_url, smtp_sink.port, **channel_env(fake.url)) as client, serve_app(create_app(settings)):
+        ids = [client.post("/notify", json=notify_body(idempotency_key=f"s{i}", incident_id=i)).json()["id"]
+               for i in range(30)]
+        wait_until(lambda: all(all_sent(client, i) for i in ids), timeout=30)
+    for channel in ("slack-webhook", "teams", "telegram", "webhook"):
+        assert len(fake.messages(channel)) == 30, channel
+    assert sorted(m.json["incident_id"] for m in fake.messages("webhook")) == sorted(str(i) for i in range(30))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("resend", [False, True])
+def test_killed_during_a_chat_request_is_never_silently_sent_twice(redis_url: str, smtp_sink: SmtpSink,
+                                                                    fake: ChatApis, resend: bool) -> None:
+    env = {"REDIS_URL": redis_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_sink.port),
+           "EMAIL_FROM": "copilot@oncall.example", "EMAIL_TO": "oncall@example.com",
+           "NOTIFIER_TOKEN": AUTH["Authorization"].split()[1], "POLL_INTERVAL_SECONDS": "0.05",
+           "CHANNEL_TIMEOUT_SECONDS": "2", "LEASE_MARGIN_SECONDS": "0.5", "LOG_LEVEL": "WARNING",
+           "WEBHOOK_URLS": channel_env(fake.url)["webhook_urls"], "WEBHOOK_SECRET": channel_env(fake.url)["webhook_secret"],
+           "RESEND_UNCERTAIN": str(resend).lower()}
+    service = ServiceProcess("notifier-service", env)
+    fake.set("webhook", "hang")
+    service.start(ready_path="/health/ready")
+    try:
+        ident = httpx.post(f"{service.url}/notify", json=notify_body(), headers=AUTH).json()["id"]
+        get = lambda: httpx.get(f"{service.url}/notifications/{ident}", headers=AUTH, timeout=5).json()  # noqa: E731
+        wait_until(lambda: fake.seen.get("webhook") == 1 and get()["status"] == "sent")  # the email is not in the kill
+        service.stop(kill=True)
+        fake.set("webhook", "up")
+        service.start(ready_path="/health/ready")
+        if resend:
+            hook = wait_until(lambda: (v := get()["channels"]["webhook-1"])["status"] == "sent" and v, timeout=15)
+            assert hook["attempts"] == 2 and len(fake.messages("webhook")) == 1
+        else:
+            hook = wait_until(lambda: (v := get()["channels"]["webhook-1"])["status"] == "failed" and v, timeout=15)
+            assert hook["last_error"].startswith("delivery interrupted after the request was sent: webhook-1 may have")
+            assert fake.messages("webhook") == [] and fake.seen["webhook"] == 1
+        assert get()["channels"]["email"] == {**get()["channels"]["email"], "status": "sent", "attempts": 1}
+    finally:
+        service.stop()

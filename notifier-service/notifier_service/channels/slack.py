@@ -110,6 +110,7 @@ class SlackApiSender(HttpSender):
         thread_ts = await self._text(self._thread_key(msg.incident_id))
         if not thread_ts and msg.event != "opened":
             await self._wait_for_root(msg.incident_id)
+            thread_ts = await self._text(self._thread_key(msg.incident_id))  # the root may have just been sent
         if thread_ts:
             body["thread_ts"] = thread_ts
             body["reply_broadcast"] = msg.event not in ("updated", "report")
