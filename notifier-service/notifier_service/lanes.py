@@ -14,6 +14,7 @@ every later notification of an incident it took once (its resolution reaches who
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from notifier_service.channels.teams import TeamsSender
 from notifier_service.channels.telegram import TelegramSender
 from notifier_service.channels.webhook import WebhookSender
 from notifier_service.compose import EmailComposer
+from notifier_service.delivery import Sender
 from notifier_service.keys import lane_prefix
 from notifier_service.models import ChannelState, Notification
 from notifier_service.settings import SEVERITY_RANK, Settings
@@ -45,7 +47,7 @@ def build_lanes(settings: Settings, redis: aioredis.Redis, composer: EmailCompos
     email_store = NotificationStore(redis, prefix=s.redis_prefix)
     lanes = [Lane(EMAIL, email_store, lambda: EmailSender(s, composer), s.lease_seconds, s.worker_concurrency)]
 
-    def add(name: str, make: Any) -> None:
+    def add(name: str, make: Callable[[NotificationStore], Sender]) -> None:
         store = NotificationStore(redis, prefix=lane_prefix(s.redis_prefix, name), uncertain_error=chat_uncertain(name))
         lanes.append(Lane(name, store, lambda: make(store), s.channel_lease_seconds, s.worker_concurrency))
 

@@ -45,7 +45,10 @@ class NotifyRequest(BaseModel):
     def _utc(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        try:
+            return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00+05:00
+            raise ValueError("acknowledged_at is out of range") from exc
 
     def acknowledgement_fields(self) -> dict[str, str]:
         """As stored: the name flattened to one line, the time as `YYYY-MM-DD HH:MM UTC`."""

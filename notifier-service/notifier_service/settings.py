@@ -165,7 +165,11 @@ class Settings(ServiceSettings):
 
     def min_severity(self, channel: str) -> str:
         """The routing threshold of a channel ("webhook-2" → WEBHOOK_MIN_SEVERITY)."""
-        return str(getattr(self, f"{channel.split('-', 1)[0]}_min_severity"))
+        thresholds = {
+            "email": self.email_min_severity, "slack": self.slack_min_severity, "teams": self.teams_min_severity,
+            "telegram": self.telegram_min_severity, "webhook": self.webhook_min_severity,
+        }
+        return thresholds[channel.split("-", 1)[0]]
 
     def recipients_for(self, severity: str) -> list[str]:
         if severity == "critical" and self.email_to_critical:
