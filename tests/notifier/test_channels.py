@@ -265,3 +265,30 @@ def test_killed_during_a_chat_request_is_never_silently_sent_twice(redis_url: st
         assert get()["channels"]["email"] == {**get()["channels"]["email"], "status": "sent", "attempts": 1}
     finally:
         service.stop()
+
+
+@pytest.mark.slow
+def test_channel_secrets_never_reach_the_logs(redis_url: str, smtp_sink: SmtpSink, fake: ChatApis) -> None:
+    """The webhook paths and the bot tokens are the channels' secrets: not in any log line, even at DEBUG,
+    even while a channel fails and is retried."""
+    chan = channel_env(fake.url)
+    env = {"REDIS_URL": redis_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_sink.port),
+           "EMAIL_FROM": "copilot@oncall.example", "EMAIL_TO": "oncall@example.com", "LOG_LEVEL": "DEBUG",
+           "NOTIFIER_TOKEN": AUTH["Authorization"].split()[1], "POLL_INTERVAL_SECONDS": "0.05",
+           "BACKOFF_BASE_SECONDS": "0.05", "BACKOFF_MAX_SECONDS": "0.1",
+           **{k.upper(): v for k, v in chan.items()}}
+    fake.set("slack", "down")
+    service = ServiceProcess("notifier-service", env).start(ready_path="/health/ready")
+    try:
+        ident = httpx.post(f"{service.url}/notify", json=notify_body(), headers=AUTH).json()["id"]
+        get = lambda: httpx.get(f"{service.url}/notifications/{ident}", headers=AUTH, timeout=5).json()  # noqa: E731
+        wait_until(lambda: get()["channels"]["slack"]["attempts"] >= 3 and get()["channels"]["telegram"]["status"] == "sent")
+        fake.set("slack", "up")
+        wait_until(lambda: get()["channels"]["slack"]["status"] == "sent")
+    finally:
+        service.stop()
+    logs = service.logs()
+    assert "slack: HTTP 503" in logs  # the retries were logged…
+    for secret in ("secretpath", chan["telegram_bot_token"], chan["telegram_bot_token"].split(":")[1],
+                   chan["webhook_secret"]):
+        assert secret not in logs, secret  # …without the secrets

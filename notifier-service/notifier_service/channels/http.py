@@ -46,7 +46,8 @@ async def post(
     except httpx.TimeoutException as exc:
         raise DeliveryError(f"{channel}: timed out ({type(exc).__name__})", permanent=False) from exc
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"{channel}: {type(exc).__name__}: {exc}"[:300], permanent=False) from exc
+        reason = f"{channel}: {type(exc).__name__}: {exc}".replace(url, "<url>")
+        raise DeliveryError(reason[:300], permanent=False) from exc
     if not 200 <= response.status_code < 300:
         raise refused(channel, response)
     return response
