@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import logging
 import time
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
