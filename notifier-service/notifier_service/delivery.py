@@ -29,4 +29,7 @@ class Sender(Protocol):
 
     async def deliver(self, item: Stored, *, before_send: BeforeSend) -> str: ...
 
+    async def idle(self) -> None:
+        """Nothing to send for a while: drop what should not stay open (an SMTP session)."""
+
     async def close(self) -> None: ...

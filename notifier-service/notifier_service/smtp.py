@@ -144,5 +144,8 @@ class EmailSender:
         delivered = await self.connection.send(envelope, before_data=before_send)
         return "; ".join(f"refused {k}: {v}" for k, v in delivered.refused.items())
 
+    async def idle(self) -> None:
+        await self.connection.close()
+
     async def close(self) -> None:
         await self.connection.close()

@@ -150,7 +150,7 @@ class Worker:
                 try:
                     token, item = await asyncio.wait_for(self._inbox.get(), timeout=self.settings.poll_interval_seconds)
                 except TimeoutError:
-                    await sender.close()  # idle: do not hold a connection open
+                    await sender.idle()  # e.g. do not hold an SMTP connection open
                     continue
                 self._busy.add(item.id)
                 try:

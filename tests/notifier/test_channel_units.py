@@ -94,3 +94,14 @@ def test_bad_channel_settings_fail_fast(env: dict[str, str]) -> None:
 def test_min_severity_names() -> None:
     s = Settings(webhook_min_severity="CRITICAL", email_min_severity="warning")
     assert (s.min_severity("webhook-3"), s.min_severity("email"), s.min_severity("slack")) == ("critical", "warning", "ok")
+
+
+async def test_an_idle_http_sender_keeps_its_client() -> None:
+    """Building an httpx client builds an SSL context (tens of ms on the loop): one per sender, not per message."""
+    sender = webhook.WebhookSender(name="webhook-1", url="http://127.0.0.1:9/h", secret="s" * 16, timeout=1)
+    client = sender.client
+    await sender.idle()
+    assert sender.client is client
+    await sender.close()
+    assert client.is_closed and sender.client is not client
+    await sender.close()
