@@ -8,7 +8,7 @@
   all               sorted set id → created time
   incident:{n}:pending / :next_update / :root — coalescing and threading per incident
   incident:{n}:routed  set when a lane took a notification of the incident (severity routing)
-  incident:{n}:thread_ts  the Slack Web API lane: the ts of the incident's first message
+  incident:{n}:thread  chat lanes with threads (Slack Web API, Telegram): the first message's id
   wake              list pushed on every enqueue; the dispatcher blocks on it when idle
 
 Every chat/webhook lane has the same layout under its own prefix, `<prefix>ch:<channel>:`

@@ -64,7 +64,8 @@ def build_lanes(settings: Settings, redis: aioredis.Redis, composer: EmailCompos
         add("teams", lambda store: TeamsSender(url=teams, timeout=timeout))
     if s.telegram_bot_token and s.telegram_chat_id:
         bot, chat = s.telegram_bot_token, s.telegram_chat_id
-        add("telegram", lambda store: TelegramSender(api_url=s.telegram_api_url, token=bot, chat_id=chat, timeout=timeout))
+        add("telegram", lambda store: TelegramSender(api_url=s.telegram_api_url, token=bot, chat_id=chat, store=store,
+                                                     timeout=timeout, retention=s.retention_seconds))
     for i, hook in enumerate(s.webhook_urls, 1):
         secret = s.webhook_secret or ""
         add(f"webhook-{i}", lambda store, hook=hook, name=f"webhook-{i}": WebhookSender(

@@ -57,6 +57,7 @@ class ChatApis:
     received: list[Received] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (channel, why) of requests answered 4xx/5xx
     seen: dict[str, int] = field(default_factory=dict)  # channel → requests received, whatever the answer
+    telegram_ids: list[int] = field(default_factory=list)  # message_id of each accepted Telegram message, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -151,8 +152,16 @@ class ChatApis:
                 self._refuse("telegram", problem)
                 return JSONResponse({"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"},
                                     status_code=400)
+            reply = (_json(body) or {}).get("reply_parameters")
+            if reply is not None and not (isinstance(reply, dict) and reply.get("message_id") in self.telegram_ids):
+                self._refuse("telegram", "reply to an unknown message")
+                return JSONResponse({"ok": False, "error_code": 400,
+                                     "description": "Bad Request: message to be replied not found"}, status_code=400)
             self._record("telegram", request, body)
-            return JSONResponse({"ok": True, "result": {"message_id": next(_ts), "chat": {"id": -100123}}})
+            message_id = next(_ts)
+            with self.lock:
+                self.telegram_ids.append(message_id)
+            return JSONResponse({"ok": True, "result": {"message_id": message_id, "chat": {"id": -100123}}})
 
         @app.post("/hooks/{name}")
         async def hook(name: str, request: Request) -> Response:

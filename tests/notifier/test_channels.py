@@ -163,6 +163,9 @@ def test_a_channel_down_then_up_gets_each_message_once(redis_url: str, smtp_sink
         events = [m.json.get("event") or m.json.get("text") for m in fake.messages(channel)]
         assert len(events) == 2, (channel, events)
     assert len(smtp_sink.messages()) == 2
+    opened, mitigated = (m.json for m in fake.messages("telegram"))  # the page first, the status change replies to it
+    assert "reply_parameters" not in opened and "opened" in opened["text"]
+    assert mitigated["reply_parameters"] == {"message_id": fake.telegram_ids[0], "allow_sending_without_reply": True}
     assert 'oncall_channel_messages_retried_total{channel="slack"}' in metrics
     assert 'oncall_channel_messages_sent_total{channel="telegram",event="mitigated"} 1.0' in metrics
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from notifier_service.channels.http import HttpSender, post
 from notifier_service.channels.message import ChatMessage, chat_message
+from notifier_service.channels.threads import Threads
 from notifier_service.delivery import BeforeSend, DeliveryError
 from notifier_service.store import NotificationStore, Stored
 
@@ -76,8 +77,8 @@ class SlackWebhookSender(HttpSender):
 
 
 class SlackApiSender(HttpSender):
-    """chat.postMessage; the first message of an incident starts its thread (its `ts` is kept in
-    Redis beside the lane's queue), later ones go into the thread, status changes also to the channel."""
+    """chat.postMessage; the first message of an incident starts its thread (threads.py), later
+    ones go into the thread, status changes also to the channel (`reply_broadcast`)."""
 
     def __init__(self, *, api_url: str, token: str, channel: str, store: NotificationStore,
                  timeout: float, retention: int) -> None:
@@ -85,32 +86,12 @@ class SlackApiSender(HttpSender):
         self.url = api_url.rstrip("/") + "/chat.postMessage"
         self.headers = {"Authorization": f"Bearer {token}"}
         self.channel = channel
-        self.store = store
-        self.retention = retention
-
-    def _thread_key(self, incident_id: str) -> str:
-        return self.store.keys.named(f"incident:{incident_id}:thread_ts")
-
-    async def _text(self, key: str) -> str | None:
-        raw = await self.store.redis.get(key)
-        return raw.decode() if isinstance(raw, bytes) else raw
-
-    async def _wait_for_root(self, incident_id: str) -> None:
-        """An update racing its incident's first message waits for it (or it would start a second
-        thread); nothing has been sent, so this is an ordinary transient failure, retried soon."""
-        root = await self._text(self.store.keys.named(f"incident:{incident_id}:root"))
-        first = await self.store.get(root) if root else None
-        if first is not None and first.status in ("queued", "sending"):
-            raise DeliveryError("slack: waiting for the incident's first message to start its thread",
-                                permanent=False, retry_after=1.0)
+        self.threads = Threads(store, channel="slack", retention=retention)
 
     async def deliver(self, item: Stored, *, before_send: BeforeSend) -> str:
         msg = chat_message(item.fields)
         body: dict[str, Any] = {"channel": self.channel, **payload(msg), "unfurl_links": False}
-        thread_ts = await self._text(self._thread_key(msg.incident_id))
-        if not thread_ts and msg.event != "opened":
-            await self._wait_for_root(msg.incident_id)
-            thread_ts = await self._text(self._thread_key(msg.incident_id))  # the root may have just been sent
+        thread_ts = await self.threads.parent(msg.incident_id, msg.event)
         if thread_ts:
             body["thread_ts"] = thread_ts
             body["reply_broadcast"] = msg.event not in ("updated", "report")
@@ -120,5 +101,5 @@ class SlackApiSender(HttpSender):
             error = str(answer.get("error") or "no ok in the answer")[:200]
             raise DeliveryError(f"slack: chat.postMessage: {error}", permanent=error not in TRANSIENT_ERRORS)
         if not thread_ts and answer.get("ts"):
-            await self.store.redis.set(self._thread_key(msg.incident_id), str(answer["ts"]), nx=True, ex=self.retention)
+            await self.threads.started(msg.incident_id, str(answer["ts"]))
         return ""

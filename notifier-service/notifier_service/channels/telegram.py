@@ -1,5 +1,6 @@
 """Telegram: Bot API `sendMessage` in HTML parse mode; every piece of text is HTML-escaped, the
-only tags are ours (<b>, <i>, <a> to an allowed URL). Link previews are off."""
+only tags are ours (<b>, <i>, <a> to an allowed URL). Link previews are off. Later messages of an
+incident reply to its first one (`reply_parameters`, threads.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from notifier_service.channels.http import HttpSender, post
 from notifier_service.channels.message import ChatMessage, chat_message
+from notifier_service.channels.threads import Threads
 from notifier_service.delivery import BeforeSend, DeliveryError
-from notifier_service.store import Stored
+from notifier_service.store import NotificationStore, Stored
 
 MAX_TEXT = 4096
 
@@ -40,18 +42,27 @@ def parameters(msg: ChatMessage, chat_id: str) -> dict[str, Any]:
 
 
 class TelegramSender(HttpSender):
-    def __init__(self, *, api_url: str, token: str, chat_id: str, timeout: float) -> None:
+    def __init__(self, *, api_url: str, token: str, chat_id: str, store: NotificationStore, timeout: float,
+                 retention: int) -> None:
         super().__init__(timeout=timeout)
         self.url = f"{api_url.rstrip('/')}/bot{token}/sendMessage"
         self.chat_id = chat_id
+        self.threads = Threads(store, channel="telegram", retention=retention)
 
     async def deliver(self, item: Stored, *, before_send: BeforeSend) -> str:
-        response = await post(self.client, "telegram", self.url, json=parameters(chat_message(item.fields), self.chat_id),
-                              before_send=before_send)
+        msg = chat_message(item.fields)
+        body = parameters(msg, self.chat_id)
+        parent = await self.threads.parent(msg.incident_id, msg.event)
+        if parent:
+            body["reply_parameters"] = {"message_id": int(parent), "allow_sending_without_reply": True}
+        response = await post(self.client, "telegram", self.url, json=body, before_send=before_send)
         try:
-            ok = bool(response.json().get("ok"))
+            answer = response.json()
         except ValueError:
-            ok = False
-        if not ok:
+            answer = {}
+        if not isinstance(answer, dict) or not answer.get("ok"):
             raise DeliveryError("telegram: sendMessage answered without ok", permanent=False)
+        message_id = (answer.get("result") or {}).get("message_id")
+        if not parent and isinstance(message_id, int):
+            await self.threads.started(msg.incident_id, str(message_id))
         return ""
