@@ -4,7 +4,9 @@ Starts redis-server (temp dir), ingestion, agent (LLM_ENGINE=rules) and notifier
 and an aiosmtpd SMTP sink; replays an incident (30 minutes of HAProxy httplog lines ending now:
 be_checkout goes bad in the last 10 — P99 and 5xx up, requests queueing); prints the golden
 signals, the agent's IncidentReport as markdown, then plays Alertmanager (firing, then resolved)
-and prints the emails the on-call engineer receives. Stops everything it started, also on Ctrl-C.
+and prints the emails the on-call engineer receives, beside the Slack and Telegram messages the
+notifier sends (to a local stand-in of both APIs, scripts/chat_sink.py). Stops everything it
+started, also on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from incident_replay import Plan, incident_lines  # noqa: E402
+from chat_sink import ChatSink, slack_as_text, telegram_as_text  # noqa: E402
 from local_stack import REPO, LocalStack, Mail, handle_signals, wait_until  # noqa: E402
 
 BATCH = 1000
@@ -96,17 +99,34 @@ def print_mail(mail: Mail, limit: int = 40) -> None:
         say(f"... ({len(lines) - limit} more lines)")
 
 
+def print_chat(chat: ChatSink, index: int, limit: int = 30) -> None:
+    for name, messages, as_text in (("Slack (incoming webhook, Block Kit)", chat.slack, slack_as_text),
+                                    ("Telegram (sendMessage, HTML)", chat.telegram, telegram_as_text)):
+        say()
+        say(f"--- {name} ---")
+        if len(messages) <= index:
+            say("(nothing received yet)")
+            continue
+        lines = as_text(messages[index])
+        for line in lines[:limit]:
+            say(line)
+
+
 def run(workdir: Path) -> None:
     section("Starting the stack (no Docker; LLM_ENGINE=rules, no API key)")
     stack = LocalStack(workdir, log=say)
     alerts_token, notifier_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    chat = ChatSink()
     try:
         redis_url = stack.start_redis()
         sink = stack.start_sink()
+        chat.start()
+        say(f"  chat stand-in     {chat.url}  (Slack webhook + Telegram Bot API, keeps every message)")
         ingestion = stack.start_service("ingestion-service", {"REDIS_URL": redis_url}, ready_path="/health/ready")
         notifier = stack.start_service("notifier-service", {
             "REDIS_URL": redis_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
-            "EMAIL_TO": "oncall@example.com", "NOTIFIER_TOKEN": notifier_token}, ready_path="/health/ready")
+            "EMAIL_TO": "oncall@example.com", "NOTIFIER_TOKEN": notifier_token, **chat.env()},
+            ready_path="/health/ready")
         agent = stack.start_service("agent-service", {
             "REDIS_URL": redis_url, "INGESTION_URL": ingestion, "NOTIFIER_URL": notifier,
             "NOTIFIER_TOKEN": notifier_token, "ALERTS_TOKEN": alerts_token, "LLM_ENGINE": "rules"})
@@ -136,6 +156,8 @@ def run(workdir: Path) -> None:
             f"{len(incident['reports'])} report(s)")
         say()
         print_mail(mail)
+        wait_until(lambda: chat.slack[:1] and chat.telegram[:1], timeout=60, what="the chat messages")
+        print_chat(chat, 0)
 
         section("4. The backend recovers: Alertmanager sends resolved -> MITIGATED -> email")
         resolved = httpx.post(f"{agent}/alerts", json=webhook("resolved", plan.bad_backend, started,
@@ -150,9 +172,12 @@ def run(workdir: Path) -> None:
         say(f"POST /alerts (resolved) -> 202; incident {incident_id}: {status}")
         say()
         print_mail(second, limit=15)
+        wait_until(lambda: chat.slack[1:2] and chat.telegram[1:2], timeout=60, what="the mitigated chat messages")
+        print_chat(chat, 1, limit=12)
 
         section("Done")
-        say(f"{len(sink.received())} email(s) received. Next: `make run` keeps the stack up (curl examples in "
+        say(f"{len(sink.received())} email(s), {len(chat.slack)} Slack and {len(chat.telegram)} Telegram message(s) "
+            "received. Next: `make run` keeps the stack up (curl examples in "
             "README.md); `make up` starts it with Prometheus, Alertmanager and Grafana in Docker.")
     except KeyboardInterrupt:
         say("\ninterrupted")
@@ -165,6 +190,7 @@ def run(workdir: Path) -> None:
         raise
     finally:
         section("Stopping everything the demo started")
+        chat.stop()
         stack.stop()
 
 

@@ -61,6 +61,15 @@ def allowed_links(fields: dict[str, str]) -> list[str]:
     return [fields["url"], *links] if fields.get("url") else links
 
 
+def acknowledgement(fields: dict[str, str]) -> str | None:
+    """"Acknowledged by NAME at TIME" when the incident has been taken (both from /notify)."""
+    who = one_line(fields.get("acknowledged_by", ""), 100)
+    if not who:
+        return None
+    when = fields.get("acknowledged_at", "")
+    return f"Acknowledged by {who}" + (f" at {when}" if when else "")
+
+
 @dataclass(frozen=True)
 class Envelope:
     sender: str
@@ -97,6 +106,7 @@ class EmailComposer:
             "coalesced_count": int(fields.get("coalesced_count") or 0),
             "coalesce_window": _window(self.coalesce_interval),
             "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"),
+            "acknowledgement": acknowledgement(fields),
         }
         text = self._text.get_template("email.txt.j2").render(report_text=report.text.strip(), **context)
         # report.html comes from render_report, which escapes raw HTML and drops unsafe links.

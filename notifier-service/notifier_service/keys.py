@@ -7,7 +7,12 @@
   status:{status}   sorted set id → created time, for listing
   all               sorted set id → created time
   incident:{n}:pending / :next_update / :root — coalescing and threading per incident
+  incident:{n}:routed  set when a lane took a notification of the incident (severity routing)
+  incident:{n}:thread  chat lanes with threads (Slack Web API, Telegram): the first message's id
   wake              list pushed on every enqueue; the dispatcher blocks on it when idle
+
+Every chat/webhook lane has the same layout under its own prefix, `<prefix>ch:<channel>:`
+(lane_prefix below): its own queue, idempotency and coalescing, ids equal to the notification's.
 
 The Lua scripts (lua/*.lua) receive the prefix as ARGV[1] and spell the same names
 (`p .. 'n:' .. id`): a name changed here must change there too.
@@ -18,7 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "notifier:"
-TRIMMED_INDEXES = ("all", "status:sent", "status:failed")  # trimmed after the retention period
+TRIMMED_INDEXES = ("all", "status:sent", "status:failed", "status:skipped")  # trimmed after the retention period
+
+
+def lane_prefix(prefix: str, channel: str) -> str:
+    return f"{prefix}ch:{channel}:"
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,9 @@ class QueueKeys:
 
     def named(self, name: str) -> str:
         return self.prefix + name
+
+    def routed(self, incident_id: str) -> str:
+        return f"{self.prefix}incident:{incident_id}:routed"
 
     @property
     def due(self) -> str:

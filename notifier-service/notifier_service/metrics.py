@@ -1,6 +1,11 @@
-"""The notifier's Prometheus metrics (names in docs/metrics.md), on the app's own registry."""
+"""The notifier's Prometheus metrics (names in docs/metrics.md), on the app's own registry.
+
+The email lane keeps its original unlabelled series; every chat/webhook lane counts in the
+`oncall_channel_*` series labelled by `channel`."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -33,3 +38,52 @@ class Metrics:
             buckets=DELIVERY_BUCKETS,
             registry=registry,
         )
+        self.channel_sent = Counter(
+            "oncall_channel_messages_sent_total", "Chat/webhook messages accepted by the channel",
+            ["channel", "event"], registry=registry,
+        )
+        self.channel_retried = Counter(
+            "oncall_channel_messages_retried_total", "Chat/webhook deliveries scheduled again after a failure",
+            ["channel"], registry=registry,
+        )
+        self.channel_failed = Counter(
+            "oncall_channel_messages_failed_total", "Chat/webhook messages given up (dead letters)",
+            ["channel"], registry=registry,
+        )
+        self.channel_depth = Gauge(
+            "oncall_channel_queue_depth", "Chat/webhook messages queued or being sent", ["channel"], registry=registry
+        )
+        self.channel_delivery = Histogram(
+            "oncall_channel_delivery_seconds", "Time from queued to accepted by the channel", ["channel"],
+            buckets=DELIVERY_BUCKETS, registry=registry,
+        )
+
+    def lane(self, channel: str) -> LaneMetrics:
+        return LaneMetrics(self, channel)
+
+
+@dataclass(frozen=True)
+class LaneMetrics:
+    """The counters one lane's worker moves: the email series for "email", labelled ones otherwise."""
+
+    metrics: Metrics
+    channel: str
+
+    def sent(self, event: str, seconds: float) -> None:
+        m = self.metrics
+        if self.channel == "email":
+            m.sent.labels(event).inc()
+            m.delivery.observe(seconds)
+        else:
+            m.channel_sent.labels(self.channel, event).inc()
+            m.channel_delivery.labels(self.channel).observe(seconds)
+
+    def retried(self) -> None:
+        (self.metrics.retried if self.channel == "email" else self.metrics.channel_retried.labels(self.channel)).inc()
+
+    def failed(self) -> None:
+        (self.metrics.failed if self.channel == "email" else self.metrics.channel_failed.labels(self.channel)).inc()
+
+    def depth(self, value: int) -> None:
+        gauge = self.metrics.queue_depth if self.channel == "email" else self.metrics.channel_depth.labels(self.channel)
+        gauge.set(value)

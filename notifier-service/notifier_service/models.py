@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -11,7 +12,8 @@ from notifier_service.settings import parse_addresses
 
 Event = Literal["opened", "updated", "mitigated", "resolved", "report"]
 Severity = Literal["ok", "info", "warning", "critical"]
-Status = Literal["queued", "sending", "sent", "failed"]
+Status = Literal["queued", "sending", "sent", "failed", "skipped"]  # skipped: routed away (no email)
+ChannelStatus = Literal["queued", "sending", "sent", "failed"]
 
 UPDATE_EVENTS: frozenset[str] = frozenset({"updated", "report"})
 INCIDENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -35,8 +37,25 @@ class NotifyRequest(BaseModel):
     to: list[str] = Field(default_factory=list, description="extra recipients, added to the routed ones")
     links: list[str] = Field(default_factory=list, max_length=MAX_LINKS,
                              description="alert links (generatorURL, externalURL) the report may link to, besides `url`")
-    acknowledged_by: str | None = Field(default=None, max_length=200, description="who has the incident (agent ack)")
-    acknowledged_at: str | None = Field(default=None, max_length=64, description="when they took it (RFC 3339)")
+    acknowledged_by: str | None = Field(default=None, max_length=200, description="who took the incident")
+    acknowledged_at: datetime | None = Field(default=None, description="RFC 3339 or unix time")
+
+    @field_validator("acknowledged_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00+05:00
+            raise ValueError("acknowledged_at is out of range") from exc
+
+    def acknowledgement_fields(self) -> dict[str, str]:
+        """As stored: the name flattened to one line, the time as `YYYY-MM-DD HH:MM UTC`."""
+        return {
+            "acknowledged_by": " ".join((self.acknowledged_by or "").split()),
+            "acknowledged_at": self.acknowledged_at.strftime("%Y-%m-%d %H:%M UTC") if self.acknowledged_at else "",
+        }
 
     @field_validator("idempotency_key")
     @classmethod
@@ -91,6 +110,13 @@ class NotifyAccepted(BaseModel):
     status: Status
 
 
+class ChannelState(BaseModel):
+    status: ChannelStatus
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: float | None = Field(default=None, description="unix time the channel accepted it")
+
+
 class Notification(BaseModel):
     """A notification as stored and shown by `GET /notifications/{id}`."""
 
@@ -109,6 +135,12 @@ class Notification(BaseModel):
     next_attempt_at: float | None = None
     coalesced_into: str | None = Field(default=None, description="the notification whose email carried this one")
     coalesced_count: int = Field(default=0, description="later updates merged into this email")
+    acknowledged_by: str | None = None
+    acknowledged_at: str | None = None
+    channels: dict[str, ChannelState] = Field(
+        default_factory=dict,
+        description="delivery per channel the notification was routed to (email, slack, teams, telegram, webhook-N)",
+    )
 
 
 class NotificationList(BaseModel):

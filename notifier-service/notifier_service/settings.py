@@ -11,6 +11,10 @@ from oncall_common.settings import ServiceSettings
 ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$")
 
 AddressList = Annotated[list[str], NoDecode]
+UrlList = Annotated[list[str], NoDecode]
+MinSeverity = Literal["ok", "info", "warning", "critical"]
+SEVERITY_RANK = {"ok": 0, "info": 1, "warning": 2, "critical": 3}
+HTTP_BASE = r"^https?://[^\s<>\"'`]+$"
 
 
 def parse_addresses(value: object) -> list[str]:
@@ -74,10 +78,50 @@ class Settings(ServiceSettings):
     resend_uncertain: bool = False
     retention_days: float = Field(default=14.0, gt=0, le=3650)
 
+    # Chat and webhook channels (docs/channels.md); a channel is on when its URL/credentials are set.
+    slack_webhook_url: str | None = Field(default=None, pattern=HTTP_BASE)
+    slack_bot_token: str | None = Field(default=None, pattern=r"^\S{1,300}$")
+    slack_channel: str | None = Field(default=None, pattern=r"^[#@]?[A-Za-z0-9._-]{1,80}$")
+    slack_api_url: str = Field(default="https://slack.com/api", pattern=HTTP_BASE)
+    teams_webhook_url: str | None = Field(default=None, pattern=HTTP_BASE)
+    telegram_bot_token: str | None = Field(default=None, pattern=r"^[A-Za-z0-9:_-]{1,200}$")
+    telegram_chat_id: str | None = Field(default=None, pattern=r"^(-?[0-9]{1,20}|@[A-Za-z0-9_]{4,64})$")
+    telegram_api_url: str = Field(default="https://api.telegram.org", pattern=HTTP_BASE)
+    webhook_urls: UrlList = Field(default_factory=list)
+    webhook_secret: str | None = Field(default=None, min_length=16)
+    channel_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Severity routing: a channel gets a notification at or above its minimum severity, and then
+    # every later one of the same incident (so the resolution reaches whoever saw the page).
+    email_min_severity: MinSeverity = "ok"
+    slack_min_severity: MinSeverity = "ok"
+    teams_min_severity: MinSeverity = "ok"
+    telegram_min_severity: MinSeverity = "ok"
+    webhook_min_severity: MinSeverity = "ok"
+
     @field_validator("email_to", "email_to_critical", "email_to_warning", mode="before")
     @classmethod
     def _addresses(cls, value: object) -> list[str]:
         return parse_addresses(value)
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _urls(cls, value: object) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
+        urls = [str(u).strip() for u in items if str(u).strip()]
+        for url in urls:
+            if not re.match(HTTP_BASE, url, flags=re.IGNORECASE):
+                raise ValueError(f"WEBHOOK_URLS: not an http(s) URL: {url[:80]!r}")
+        if len(urls) > 10:
+            raise ValueError("WEBHOOK_URLS: at most 10 URLs")
+        return list(dict.fromkeys(urls))
+
+    @field_validator(
+        "email_min_severity", "slack_min_severity", "teams_min_severity", "telegram_min_severity",
+        "webhook_min_severity", mode="before",
+    )
+    @classmethod
+    def _severity(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("email_from")
     @classmethod
@@ -91,6 +135,14 @@ class Settings(ServiceSettings):
             raise ValueError("EMAIL_TO must name at least one recipient")
         if (self.smtp_username is None) != (self.smtp_password is None):
             raise ValueError("SMTP_USERNAME and SMTP_PASSWORD go together")
+        if (self.slack_bot_token is None) != (self.slack_channel is None):
+            raise ValueError("SLACK_BOT_TOKEN and SLACK_CHANNEL go together")
+        if self.slack_bot_token and self.slack_webhook_url:
+            raise ValueError("set SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN + SLACK_CHANNEL, not both")
+        if (self.telegram_bot_token is None) != (self.telegram_chat_id is None):
+            raise ValueError("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID go together")
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("WEBHOOK_URLS needs WEBHOOK_SECRET (at least 16 characters) to sign the requests")
         if self.backoff_max_seconds < self.backoff_base_seconds:
             raise ValueError("BACKOFF_MAX_SECONDS must be >= BACKOFF_BASE_SECONDS")
         return self
@@ -106,6 +158,18 @@ class Settings(ServiceSettings):
     @property
     def retention_seconds(self) -> int:
         return int(self.retention_days * 86400)
+
+    @property
+    def channel_lease_seconds(self) -> float:
+        return self.channel_timeout_seconds + self.lease_margin_seconds
+
+    def min_severity(self, channel: str) -> str:
+        """The routing threshold of a channel ("webhook-2" → WEBHOOK_MIN_SEVERITY)."""
+        thresholds = {
+            "email": self.email_min_severity, "slack": self.slack_min_severity, "teams": self.teams_min_severity,
+            "telegram": self.telegram_min_severity, "webhook": self.webhook_min_severity,
+        }
+        return thresholds[channel.split("-", 1)[0]]
 
     def recipients_for(self, severity: str) -> list[str]:
         if severity == "critical" and self.email_to_critical:

@@ -1,5 +1,6 @@
 """SMTP delivery with aiosmtplib: one reusable connection per sender task.
 
+`EmailSender` is the email channel's `Sender` (delivery.py): it builds the message and sends it.
 Errors are classified: a 5xx answer to MAIL, RCPT or DATA is permanent (the notification
 fails at once with the server's reason); connection, TLS, authentication, timeout and 4xx
 problems are transient (retried with backoff) — they concern the server, not the message.
@@ -14,15 +15,10 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
-from notifier_service.compose import Envelope
+from notifier_service.compose import EmailComposer, Envelope
+from notifier_service.delivery import BeforeSend, DeliveryError
 from notifier_service.settings import Settings
-
-
-class DeliveryError(Exception):
-    def __init__(self, reason: str, *, permanent: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
+from notifier_service.store import Stored
 
 
 @dataclass(frozen=True)
@@ -132,3 +128,24 @@ class SmtpConnection:
                 await client.quit()
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             client.close()
+
+
+class EmailSender:
+    def __init__(self, settings: Settings, composer: EmailComposer) -> None:
+        self.composer = composer
+        self.connection = SmtpConnection(settings)
+
+    async def deliver(self, item: Stored, *, before_send: BeforeSend) -> str:
+        try:
+            # Rendering a long report takes a while: off the loop, which keeps serving requests.
+            envelope = await asyncio.to_thread(self.composer.compose, item.fields, item.to)
+        except Exception as exc:  # a bug or corrupt data: retrying cannot help
+            raise DeliveryError(f"cannot build the email: {exc!r}", permanent=True) from exc
+        delivered = await self.connection.send(envelope, before_data=before_send)
+        return "; ".join(f"refused {k}: {v}" for k, v in delivered.refused.items())
+
+    async def idle(self) -> None:
+        await self.connection.close()
+
+    async def close(self) -> None:
+        await self.connection.close()

@@ -62,13 +62,14 @@ class Stored:
 
     @property
     def to(self) -> list[str]:
-        return list(json.loads(self.fields.get("to") or "[]"))
+        return _list(self.fields.get("to"))
 
 
 class NotificationStore:
-    def __init__(self, redis: aioredis.Redis, *, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = DEFAULT_PREFIX, uncertain_error: str = UNCERTAIN_ERROR) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.uncertain_error = uncertain_error
         self.keys = QueueKeys(prefix)
         self._enqueue = redis.register_script(_lua("enqueue.lua"))
         self._claim = redis.register_script(_lua("claim.lua"))
@@ -85,13 +86,17 @@ class NotificationStore:
         coalesce_interval: float,
         retention: int,
         now: float | None = None,
+        ident: str | None = None,
+        deliver: bool = True,
     ) -> EnqueueResult:
-        new_id = uuid.uuid4().hex
+        """`ident`: the id to create (a lane's copy of a notification has the notification's id);
+        `deliver=False` keeps the record as `skipped` (severity routing) without queueing it."""
+        new_id = ident or uuid.uuid4().hex
         raw = await self._enqueue(
             args=[
                 self.prefix, new_id, idempotency_key or "", repr(now or time.time()),
                 repr(coalesce_interval), retention, root_message_id, message_id_for(new_id),
-                json.dumps(payload),
+                json.dumps(payload), "1" if deliver else "0",
             ]
         )
         ident, created, into = (_s(x) for x in raw)
@@ -132,7 +137,7 @@ class NotificationStore:
 
     async def recover(self, *, resend_uncertain: bool, retention: int, now: float | None = None) -> list[tuple[str, str]]:
         raw = await self._recover(
-            args=[self.prefix, repr(now or time.time()), "1" if resend_uncertain else "0", UNCERTAIN_ERROR, retention]
+            args=[self.prefix, repr(now or time.time()), "1" if resend_uncertain else "0", self.uncertain_error, retention]
         )
         items = [_s(x) for x in raw]
         return list(zip(items[0::2], items[1::2]))
@@ -201,6 +206,12 @@ class NotificationStore:
         return {_s(k): _s(v) for k, v in row.items()} or None
 
 
+def _list(value: str | None) -> list[str]:
+    """A stored JSON list; Lua's cjson writes an empty one as `{}`."""
+    items = json.loads(value or "[]")
+    return list(items) if isinstance(items, list) else []
+
+
 def _float(value: str | None) -> float | None:
     return float(value) if value else None
 
@@ -222,9 +233,11 @@ def to_view(fields: dict[str, str], carrier: dict[str, str] | None = None) -> No
         event=fields["event"],  # type: ignore[arg-type]
         severity=fields["severity"],  # type: ignore[arg-type]
         title=fields["title"],
-        to=json.loads(fields.get("to") or "[]"),
+        to=_list(fields.get("to")),
         message_id=state.get("message_id", ""),
         next_attempt_at=_float(state.get("next_attempt_at")) if status == "queued" else None,
         coalesced_into=fields.get("coalesced_into") or None,
         coalesced_count=int(fields.get("coalesced_count") or 0),
+        acknowledged_by=fields.get("acknowledged_by") or None,
+        acknowledged_at=fields.get("acknowledged_at") or None,
     )

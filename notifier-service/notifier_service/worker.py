@@ -1,8 +1,11 @@
-"""The delivery worker: claims due notifications from Redis and sends them over SMTP.
+"""The delivery worker of one lane: claims due notifications from its Redis queue and sends them.
 
-One dispatcher claims as many notifications as there are idle sender tasks (each sender owns
-one reusable SMTP connection); a maintenance task hands back notifications whose claim lease ran
-out (their worker died) and keeps the queue-depth gauge current.
+A lane is one channel (email over SMTP, Slack, Teams, Telegram, a webhook) with its own queue
+(store.py under the channel's prefix) and its own `Sender` (delivery.py). One dispatcher claims as
+many notifications as there are idle sender tasks (each sender owns one reusable connection); a
+maintenance task hands back notifications whose claim lease ran out (their worker died) and keeps
+the queue-depth gauge current. Chat and webhook lanes keep the same promise as email below, with
+"DATA" read as "the HTTP request": sent, the receiver may have acted on it.
 
 Delivery promise and its residual window. A notification is marked `sent` right after the SMTP
 server answers 250 to DATA. Just before DATA the worker records `phase=data`. If the process
@@ -23,14 +26,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import redis.exceptions
 
 from notifier_service.backoff import backoff_delay
-from notifier_service.compose import EmailComposer
-from notifier_service.metrics import Metrics
+from notifier_service.delivery import DeliveryError, Sender
+from notifier_service.metrics import LaneMetrics
 from notifier_service.settings import Settings
-from notifier_service.smtp import DeliveryError, SmtpConnection
 from notifier_service.store import NotificationStore, Stored
 
 log = logging.getLogger(__name__)
@@ -38,14 +42,24 @@ REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 TRIM_EVERY_SECONDS = 60.0
 
 
+@dataclass(frozen=True)
+class Lane:
+    name: str  # "email", "slack", … (the key of `channels` in GET /notifications/{id})
+    store: NotificationStore
+    new_sender: Callable[[], Sender]
+    lease_seconds: float
+    concurrency: int
+
+
 class Worker:
-    def __init__(self, *, store: NotificationStore, settings: Settings, composer: EmailComposer, metrics: Metrics) -> None:
-        self.store = store
+    def __init__(self, *, lane: Lane, settings: Settings, metrics: LaneMetrics) -> None:
+        self.lane = lane
+        self.store = lane.store
         self.settings = settings
-        self.composer = composer
         self.metrics = metrics
+        self.concurrency = lane.concurrency
         self._inbox: asyncio.Queue[tuple[str, Stored]] = asyncio.Queue()
-        self._idle = asyncio.Semaphore(settings.worker_concurrency)
+        self._idle = asyncio.Semaphore(lane.concurrency)
         self._busy: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._senders: list[asyncio.Task[None]] = []
@@ -54,12 +68,12 @@ class Worker:
 
     async def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(self._dispatch(), name="notifier-dispatch"),
-            asyncio.create_task(self._maintain(), name="notifier-maintenance"),
+            asyncio.create_task(self._dispatch(), name=f"notifier-{self.lane.name}-dispatch"),
+            asyncio.create_task(self._maintain(), name=f"notifier-{self.lane.name}-maintenance"),
         ]
         self._senders = [
-            asyncio.create_task(self._send_loop(i), name=f"notifier-sender-{i}")
-            for i in range(self.settings.worker_concurrency)
+            asyncio.create_task(self._send_loop(i), name=f"notifier-{self.lane.name}-sender-{i}")
+            for i in range(self.concurrency)
         ]
 
     async def stop(self) -> None:
@@ -93,7 +107,7 @@ class Worker:
                 free = await self._idle_senders()
                 handed = 0
                 try:
-                    token, items = await self.store.claim(n=free, lease_seconds=self.settings.lease_seconds)
+                    token, items = await self.store.claim(n=free, lease_seconds=self.lane.lease_seconds)
                     for item in items:
                         self._inbox.put_nowait((token, item))
                         handed += 1
@@ -105,7 +119,7 @@ class Worker:
             except asyncio.CancelledError:
                 raise
             except REDIS_ERRORS as exc:
-                log.warning("redis unavailable for the notification queue: %s", exc)
+                log.warning("redis unavailable for the %s queue: %s", self.lane.name, exc)
                 await asyncio.sleep(self.settings.poll_interval_seconds)
             except Exception:
                 log.exception("notification dispatcher error")
@@ -115,7 +129,7 @@ class Worker:
         """Wait for one idle sender, then take every other idle one too."""
         await self._idle.acquire()
         free = 1
-        while not self._idle.locked() and free < self.settings.worker_concurrency:
+        while not self._idle.locked() and free < self.concurrency:
             await self._idle.acquire()
             free += 1
         return free
@@ -130,52 +144,46 @@ class Worker:
     # -- senders ----------------------------------------------------------------------------
 
     async def _send_loop(self, index: int) -> None:
-        connection = SmtpConnection(self.settings)
+        sender = self.lane.new_sender()
         try:
             while not self._closed:
                 try:
                     token, item = await asyncio.wait_for(self._inbox.get(), timeout=self.settings.poll_interval_seconds)
                 except TimeoutError:
-                    await connection.close()  # idle: do not hold a connection open
+                    await sender.idle()  # e.g. do not hold an SMTP connection open
                     continue
                 self._busy.add(item.id)
                 try:
-                    await self._deliver(connection, item, token)
+                    await self._deliver(sender, item, token)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("delivering notification %s", item.id)
+                    log.exception("delivering notification %s by %s", item.id, self.lane.name)
                 finally:
                     self._busy.discard(item.id)
                     self._idle.release()
         finally:
-            await asyncio.shield(connection.close())
+            await asyncio.shield(sender.close())
 
-    async def _deliver(self, connection: SmtpConnection, item: Stored, token: str) -> None:
-        try:
-            # Rendering a long report takes a while: off the loop, which keeps serving requests.
-            envelope = await asyncio.to_thread(self.composer.compose, item.fields, item.to)
-        except Exception as exc:  # a bug or corrupt data: retrying cannot help
-            log.exception("cannot build the email of notification %s", item.id)
-            await self._after_failure(item, token, DeliveryError(f"cannot build the email: {exc!r}", permanent=True))
-            return
+    async def _deliver(self, sender: Sender, item: Stored, token: str) -> None:
         in_data = False
 
-        async def before_data() -> None:
+        async def before_send() -> None:
             nonlocal in_data
             await self.store.mark_data_phase(item.id)
             in_data = True
 
         try:
-            delivered = await connection.send(envelope, before_data=before_data)
+            note = await sender.deliver(item, before_send=before_send)
         except DeliveryError as exc:
+            if exc.permanent:
+                log.warning("notification %s cannot be delivered by %s: %s", item.id, self.lane.name, exc.reason)
             await self._after_failure(item, token, exc)
             return
         except asyncio.CancelledError:
             if not in_data:
                 await asyncio.shield(self._release(item, token))
             raise
-        note = "; ".join(f"refused {k}: {v}" for k, v in delivered.refused.items())
         await self._mark_sent(item, note)
 
     async def _mark_sent(self, item: Stored, note: str) -> None:
@@ -189,15 +197,15 @@ class Worker:
             except REDIS_ERRORS:
                 if attempt == 4:
                     log.error(
-                        "notification %s was accepted by SMTP but Redis could not record it; when its lease "
-                        "runs out it is handled as uncertain (RESEND_UNCERTAIN)", item.id,
+                        "notification %s was accepted by %s but Redis could not record it; when its lease "
+                        "runs out it is handled as uncertain (RESEND_UNCERTAIN)", item.id, self.lane.name,
                     )
                     return
                 await asyncio.sleep(0.2 * 2**attempt)
-        self.metrics.sent.labels(item.fields["event"]).inc()
         ready = float(item.fields.get("ready_at") or item.fields["created_at"])
-        self.metrics.delivery.observe(max(sent_at - ready, 0.0))
-        log.info("notification sent", extra={"notification_id": item.id, "incident_id": item.fields["incident_id"]})
+        self.metrics.sent(item.fields["event"], max(sent_at - ready, 0.0))
+        log.info("notification sent", extra={"notification_id": item.id, "incident_id": item.fields["incident_id"],
+                                             "channel": self.lane.name})
 
     async def _after_failure(self, item: Stored, token: str, exc: DeliveryError) -> None:
         if exc.permanent or item.attempts >= self.settings.max_attempts:
@@ -205,15 +213,17 @@ class Worker:
                 item.id, "failed", token=token, fields={"last_error": exc.reason[:1000], "phase": ""},
                 expire=self.settings.retention_seconds,
             )
-            self.metrics.failed.inc()
-            log.warning("notification %s failed after %d attempt(s): %s", item.id, item.attempts, exc.reason)
+            self.metrics.failed()
+            log.warning("notification %s failed by %s after %d attempt(s): %s", item.id, self.lane.name, item.attempts, exc.reason)
             return
         delay = backoff_delay(item.attempts, base=self.settings.backoff_base_seconds, cap=self.settings.backoff_max_seconds)
+        if exc.retry_after is not None:  # the receiver's own pause (HTTP 429 Retry-After), within our cap
+            delay = max(delay, min(exc.retry_after, self.settings.backoff_max_seconds))
         await self.store.transition(
             item.id, "queued", token=token, fields={"last_error": exc.reason[:1000]}, due=time.time() + delay
         )
-        self.metrics.retried.inc()
-        log.info("notification %s retry in %.1f s: %s", item.id, delay, exc.reason)
+        self.metrics.retried()
+        log.info("notification %s retry by %s in %.1f s: %s", item.id, self.lane.name, delay, exc.reason)
 
     async def _release(self, item: Stored, token: str) -> None:
         """Hand a claimed notification back untried (shutdown before its DATA)."""
@@ -232,17 +242,17 @@ class Worker:
                 for ident, outcome in await self.store.recover(
                     resend_uncertain=self.settings.resend_uncertain, retention=self.settings.retention_seconds
                 ):
-                    log.warning("notification %s: lease expired, %s", ident, outcome)
+                    log.warning("notification %s (%s): lease expired, %s", ident, self.lane.name, outcome)
                     if outcome == "failed":
-                        self.metrics.failed.inc()
-                self.metrics.queue_depth.set(await self.store.depth())
+                        self.metrics.failed()
+                self.metrics.depth(await self.store.depth())
                 if time.monotonic() - last_trim > TRIM_EVERY_SECONDS:
                     await self.store.trim_indexes(older_than=time.time() - self.settings.retention_seconds)
                     last_trim = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except REDIS_ERRORS as exc:
-                log.warning("redis unavailable for notification maintenance: %s", exc)
+                log.warning("redis unavailable for %s maintenance: %s", self.lane.name, exc)
             except Exception:
                 log.exception("notification maintenance error")
             await asyncio.sleep(self.settings.poll_interval_seconds)

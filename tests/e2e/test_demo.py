@@ -66,7 +66,10 @@ def test_demo_runs_the_incident_end_to_end() -> None:
     assert all("be_checkout" in subject for subject in subjects)
     assert "opened" in subjects[0] and "mitigated" in subjects[1].lower()
     assert re.search(r"incident \d+: MITIGATED", out)
-    assert "2 email(s) received" in out
+    assert "2 email(s), 2 Slack and 2 Telegram message(s) received" in out
+    slack = out.split("--- Slack (incoming webhook, Block Kit) ---", 1)[1]
+    assert re.search(r"\[Acknowledge  action_id=ack value=\d+\]", slack) and "*First steps*" in slack
+    assert "(chat_id -1001234567890, parse_mode HTML)" in out.split("--- Telegram (sendMessage, HTML) ---", 1)[1]
 
     # everything stopped
     pids = stopped_pids(out)

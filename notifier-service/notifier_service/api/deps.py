@@ -8,6 +8,7 @@ from typing import Annotated
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
+from notifier_service.lanes import Fanout
 from notifier_service.store import NotificationStore
 
 
@@ -20,3 +21,10 @@ def notification_store(request: Request) -> NotificationStore:
 
 
 StoreDep = Annotated[NotificationStore, Depends(notification_store)]
+
+
+def fanout(request: Request) -> Fanout:
+    return request.app.state.fanout  # type: ignore[no-any-return]
+
+
+FanoutDep = Annotated[Fanout, Depends(fanout)]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
 from oncall_common.security import BearerAuth
-from notifier_service.api.deps import StoreDep
+from notifier_service.api.deps import FanoutDep, StoreDep
 from notifier_service.compose import own_message_id, root_message_id
 from notifier_service.metrics import Metrics
 from notifier_service.models import (
@@ -43,6 +42,7 @@ def notifications_router(settings: Settings, metrics: Metrics, auth: BearerAuth)
     async def notify(
         body: NotifyRequest,
         store: StoreDep,
+        lanes: FanoutDep,
         response: Response,
         idempotency_header: Annotated[
             str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY.pattern, description="or the body's idempotency_key")
@@ -52,15 +52,13 @@ def notifications_router(settings: Settings, metrics: Metrics, auth: BearerAuth)
         recipients = settings.recipients_for(body.severity)
         seen = {a.lower() for a in recipients}
         recipients += [a for a in body.to if a.lower() not in seen]
-        payload = body.model_dump(exclude={"idempotency_key"})
-        payload.update(to=recipients, url=body.url or "")
-        result = await store.enqueue(
+        payload = body.model_dump(exclude={"idempotency_key", "acknowledged_by", "acknowledged_at"})
+        payload.update(to=recipients, url=body.url or "", **body.acknowledgement_fields())
+        result = await lanes.enqueue(
             payload,
             idempotency_key=key,
             root_message_id=root_message_id(body.incident_id, domain),
             message_id_for=lambda ident: own_message_id(ident, body.incident_id, domain),
-            coalesce_interval=settings.coalesce_interval_seconds,
-            retention=settings.retention_seconds,
         )
         if not result.created:
             response.status_code = status.HTTP_200_OK
@@ -81,8 +79,8 @@ def notifications_router(settings: Settings, metrics: Metrics, auth: BearerAuth)
         return NotificationList(notifications=items, count=len(items))
 
     @router.get("/notifications/{notification_id}", response_model=Notification, responses={404: PROBLEM})
-    async def get_notification(notification_id: str, store: StoreDep) -> Notification:
-        view = await store.get(_checked_id(notification_id))
+    async def get_notification(notification_id: str, lanes: FanoutDep) -> Notification:
+        view = await lanes.get(_checked_id(notification_id))
         if view is None:
             raise HTTPException(404, "no such notification")
         return view
@@ -91,22 +89,21 @@ def notifications_router(settings: Settings, metrics: Metrics, auth: BearerAuth)
         "/notifications/{notification_id}/retry", status_code=202, response_model=NotifyAccepted,
         responses={404: PROBLEM, 409: PROBLEM},
     )
-    async def retry(notification_id: str, store: StoreDep) -> NotifyAccepted:
-        """Send a failed notification (a dead letter) again, with a fresh set of attempts."""
+    async def retry(notification_id: str, store: StoreDep, lanes: FanoutDep) -> NotifyAccepted:
+        """Send a failed notification (a dead letter) again, with a fresh set of attempts, on every
+        channel where it failed."""
         ident = _checked_id(notification_id)
         view = await store.get(ident)
         if view is None:
             raise HTTPException(404, "no such notification")
         if view.coalesced_into:
             raise HTTPException(409, f"this update was sent inside notification {view.coalesced_into}; retry that one")
-        previous = await store.transition(
-            ident, "queued", required="failed", fields={"attempts": "0", "last_error": view.last_error or ""},
-            due=time.time(),
-        )
-        if previous is None:
+        retried = await lanes.retry(ident)
+        if not retried:
             raise HTTPException(409, f"only failed notifications can be re-sent; this one is {view.status}")
         metrics.queued.labels(view.event).inc()
-        return NotifyAccepted(id=ident, status="queued")
+        current = await store.get(ident)
+        return NotifyAccepted(id=ident, status=current.status if current else "queued")
 
     return router
 

@@ -1,12 +1,15 @@
 -- Create a notification atomically: idempotency, coalescing of updates, scheduling.
 -- ARGV: prefix, id, idempotency_key ('' = none), now, coalesce_interval, retention,
 --       root_message_id, own_message_id, payload (JSON: incident_id, event, severity, title,
---       summary, report_markdown, url, to[], links[])
+--       summary, report_markdown, url, to[], links[], acknowledged_by, acknowledged_at),
+--       deliver ('1', or '0' = routed away from this lane: kept as 'skipped', never sent)
 -- Returns {id, created (1|0), coalesced_into ('' = not coalesced)}.
 local p, id, idem = ARGV[1], ARGV[2], ARGV[3]
 local now, interval, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local root_mid, own_mid = ARGV[7], ARGV[8]
 local d = cjson.decode(ARGV[9])
+local deliver = ARGV[10] ~= '0'
+local ack_by, ack_at = d.acknowledged_by or '', d.acknowledged_at or ''
 
 if idem ~= '' then
   local existing = redis.call('GET', p .. 'idem:' .. idem)
@@ -26,7 +29,17 @@ local function base_fields()
   redis.call('HSET', key, 'id', id, 'created_at', ARGV[4], 'incident_id', d.incident_id,
     'event', d.event, 'severity', d.severity, 'title', d.title, 'summary', d.summary,
     'report_markdown', d.report_markdown, 'url', d.url, 'to', cjson.encode(d.to),
-    'links', cjson.encode(d.links or {}), 'attempts', '0', 'idempotency_key', idem, 'thread_root', root_mid, 'coalesced_count', '0')
+    'links', cjson.encode(d.links or {}), 'attempts', '0', 'idempotency_key', idem, 'thread_root', root_mid, 'coalesced_count', '0',
+    'acknowledged_by', ack_by, 'acknowledged_at', ack_at)
+end
+
+if not deliver then
+  base_fields()
+  redis.call('HSET', key, 'status', 'skipped', 'message_id', '')
+  redis.call('ZADD', p .. 'status:skipped', now, id)
+  redis.call('EXPIRE', key, retention)
+  remember_key()
+  return {id, 1, ''}
 end
 
 if is_update then
@@ -42,7 +55,7 @@ if is_update then
     end
     redis.call('HSET', pkey, 'event', d.event, 'severity', d.severity, 'title', d.title,
       'summary', d.summary, 'report_markdown', d.report_markdown, 'url', d.url,
-      'to', cjson.encode(to), 'links', cjson.encode(d.links or {}))
+      'to', cjson.encode(to), 'links', cjson.encode(d.links or {}), 'acknowledged_by', ack_by, 'acknowledged_at', ack_at)
     redis.call('HINCRBY', pkey, 'coalesced_count', 1)
     base_fields()
     redis.call('HSET', key, 'status', 'coalesced', 'coalesced_into', pending, 'message_id', '')
