@@ -15,6 +15,7 @@ BACKENDS = "get_backends"
 FRONTENDS = "get_frontends"
 SATURATION = "get_saturation"
 TERMINATION_STATES = "get_termination_states"
+BREAKDOWN = "get_breakdown"
 
 TOOL_NAMES: tuple[str, ...] = (
     OVERVIEW,
