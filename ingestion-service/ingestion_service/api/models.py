@@ -39,6 +39,17 @@ class TerminationStates(BaseModel):
     termination_states: dict[str, int]
 
 
+class TrTimes(BaseModel):
+    """HAProxy's Tr (server response time): quantiles null when empty or where the scope keeps no
+    Tr sketch (servers; a frontend sharing a backend with another frontend)."""
+
+    count: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+
+
 class ResponseTimes(BaseModel):
     window_seconds: int
     count: int
@@ -47,6 +58,7 @@ class ResponseTimes(BaseModel):
     p95_ms: float | None
     p99_ms: float | None
     max_ms: float | None
+    tr: TrTimes
 
 
 class RpsPoint(BaseModel):
@@ -60,7 +72,14 @@ class RpsSeries(BaseModel):
     series: list[RpsPoint]
 
 
-class NamedSignals(BaseModel):
+class RetrySignals(BaseModel):
+    tr_p95_ms: float | None = None  # Tr p95: null where the scope keeps no Tr sketch (servers)
+    retries: int = 0  # sum of HAProxy's retry counts
+    redispatches: int = 0  # requests redispatched to another server (`+` before retries)
+    client_aborts: int = 0  # requests whose termination state starts with C or c
+
+
+class NamedSignals(RetrySignals):
     name: str
     requests: int
     error_rate_5xx_pct: float
@@ -68,7 +87,7 @@ class NamedSignals(BaseModel):
     p99_ms: float | None
 
 
-class ServerSignals(BaseModel):
+class ServerSignals(RetrySignals):
     name: str
     requests: int
     errors_5xx: int
