@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 
@@ -132,3 +134,73 @@ class Saturation(BaseModel):
     window_seconds: int
     redis: RedisSaturation
     haproxy: HaproxySaturation
+
+
+class Span(BaseModel):
+    start: str  # RFC 3339, the first whole minute read
+    end: str  # RFC 3339, the end of the last minute read
+    seconds: int
+
+
+class TimerStats(BaseModel):
+    count: int
+    p50_ms: float | None
+    p90_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    mean_ms: float | None
+
+
+class BreakdownStats(BaseModel):
+    requests: int
+    errors_4xx: int
+    errors_5xx: int
+    status_codes: dict[str, int]
+    terminations: dict[str, int]  # every state seen, "----" included
+    retries: int  # sum of retry counts
+    retried_requests: int
+    redispatches: int
+    queued: int  # requests with Tw > 0
+    client_aborts: int  # termination state starting with C or c
+    max_srv_queue: int | None
+    max_backend_queue: int | None
+    max_actconn: int | None
+    max_srv_conn: int | None
+    ta: TimerStats
+    tr: TimerStats  # quantiles null where the scope keeps no Tr sketch (servers)
+    tc_mean_ms: float | None
+    tc_max_ms: float | None
+    tw_mean_ms: float | None
+
+
+class BreakdownMinutes(BaseModel):
+    start: str | None  # RFC 3339 of the first minute
+    requests: list[int]
+    errors_4xx: list[int]
+    errors_5xx: list[int]
+    retries: list[int]
+    redispatches: list[int]
+    queued: list[int]
+    client_aborts: list[int]
+    server_failures: list[int]  # termination state starting with S or s
+    ta_mean_ms: list[float | None]
+    tr_mean_ms: list[float | None]
+
+
+class BreakdownScope(BaseModel):
+    kind: Literal["site", "frontend", "backend", "server"]
+    name: str  # "" for the site, "be_api/api1" for a server
+    backend: str | None
+    server: str | None
+    routes: list[str]  # a frontend: its backends; a backend: its frontends
+    window: BreakdownStats
+    baseline: BreakdownStats
+    window_minutes: BreakdownMinutes
+    baseline_minutes: BreakdownMinutes
+
+
+class Breakdown(BaseModel):
+    window: Span
+    baseline: Span
+    scopes: list[BreakdownScope]
