@@ -52,14 +52,17 @@ class TrTimes(BaseModel):
     max_ms: float | None
 
 
-class ResponseTimes(BaseModel):
-    window_seconds: int
+class Latency(BaseModel):
     count: int
     p50_ms: float | None
     p90_ms: float | None
     p95_ms: float | None
     p99_ms: float | None
     max_ms: float | None
+
+
+class ResponseTimes(Latency):
+    window_seconds: int
     tr: TrTimes
 
 
@@ -142,13 +145,7 @@ class Span(BaseModel):
     seconds: int
 
 
-class TimerStats(BaseModel):
-    count: int
-    p50_ms: float | None
-    p90_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    max_ms: float | None
+class TimerStats(Latency):
     mean_ms: float | None
 
 

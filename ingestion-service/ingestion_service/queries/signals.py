@@ -8,6 +8,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from ingestion_service.queries import timers
+from ingestion_service.queries.stats import prefixed
 from ingestion_service.queries.window import Window
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER, SITE, pair_name
 from ingestion_service.sketch import Sketch
@@ -65,23 +66,14 @@ async def _window_data(redis: aioredis.Redis, window: Window, scope: tuple[str, 
     return (await reader.read_minutes(redis, [scope], window.minute_starts(), buckets=buckets))[scope]
 
 
-def _prefixed(data: list[MinuteData], prefix: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for d in data:
-        for name, v in d.sums.items():
-            if name.startswith(prefix):
-                out[name[len(prefix):]] = out.get(name[len(prefix):], 0) + v
-    return dict(sorted(out.items()))
-
-
 async def status_codes(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     data = await _window_data(redis, window, scope)
-    return {"window_seconds": window.seconds, "status_codes": _prefixed(data, "s:")}
+    return {"window_seconds": window.seconds, "status_codes": prefixed(data, "s:")}
 
 
 async def termination_states(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     data = await _window_data(redis, window, scope)
-    return {"window_seconds": window.seconds, "termination_states": _prefixed(data, "t:")}
+    return {"window_seconds": window.seconds, "termination_states": prefixed(data, "t:")}
 
 
 def latency_of(data: list[MinuteData]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def _total(data: list[MinuteData], name: str) -> int:
     return sum(d.sums.get(name, 0) for d in data)
 
 
-def _prefixed(data: list[MinuteData], prefix: str) -> dict[str, int]:
+def prefixed(data: list[MinuteData], prefix: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for d in data:
         for name, v in d.sums.items():
@@ -64,8 +64,8 @@ def timer(data: list[MinuteData], buckets: dict[int, int] | None, *, total: str,
 
 def stats_of(data: list[MinuteData], ta: dict[int, int], tr: dict[int, int] | None) -> dict[str, Any]:
     out: dict[str, Any] = {name: _total(data, f) for name, f in SUMS}
-    out["status_codes"] = _prefixed(data, "s:")
-    out["terminations"] = _prefixed(data, "t:")
+    out["status_codes"] = prefixed(data, "s:")
+    out["terminations"] = prefixed(data, "t:")
     for name, f in MAXIMA:
         out[name] = peak(data, f) if out["requests"] else None
     out["ta"] = timer(data, ta, total="ta", missing="ua", maximum="ta")
