@@ -95,7 +95,8 @@ def test_servers_per_backend_match_the_lines(api: httpx.Client) -> None:
     # the agent's client model takes it
     parsed = Backends.model_validate(body)
     assert {s.name for b in parsed.backends if b.name == "be_pay" for s in b.servers} >= {"pay2"}
-    assert set(body["backends"][0]["servers"][0]) == {"name", "requests", "errors_5xx", "error_rate_5xx_pct", "p95_ms"}
+    assert set(body["backends"][0]["servers"][0]) == {"name", "requests", "errors_5xx", "error_rate_5xx_pct", "p95_ms",
+                                                          "tr_p95_ms", "retries", "redispatches", "client_aborts"}
     empty = api.get("/metrics/backends", params={"window": "5m", "end": "2026-11-22T15:00:00Z"}).json()
     assert all(b["requests"] == 0 and all(s["requests"] == 0 for s in b["servers"]) for b in empty["backends"])
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from oncall_common.lua import lua_script
 
-WRITE_SCOPE = lua_script("ingestion_service", "write_scope.lua", strip_comments=True)
+_PACKED = lua_script("ingestion_service", "packed_sketch.lua", strip_comments=True)
+WRITE_SCOPE = _PACKED + lua_script("ingestion_service", "write_scope.lua", strip_comments=True)
 READ_SCOPE = lua_script("ingestion_service", "read_scope.lua", strip_comments=True)
 ADMIT_NAMES = lua_script("ingestion_service", "admit_names.lua", strip_comments=True)
-READ_NAMED = lua_script("ingestion_service", "read_named.lua", strip_comments=True)
+READ_NAMED = _PACKED + lua_script("ingestion_service", "read_named.lua", strip_comments=True)
