@@ -192,6 +192,7 @@ class Breakdown:
     window: Span
     baseline: Span
     scopes: tuple[ScopeData, ...]
+    focus: ScopeData | None = None  # an analysis scoped to a backend or frontend: it stands for the site
 
     @classmethod
     def of(cls, raw: Mapping[str, Any], *, window: Span, baseline: Span) -> Breakdown:
@@ -216,7 +217,23 @@ class Breakdown:
 
     @property
     def site(self) -> ScopeData | None:
+        if self.focus is not None:
+            return self.focus
         return next((s for s in self.scopes if s.kind == "site"), None)
+
+    def scoped(self, backend: str | None, frontend: str | None) -> Breakdown:
+        """Only what an analysis of one backend (its servers) or one frontend (its backends and
+        their servers) judges; that scope stands for the site."""
+        kind, name = ("backend", backend) if backend else ("frontend", frontend) if frontend else (None, None)
+        focus = self.find(kind, name) if kind and name else None  # type: ignore[arg-type]
+        if kind is None:
+            return self
+        if focus is None:
+            return Breakdown(self.window, self.baseline, (), None)
+        backends = {name} if kind == "backend" else set(focus.routes)
+        keep = [s for s in self.scopes if s is focus or (s.kind == "backend" and s.name in backends)
+                or (s.kind == "server" and _backend_of(s) in backends)]
+        return Breakdown(self.window, self.baseline, tuple(keep), focus)
 
     def of_kind(self, kind: Kind) -> list[ScopeData]:
         return [s for s in self.scopes if s.kind == kind]

@@ -32,7 +32,7 @@ def _downgrade(sev: Level, timing: Timing) -> Level:
     return "warning" if sev == "critical" and timing.recovered else sev
 
 
-def refusing_candidate(case: Case, b: ScopeData) -> tuple[str, str] | None:
+def refusing_candidate(case: Case, b: ScopeData) -> tuple[str, str, dict[str, float]] | None:
     """(server, why) for the server that most likely refuses connections: the one with the most
     `SC` terminations, else the one whose share of the backend's requests fell the most against
     the baseline (HAProxy logs a redispatched request on the server that finally answered)."""
@@ -41,7 +41,7 @@ def refusing_candidate(case: Case, b: ScopeData) -> tuple[str, str] | None:
     refused = [r for r in refused if r[1] > 0]
     if refused:
         s, n = max(refused, key=lambda r: r[1])
-        return server_name(s), f"{num(n)} of its connections refused (SC--)"
+        return server_name(s), f"{num(n)} of its connections refused (SC--)", {}
     if not b.before.requests or not b.now.requests or len(servers) < 2:
         return None
     falls = []
@@ -55,7 +55,8 @@ def refusing_candidate(case: Case, b: ScopeData) -> tuple[str, str] | None:
     ratio, s, before, now = min(falls, key=lambda f: f[0])
     if ratio <= 0.5:
         return server_name(s), (f"its share of the backend's requests fell from {pct(100 * before)} to "
-                                f"{pct(100 * now)}: connections to it fail and are redispatched to its peers")
+                                f"{pct(100 * now)}: connections to it fail and are redispatched to its peers"), {
+            "server_share_before_pct": 100 * before, "server_share_pct": 100 * now}
     return None
 
 
@@ -100,7 +101,8 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
                             f"look at that server: its peers answer normally."),
             support=(f"{name} holds {pct(100 * share)} of the 5xx",),
             against=("the peers are healthy: not the backend's code or a shared dependency",),
-            numbers={**numbers, "server_5xx_share_pct": 100 * share}, timing=timing)]
+            numbers={**numbers, "server_5xx_share_pct": 100 * share,
+                     "server_requests_share_pct": 100 * s.now.requests / now.requests}, timing=timing)]
     timeouts, queue_timeouts = now.ended("s", "H"), now.ended("s", "Q")
     refused_all = now.ended("Ss", "C")
     if timeouts * 2 >= e5:
@@ -125,6 +127,17 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
             recommendation=(f"Check the network between HAProxy and {b.name}'s servers (firewall, security groups, "
                             f"the servers' listening port): connects fail on the whole pool."),
             support=(f"{num(refused_all)} connect failures",), numbers=numbers, timing=timing)]
+    aborted = now.ended("SD", "HD")
+    if aborted * 2 >= e5 and len(pool) >= 2:
+        return [Hypothesis(
+            "servers_aborting", "errors", sev, b, headline="servers abort responses",
+            sentence=(f"{b.name}'s servers abort responses ({_states(now.states('SD', 'HD'))}: the server closed the "
+                      f"connection before a full answer), spread over the pool; {seen}."),
+            recommendation=(f"Look at {b.name}'s server processes: they close connections mid-request (crashes, "
+                            f"out-of-memory kills, worker restarts or limits) — check their logs and restarts."),
+            support=(f"{num(aborted)} SH--/SD-- terminations",),
+            against=("spread over every server: not one bad server",),
+            numbers={**numbers, "aborted": aborted}, timing=timing)]
     before = b.before
     clean = before.requests >= case.min_requests_of(b) and before.rate_5xx <= th.error_5xx_warning_pct
     if clean and proportion_above(e5, now.requests, before.errors_5xx, before.requests) and timing.onset:
@@ -134,7 +147,7 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
             sentence=(f"{b.name} started failing{at}: {seen}, against {pct(before.rate_5xx)} in the baseline, "
                       f"spread over its servers."),
             recommendation=(f"{b.name} regressed{at}: check what changed on it just before (a deploy or release, "
-                            f"config, a feature flag) and roll that change back."),
+                            f"config, a feature flag) and roll back that change."),
             support=(f"5xx {pct(now.rate_5xx)} against {pct(before.rate_5xx)} before", "clear onset"),
             against=("spread over every server: not one bad server",),
             numbers={**numbers, "baseline_error_rate_5xx_pct": before.rate_5xx}, timing=timing)]
@@ -162,7 +175,8 @@ def _retries(case: Case, b: ScopeData) -> list[Hypothesis]:
     timing = case.timing(b, lambda i: max(minute_rate(b.now_minutes, "retries", i) or 0.0,
                                           minute_rate(b.now_minutes, "redispatches", i) or 0.0) > floor)
     if who is not None:
-        name, why = who
+        name, why, extra = who
+        numbers = {**numbers, **extra}
         return [Hypothesis(
             "server_refusing", "errors", "warning", b, server=name, headline=f"server {name} refuses connections",
             sentence=f"{seen}: {b.name}/{name} refuses connections — {why}.",

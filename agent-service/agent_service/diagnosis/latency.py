@@ -137,7 +137,7 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
             sentence=(f"{b.name} slowed down{at}: {seen}, against p95 {ms(before.p95)}, p99 {ms(before.p99)} in the "
                       f"baseline — the {why} rose with it, in every server, without queueing."),
             recommendation=(f"{b.name} regressed{at}: check what changed on it just before (a deploy or release, a "
-                            f"config or feature-flag change) and roll that change back; if nothing changed, look at "
+                            f"config or feature-flag change) and roll back that change; if nothing changed, look at "
                             f"the dependency its servers call."),
             support=(f"{why} against p95 {ms(before.p95)} before", "clear onset against a healthy baseline"),
             against=("all servers are slow: not one bad server", "no queueing: not overload"),

@@ -99,7 +99,7 @@ def _drop(case: Case, s: ScopeData, c: Change, children: list[str]) -> Hypothesi
                         f"balancer or CDN in front, the frontend's bind and ACLs), and whether clients fail before "
                         f"reaching HAProxy."),
         numbers={"requests": c.observed, "expected_requests": round(c.expected), "drop_pct": round(c.pct, 1),
-                 "baseline_per_minute": round(rate, 1)},
+                 "baseline_per_minute": round(rate, 1), "span_minutes": c.minutes},
         support=(f"{num(c.observed)} against about {num(round(c.expected))} expected",),
         against=("outside the baseline's own pattern: not a quiet spell it already had",))
 
@@ -113,7 +113,8 @@ def _surge(case: Case, s: ScopeData, c: Change) -> Hypothesis:
                   f"{num(round(c.expected))}, above any span of the baseline."),
         recommendation=(f"Find where the extra traffic on {s.name or 'the site'} comes from (a campaign, a bot, a "
                         f"client retry loop) and make sure its capacity holds; rate limit it if it is abuse."),
-        numbers={"requests": c.observed, "expected_requests": round(c.expected), "surge_factor": round(times, 1)},
+        numbers={"requests": c.observed, "expected_requests": round(c.expected), "surge_factor": round(times, 1),
+                 "span_minutes": c.minutes},
         support=(f"{num(c.observed)} against about {num(round(c.expected))} expected",))
 
 

@@ -22,24 +22,26 @@ class Verdict:
     signals: dict[str, float] = field(default_factory=dict)
 
 
-def _calm(specialist: SpecialistName, case: Case) -> str:
+def _calm(specialist: SpecialistName, case: Case) -> tuple[str, dict[str, float]]:
+    """The sentence of a calm finding, and the numbers it computed."""
     site = case.data.site
     if site is None or site.now.requests == 0:
-        return "No requests in the window: nothing to judge."
+        return "No requests in the window: nothing to judge.", {}
     now, lim = site.now, case.limits
     if now.requests < lim.min_requests:
-        return f"Only {num(now.requests)} requests in the window: not enough data for a verdict."
+        return f"Only {num(now.requests)} requests in the window: not enough data for a verdict.", {}
     if specialist == "latency":
-        tr = f"; server time Tr p95 {ms(now.tr.p95)}" if now.tr and now.tr.count else ""
+        tr = f"; server time Tr p95 {ms(now.tr.p95)}" if now.tr and now.tr.count and now.tr.p95 is not None else ""
         return (f"Latency within thresholds: p95 {ms(now.ta.p95)}, p99 {ms(now.ta.p99)} over "
-                f"{num(now.requests)} requests{tr}.")
+                f"{num(now.requests)} requests{tr}."), {}
     if specialist == "errors":
         return (f"Errors within thresholds: {pct(now.rate_5xx)} 5xx and {pct(now.rate_4xx)} 4xx over "
-                f"{num(now.requests)} requests.")
+                f"{num(now.requests)} requests."), {"error_rate_5xx_pct": now.rate_5xx, "error_rate_4xx_pct": now.rate_4xx}
     if specialist == "saturation":
-        return f"No sustained queueing: {pct(now.share(now.queued))} of the requests waited in a queue."
+        share = now.share(now.queued)
+        return f"No sustained queueing: {pct(share)} of the requests waited in a queue.", {"queued_pct": share}
     return (f"Traffic steady against its baseline: {num(now.requests)} requests in the window, "
-            f"{num(site.before.requests)} in the baseline.")
+            f"{num(site.before.requests)} in the baseline."), {}
 
 
 def _signals(h: Hypothesis) -> dict[str, float]:
@@ -60,7 +62,9 @@ def verdict(diagnosis: Diagnosis, specialist: SpecialistName) -> Verdict:
         parts.append(h.sentence)
         signals.update(_signals(h))
     if not problems:
-        parts.append(_calm(specialist, diagnosis.case))
+        calm, numbers = _calm(specialist, diagnosis.case)
+        parts.append(calm)
+        signals.update(numbers)
     details = []
     if len(problems) > MAX_SENTENCES:
         details.append(f"{len(problems) - MAX_SENTENCES} more: " + ", ".join(h.where for h in problems[MAX_SENTENCES:]))

@@ -18,7 +18,7 @@ from agent_service.diagnosis.diagnose import diagnose
 from agent_service.diagnosis.story import tell
 from agent_service.diagnosis.words import verdict
 from agent_service.engine import AnalysisContext, SpecialistSpec, Synthesis, Usage
-from agent_service.models import SPECIALISTS, EngineKind, Evidence, Finding, SpecialistName
+from agent_service.models import SPECIALISTS, EngineKind, Evidence, Finding, Scope, SpecialistName
 from agent_service.rules.recorder import Recorder
 from agent_service.rules.verdict import CheckInput
 from agent_service.settings import Settings
@@ -45,7 +45,7 @@ def baseline_note(inp: CheckInput, data: Breakdown) -> str:
     return f"each scope against itself over {span}, the hour before the window"
 
 
-async def fetch_case(rec: Recorder, inp: CheckInput, limits: Limits, *, redis: bool) -> Case:
+async def fetch_case(rec: Recorder, inp: CheckInput, limits: Limits, *, redis: bool, scope: Scope) -> Case:
     """The breakdown (and, for saturation, Redis' own memory) as one Case."""
     baseline_end = inp.baseline_end if inp.baseline_end is not None and inp.baseline_end < inp.start else inp.start
     calls: list[tuple[str, dict[str, Any]]] = [
@@ -58,6 +58,7 @@ async def fetch_case(rec: Recorder, inp: CheckInput, limits: Limits, *, redis: b
     asked = Span(inp.start, inp.end)
     minutes = int(BASELINE[:-1])
     data = Breakdown.of(answers[0], window=asked, baseline=Span(baseline_end - timedelta(minutes=minutes), baseline_end))
+    data = data.scoped(scope.backend, scope.frontend)
     sat = answers[1] if redis and len(answers) > 1 else None
     case = Case(data=data, limits=limits, redis=dict((sat or {}).get("redis") or {}))
     return replace(case, baseline_note=baseline_note(inp, data))
@@ -113,7 +114,7 @@ class RulesEngine:
         recorder = Recorder(tools)
         try:
             case = await fetch_case(recorder, CheckInput.of(context), self._limits_for(spec),
-                                    redis=spec.name == "saturation")
+                                    redis=spec.name == "saturation", scope=context.scope)
         except LookupError as exc:
             finding = Finding(specialist=spec.name, severity="unknown", status="failed",
                               summary=f"The {spec.name} signals could not be read.",

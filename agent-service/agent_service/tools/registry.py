@@ -62,6 +62,11 @@ _DESCRIPTIONS = {
 }
 
 
+# The breakdown is the rules engine's whole input: it is never cut to the LLM's tool-result limit
+# here (the model's view of it is cut where its tool results are rendered), only bounded.
+BREAKDOWN_MAX_CHARS = 2_000_000
+
+
 def build_tools(
     client: IngestionClient,
     defaults: Defaults,
@@ -91,6 +96,6 @@ def build_tools(
             defaults=defaults,
             tracker=tracker,
             args_model=args_models.get(name, ScopeArgs),
-            max_chars=max_chars,
+            max_chars=max(max_chars, BREAKDOWN_MAX_CHARS) if name == BREAKDOWN else max_chars,
         )
     return tools
