@@ -54,11 +54,23 @@ def _scope_text(context: AnalysisContext | None) -> str:
     return f" ({text})" if text else ""
 
 
+def _distinct(items: Sequence[Hypothesis]) -> list[Hypothesis]:
+    """One hypothesis per (mode, scope, server): several specialists may see the same mode."""
+    seen: set[tuple[str, str, str | None]] = set()
+    out = []
+    for h in sorted(items, key=lambda h: (h.causal_rank, -RANK[h.severity])):
+        key = (h.mode, h.where, h.server)
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out
+
+
 def _group_story(g: Group) -> str:
     root = g.root
     when = root.timing.words()
     lines = [root.sentence + (f" {when}" if when else "")]
-    others = [h for h in g.items if h is not root and not (h.mode == root.mode and h.server == root.server)]
+    others = [h for h in _distinct(g.items) if (h.mode, h.server) != (root.mode, root.server)]
     if others:
         follows = "; ".join(h.sentence.rstrip(".") for h in others[:3])
         lines.append(f"It explains what the other specialists see on {g.subject}: {follows}."
@@ -96,8 +108,8 @@ def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisCon
         lines.append(f"Baseline: {diagnosis.case.baseline_note}.")
     recs: list[str] = []
     for g in gs:
-        for h in sorted(g.items, key=lambda h: h.causal_rank):
-            if h.recommendation and h.recommendation not in recs and (h is g.root or h.mode != g.root.mode):
+        for h in _distinct(g.items):
+            if h.recommendation and h.recommendation not in recs:
                 recs.append(h.recommendation)
     if failed:
         recs.append("Some signals could not be read: check ingestion-service and Redis before trusting a calm report.")

@@ -107,8 +107,8 @@ def _drop(case: Case, s: ScopeData, c: Change, children: list[str]) -> Hypothesi
 def _surge(case: Case, s: ScopeData, c: Change) -> Hypothesis:
     times = c.observed / c.expected
     return Hypothesis(
-        "traffic_surge", "traffic", "warning", s, headline=f"traffic {num(round(times, 1))}× its usual",
-        sentence=(f"{s.label.capitalize()} takes {num(round(times, 1))}× its usual traffic: {num(c.observed)} "
+        "traffic_surge", "traffic", "warning", s, headline=f"traffic surge, {num(round(times, 1))}× its usual",
+        sentence=(f"A traffic surge: {s.label} takes {num(round(times, 1))}× its usual traffic: {num(c.observed)} "
                   f"requests in the last {num(c.minutes)} minutes where its baseline expects about "
                   f"{num(round(c.expected))}, above any span of the baseline."),
         recommendation=(f"Find where the extra traffic on {s.name or 'the site'} comes from (a campaign, a bot, a "
@@ -163,6 +163,14 @@ def traffic_hypotheses(case: Case) -> list[Hypothesis]:
                 child = drops.get(("backend", route))
                 if child and child[1].pct < c.pct + 20:
                     folded.add(("backend", route))
+    # a surge of the site or a frontend that its backends' own surges explain is told on them
+    for key, (s, c) in surges.items():
+        if s.kind == "backend":
+            continue
+        children = [v for k, v in surges.items() if k[0] == "backend" and (s.kind == "site" or k[1] in s.routes)]
+        gained = sum((d.observed - d.expected) / d.minutes for _, d in children)
+        if children and gained >= 0.5 * (c.observed - c.expected) / c.minutes:
+            folded.add(key)
     # traffic moving: a backend that dropped while another surged takes its place
     for key, (s, c) in list(drops.items()):
         if s.kind != "backend" or key in folded:
