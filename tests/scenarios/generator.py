@@ -72,6 +72,7 @@ class _Second:
     any_deny: bool = False  # some active phase denies, has clients aborting, or retries connections
     any_abort: bool = False
     any_connect: bool = False
+    routes: _Pick | None = None  # frontend weights this second, when a phase moved one's share
 
 
 def _intensity(phase: Phase, offset: float) -> float:
@@ -119,8 +120,11 @@ def _client_ip(index: int) -> str:
     return f"10.20.{index // 250 % 250}.{index % 250 + 1}"
 
 
-def _matches(phase: Phase, server: str | None, path: str | None) -> bool:
+def _matches(phase: Phase, server: str | None, path: str | None, frontend: str | None = None) -> bool:
+    """Whether a request (server, path, frontend; None = any) is one the phase changes."""
     if phase.server is not None and phase.server != server:
+        return False
+    if phase.frontend is not None and frontend is not None and phase.frontend != frontend:
         return False
     return phase.path is None or (path is not None and path.startswith(phase.path))
 
@@ -148,10 +152,10 @@ class _Simulator:
         return found
 
     def service_ms(self, backend: Backend, phases: list[tuple[Phase, float]], server: str | None,
-                   path: str | None, draw: float) -> float:
+                   path: str | None, draw: float, frontend: str | None = None) -> float:
         value = draw
         for phase, intensity in phases:
-            if phase.latency and _matches(phase, server, path):
+            if phase.latency and _matches(phase, server, path, frontend):
                 value = value * _mix(1.0, phase.latency.factor, intensity) + phase.latency.add_ms * intensity
         return min(value, backend.latency.max_ms)
 
@@ -160,9 +164,13 @@ class _Simulator:
         rate = backend.rps * (backend.pattern.rate_factor(offset) if backend.pattern else 1.0)
         nosrv = 0.0
         explicit_queue, explicit_wait, explicit_bq, pinned = 0.0, 0.0, 0.0, False
+        routes: dict[str, float] | None = None
         for phase, intensity in phases:
-            if phase.traffic:
+            if phase.traffic and phase.frontend is None:
                 rate *= _mix(1.0, phase.traffic.factor, intensity)
+            elif phase.traffic and phase.frontend in backend.routes:
+                routes = routes or dict(backend.routes)
+                routes[phase.frontend] *= _mix(1.0, phase.traffic.factor, intensity)
             if phase.nosrv:
                 nosrv = max(nosrv, phase.nosrv.rate * intensity)
             if phase.queue:
@@ -172,6 +180,8 @@ class _Simulator:
                 explicit_wait = max(explicit_wait, phase.queue.wait_ms * progress)
                 explicit_bq = max(explicit_bq, phase.queue.backend_queue * progress)
                 pinned = True
+        if routes is not None:  # a frontend's share of this backend moved: so did the backend's rate
+            rate *= sum(routes.values())
         mean = backend.latency.p50_ms * math.exp(_sigma(backend) ** 2 / 2)
         service_s = max(self.service_ms(backend, phases, None, None, mean), 1.0) / 1000
         servers = len(backend.servers)
@@ -189,26 +199,27 @@ class _Simulator:
         return _Second(backend, phases, rate, nosrv, srv_conn, beconn, srv_queue, round(explicit_bq),
                        wait_ms, timeout_share, any_deny=any(p.deny for p, _ in phases),
                        any_abort=any(p.client_abort for p, _ in phases),
-                       any_connect=any(p.refuse or p.retries for p, _ in phases))
+                       any_connect=any(p.refuse or p.retries for p, _ in phases),
+                       routes=None if routes is None else _Pick(list(routes), list(routes.values())))
 
-    def _drawn(self, sec: _Second, attr: str, server: str | None, path: str | None):  # noqa: ANN202
+    def _drawn(self, sec: _Second, attr: str, server: str, path: str, frontend: str):  # noqa: ANN202
         """The first active change `attr` of a phase matching this request, drawn by its rate."""
         for phase, intensity in sec.phases:
             change = getattr(phase, attr)
-            if change is not None and _matches(phase, server, path) and self.rng.random() < change.rate * intensity:
+            if change is not None and _matches(phase, server, path, frontend) and self.rng.random() < change.rate * intensity:
                 return change
         return None
 
-    def _connect(self, sec: _Second, server: str, path: str) -> term_.Connect | None:
+    def _connect(self, sec: _Second, server: str, path: str, frontend: str) -> term_.Connect | None:
         """Retries of the connection phase (refusing servers, `retries:` phases), or None."""
         backend, rng = sec.backend, self.rng
         turnaround = term_.turnaround_ms(backend.timeout_connect_ms)
         refusing = {p.server: p.refuse.rate * i for p, i in sec.phases
-                    if p.refuse is not None and p.server is not None and _matches(p, p.server, path)}
+                    if p.refuse is not None and p.server is not None and _matches(p, p.server, path, frontend)}
         if refusing:
             return term_.connect(server, backend.servers, lambda s: refusing.get(s, 0.0), retries=backend.retries,
                                  redispatch=backend.redispatch, turnaround=turnaround, rng=rng)
-        planned = self._drawn(sec, "retries", server, path)
+        planned = self._drawn(sec, "retries", server, path, frontend)
         if planned is None:
             return None
         return term_.planned_retries(server, backend.servers, count=planned.count, redispatch=planned.redispatch,
@@ -218,7 +229,7 @@ class _Simulator:
                 flood: Phase | None) -> Request:
         rng, backend = self.rng, sec.backend
         server = backend.servers[int(rng.random() * len(backend.servers))]
-        routes = self.routes[backend.name]
+        routes = sec.routes or self.routes[backend.name]
         frontend = routes.items[0] if len(routes.items) == 1 else routes(rng)
         if flood is not None and flood.flood is not None:
             client, method, path, status = flood.flood.client_ip, flood.flood.method, flood.flood.path, flood.flood.status
@@ -228,10 +239,10 @@ class _Simulator:
             method, path = choice.method, choice.path
             status = self.statuses[backend.name](rng)
             for phase, intensity in sec.phases:
-                if phase.errors and _matches(phase, server, path) and rng.random() < phase.errors.rate * intensity:
+                if phase.errors and _matches(phase, server, path, frontend) and rng.random() < phase.errors.rate * intensity:
                     status = rng.choice(phase.errors.status)
         draw = rng.lognormvariate(*self.lognormal[backend.name])
-        service = self.service_ms(backend, sec.phases, server, path, draw)
+        service = self.service_ms(backend, sec.phases, server, path, draw, frontend)
         if flood is not None:
             service = max(1.0, service * 0.2)
         t_req, t_conn = _randint(rng, 0, 2), _randint(rng, 0, 1)
@@ -239,8 +250,8 @@ class _Simulator:
         retries, term, size = 0, "----", self._bytes(backend, status)
         srv_conn, srv_queue, bq = sec.srv_conn, sec.srv_queue, sec.backend_queue
         be_name, redispatched, beconn = backend.name, False, sec.beconn
-        deny = self._drawn(sec, "deny", server, path) if sec.any_deny else None
-        abort = self._drawn(sec, "client_abort", server, path) if sec.any_abort else None
+        deny = self._drawn(sec, "deny", server, path, frontend) if sec.any_deny else None
+        abort = self._drawn(sec, "client_abort", server, path, frontend) if sec.any_abort else None
         conn = None
         if deny is not None:
             term, server = deny.state, "<NOSRV>"
@@ -265,7 +276,7 @@ class _Simulator:
             retries, term = backend.retries, "SC--"
             waited = backend.retries * term_.turnaround_ms(backend.timeout_connect_ms)
             timers = (t_req, wait, -1, -1, t_req + wait + waited + _randint(rng, 0, 9))
-        elif (conn := self._connect(sec, server, path) if sec.any_connect else None) is not None \
+        elif (conn := self._connect(sec, server, path, frontend) if sec.any_connect else None) is not None \
                 and not conn.connected:
             status, term, size = 503, "SC--", 217
             timers = term_.refused_timers(t_req, wait, conn, _randint(rng, 0, 9))

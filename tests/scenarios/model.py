@@ -128,6 +128,7 @@ class Phase(_Strict):
     ramp: float = Field(default=0.0, ge=0, description="seconds over which the change fades in")
     backend: str | None = None
     server: str | None = None
+    frontend: str | None = Field(default=None, description="only requests arriving through this frontend")
     path: str | None = Field(default=None, description="path prefix the change applies to")
     latency: LatencyChange | None = None
     errors: ErrorInjection | None = None
@@ -230,6 +231,10 @@ class Scenario(_Strict):
                 pool = backends[phase.backend].servers if phase.backend else []
                 if phase.server not in pool:
                     raise ValueError(f"{label}: server {phase.server!r} is not in the phase's backend")
+            if phase.frontend is not None:
+                routed = {b.name for b in self.baseline.backends if phase.frontend in b.routes}
+                if not routed or (phase.backend is not None and phase.backend not in routed):
+                    raise ValueError(f"{label}: frontend {phase.frontend!r} routes to no such backend")
             if phase.refuse is not None and phase.server is None:
                 raise ValueError(f"{label}: refuse needs a backend and a server")
         for name in self.expect.named_backends:

@@ -84,6 +84,21 @@ def test_a_backend_reached_from_several_frontends_by_share() -> None:
     assert all(e.actconn >= e.feconn for e in entries)
 
 
+def test_a_frontend_losing_traffic_takes_its_share_of_a_shared_backend_with_it() -> None:
+    backends = [
+        {"name": "be_api", "frontends": {"fe_web": 0.5, "fe_partner": 0.5}, "rps": 20, "servers": ["api1"],
+         "latency": {"p50_ms": 30, "p95_ms": 90}},
+        {"name": "be_feed", "frontend": "fe_partner", "rps": 10, "servers": ["feed1"],
+         "latency": {"p50_ms": 30, "p95_ms": 90}},
+    ]
+    phases = [{"start": "5m", "frontend": "fe_partner", "traffic": {"factor": 0.4}}]
+    entries = _entries(_scenario(backends, phases))
+    before = Counter((e.frontend, e.backend) for e in entries if e.timestamp < START + 300)
+    after = Counter((e.frontend, e.backend) for e in _after(entries, 300))
+    for key, factor in ((("fe_partner", "be_api"), 0.4), (("fe_partner", "be_feed"), 0.4), (("fe_web", "be_api"), 1)):
+        assert after[key] / before[key] == pytest.approx(factor, rel=0.12), key
+
+
 def test_traffic_moves_from_one_backend_to_another() -> None:
     backends = [{"name": n, "frontend": "fe", "rps": 10, "servers": [f"{n}1"], "latency": {"p50_ms": 30, "p95_ms": 90}}
                 for n in ("be_old", "be_new")]
@@ -232,6 +247,7 @@ def test_invalid_backends_are_refused(change: dict[str, Any], message: str) -> N
     ({"start": "1m", "backend": "be_a", "retries": {"rate": 0.1, "count": 4}}, {}, "less than or equal to 3"),
     ({"start": "1m", "backend": "be_a", "client_abort": {"rate": 0.1, "state": "XX"}}, {}, "state"),
     ({"start": "1m"}, {"server": "zz9"}, "in no backend's pool"),
+    ({"start": "1m", "frontend": "fe_zz", "traffic": {"factor": 0}}, {}, "routes to no such backend"),
     ({"start": "1m"}, {"backends": ["be_zz"]}, "not a baseline backend"),
     ({"start": "1m"}, {"keywords": [["deploy"]], "forbidden": ["Deploy"]}, "both expected and forbidden"),
 ])
