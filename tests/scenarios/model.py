@@ -155,6 +155,7 @@ class Expect(_Strict):
     backend: str | None = None
     backends: list[str] = Field(default_factory=list, description="each must be named (several problems)")
     server: str | None = Field(default=None, description="must be named (title, diagnosis, finding, advice)")
+    in_title: list[str] = Field(default_factory=list, description="names the title itself must hold")
     keywords: list[list[str]] = Field(default_factory=list, description="each group: any of these")
     forbidden: list[str] = Field(default_factory=list, description="none may be in diagnosis or advice")
 
@@ -243,6 +244,10 @@ class Scenario(_Strict):
         servers = {s for b in self.baseline.backends for s in b.servers}
         if self.expect.server is not None and self.expect.server not in servers:
             raise ValueError(f"expect.server {self.expect.server!r} is in no backend's pool")
+        frontends = {f for b in self.baseline.backends for f in b.routes}
+        for name in self.expect.in_title:
+            if name not in backends and name not in servers and name not in frontends:
+                raise ValueError(f"expect.in_title {name!r} is no backend, server or frontend")
         if seconds(self.analyze.window) > self.duration:
             raise ValueError("analyze.window is longer than the scenario's duration")
         return self

@@ -26,6 +26,7 @@ class Score:
     missed_flags: int = 0  # expected flagged, not flagged
     backend_ok: bool | None = None  # None: no backend expected; else `backend` and every `backends` named
     server_ok: bool | None = None  # None: no server expected
+    title_ok: bool | None = None  # None: nothing required in the title
     keywords_ok: bool | None = None  # None: no keywords expected
     forbidden_ok: bool | None = None  # None: no forbidden words; False: one of them was said
     duration_ms: float = 0.0  # as the report says
@@ -67,6 +68,7 @@ def failed(scenario: str, expect: Expect, error: str, *, wall_ms: float = 0.0) -
         scenario=scenario, passed=False, reasons=[error], severity_expected=list(expect.severities),
         severity_got=None, severity_ok=False, specialists={}, missed_flags=len(expect.flagged),
         backend_ok=False if expect.named_backends else None, server_ok=False if expect.server else None,
+        title_ok=False if expect.in_title else None,
         keywords_ok=False if expect.keywords else None, forbidden_ok=None, wall_ms=wall_ms, error=error,
     )
 
@@ -108,6 +110,14 @@ def score(scenario: str, expect: Expect, report: dict[str, Any], *, wall_ms: flo
         if not server_ok:
             reasons.append(f"server {expect.server!r} is not named in title, diagnosis, findings or recommendations")
 
+    title_ok: bool | None = None
+    if expect.in_title:
+        title = str(report.get("title") or "")
+        absent = [name for name in expect.in_title if not _names(title, name)]
+        title_ok = not absent
+        for name in absent:
+            reasons.append(f"{name!r} is not in the title")
+
     keywords_ok: bool | None = None
     if expect.keywords:
         text = _advice_text(report)
@@ -138,6 +148,7 @@ def score(scenario: str, expect: Expect, report: dict[str, Any], *, wall_ms: flo
         missed_flags=missed,
         backend_ok=backend_ok,
         server_ok=server_ok,
+        title_ok=title_ok,
         keywords_ok=keywords_ok,
         forbidden_ok=forbidden_ok,
         duration_ms=float(report.get("duration_ms") or 0.0),
@@ -172,6 +183,7 @@ class Summary:
     flag_recall: float | None
     backend_accuracy: float | None
     server_accuracy: float | None
+    title_accuracy: float | None
     keyword_accuracy: float | None
     forbidden_clean: float | None  # share of scenarios with forbidden words where none was said
     mean_wall_ms: float
@@ -192,6 +204,7 @@ def summarize(scores: list[Score]) -> Summary:
     backends = [s.backend_ok for s in scores if s.backend_ok is not None]
     keywords = [s.keywords_ok for s in scores if s.keywords_ok is not None]
     servers = [s.server_ok for s in scores if s.server_ok is not None]
+    titles = [s.title_ok for s in scores if s.title_ok is not None]
     forbidden = [s.forbidden_ok for s in scores if s.forbidden_ok is not None]
     walls = [s.wall_ms for s in scores]
     return Summary(
@@ -203,6 +216,7 @@ def summarize(scores: list[Score]) -> Summary:
         flag_recall=_ratio(tp, tp + fn),
         backend_accuracy=_ratio(sum(backends), len(backends)),
         server_accuracy=_ratio(sum(servers), len(servers)),
+        title_accuracy=_ratio(sum(titles), len(titles)),
         keyword_accuracy=_ratio(sum(keywords), len(keywords)),
         forbidden_clean=_ratio(sum(forbidden), len(forbidden)),
         mean_wall_ms=round(sum(walls) / len(walls), 1) if walls else 0.0,

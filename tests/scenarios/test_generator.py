@@ -72,6 +72,11 @@ def test_every_public_scenario_generates_valid_httplog(path) -> None:
     messages = tuple(text for _, text in generated.messages)
     for line in generated.lines("syslog")[::7]:
         assert HTTPLOG.match(line) or (messages and line.endswith(messages)), line
+    haproxy = pytest.importorskip("ingestion_service.haproxy")
+    for text in messages:  # ingestion skips them (a rejected line fails the scenario)
+        assert isinstance(haproxy.parse_line(text), haproxy.Skip), text
+    for line in generated.lines("mixed")[::11]:
+        assert isinstance(haproxy.parse_line(line), haproxy.LogEntry | haproxy.Skip), line
 
 
 def test_same_seed_same_lines_and_other_seed_other_lines() -> None:

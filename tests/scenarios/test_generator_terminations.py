@@ -249,6 +249,7 @@ def test_invalid_backends_are_refused(change: dict[str, Any], message: str) -> N
     ({"start": "1m"}, {"server": "zz9"}, "in no backend's pool"),
     ({"start": "1m", "frontend": "fe_zz", "traffic": {"factor": 0}}, {}, "routes to no such backend"),
     ({"start": "1m"}, {"backends": ["be_zz"]}, "not a baseline backend"),
+    ({"start": "1m"}, {"in_title": ["be_zz"]}, "no backend, server or frontend"),
     ({"start": "1m"}, {"keywords": [["deploy"]], "forbidden": ["Deploy"]}, "both expected and forbidden"),
 ])
 def test_invalid_phases_and_expectations_are_refused(phase: dict[str, Any], expect: dict[str, Any],

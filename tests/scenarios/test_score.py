@@ -139,3 +139,12 @@ def test_summary_counts_servers_and_forbidden_words() -> None:
     summary = summarize([score("a", SEVERAL, good), score("b", SEVERAL, bad), score("c", EXPECT, _report())])
     assert summary.server_accuracy == 0.5 and summary.forbidden_clean == 0.5
     assert summarize([failed("d", SEVERAL, "down")]).forbidden_clean is None
+
+
+def test_names_required_in_the_title_must_be_in_the_title_itself() -> None:
+    expect = Expect.model_validate({"overall_severity": "critical", "in_title": ["be_api", "be_search"]})
+    both = score("t", expect, _report(title="be_api: 502s; be_search: slow"))
+    one = score("t", expect, _report(title="be_api: 502s (and 1 more)", diagnosis="be_search is slow"))
+    assert both.passed and both.title_ok is True
+    assert one.title_ok is False and one.reasons == ["'be_search' is not in the title"]
+    assert summarize([both, one]).title_accuracy == 0.5
