@@ -199,9 +199,13 @@ class Breakdown:
         """`window`/`baseline` are what was asked; the answer's own spans win when it gives them."""
 
         def span(key: str, asked: Span) -> Span:
+            """The minutes the answer covers (whole minutes), ending when the data does: at the
+            asked end, inside the answer's last minute."""
             r = raw.get(key) or {}
             start, end = _when(r.get("start")), _when(r.get("end"))
-            return Span(start, end) if start and end and end > start else asked
+            if not (start and end and end > start):
+                return asked
+            return Span(start, min(end, asked.end)) if asked.end > start else Span(start, end)
 
         scopes = []
         for s in raw.get("scopes") or []:

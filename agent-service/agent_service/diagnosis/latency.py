@@ -17,7 +17,7 @@ def _p(t: Timer | None) -> tuple[float | None, float | None]:
 
 
 def _server_timer(s: ScopeData) -> Timer:
-    return s.now.tr if s.now.tr and s.now.tr.count else s.now.ta
+    return s.now.tr if s.now.tr and s.now.tr.p95 is not None else s.now.ta
 
 
 def slow_server(case: Case, b: ScopeData) -> tuple[ScopeData, float, float] | None:

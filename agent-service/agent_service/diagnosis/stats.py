@@ -73,6 +73,17 @@ def mad(values: Sequence[float]) -> float:
     return median([abs(v - m) for v in values])
 
 
+def trimmed_mean(values: Sequence[float], cut: float = 0.2) -> float:
+    """The mean without the lowest and highest `cut` share of the values: a baseline whose last
+    minutes already hold the onset keeps its usual level."""
+    if not values:
+        return 0.0
+    s = sorted(values)
+    k = int(len(s) * cut)
+    kept = s[k: len(s) - k] or s
+    return sum(kept) / len(kept)
+
+
 def sliding_sums(values: Sequence[float], width: int) -> list[float]:
     """Sums of every run of `width` consecutive values (empty when too short)."""
     if width <= 0 or len(values) < width:

@@ -80,6 +80,11 @@ def _group_story(g: Group) -> str:
     return " ".join(lines)
 
 
+def _too_small(diagnosis: Diagnosis) -> bool:
+    site = diagnosis.case.data.site
+    return site is not None and 0 < site.now.requests < diagnosis.case.limits.min_requests
+
+
 def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisContext | None) -> Synthesis:
     where = _scope_text(context)
     failed = [f for f in findings if f.status != "completed"]
@@ -90,11 +95,16 @@ def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisCon
     if not done:
         title = f"Analysis incomplete: no signal could be read{where}"
         lines.append("None of the specialists could read its signals, so nothing can be said about the service's health.")
+    elif not gs and _too_small(diagnosis):
+        site = diagnosis.case.data.site
+        n = site.now.requests if site else 0
+        title = f"Not enough data to judge{where}: {n} requests"
+        lines.append(f"Only {n} requests in the window: too few to judge (fewer than "
+                     f"{diagnosis.case.limits.min_requests:g}), so no verdict — not a clean bill of health either.")
     elif not gs:
         title = f"Healthy: golden signals within thresholds{where}"
         calm = ", ".join(f.specialist for f in done)
         lines.append(f"The {calm} specialists found their signals normal against the baseline and the thresholds.")
-        lines += [h.sentence for h in diagnosis.hypotheses if h.severity == "ok"][:2]
     else:
         named = [f"{g.named} — {g.root.headline}" for g in gs[:MAX_TITLE_GROUPS]]
         more = f" and {len(gs) - MAX_TITLE_GROUPS} more" if len(gs) > MAX_TITLE_GROUPS else ""
@@ -102,6 +112,9 @@ def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisCon
         if len(gs) > 1:
             lines.append(f"{len(gs)} separate problems: " + "; ".join(f"{g.named} ({g.root.headline})" for g in gs) + ".")
         lines += [_group_story(g) for g in gs]
+    notes = _distinct([h for h in diagnosis.hypotheses if h.severity == "ok"])[:3]
+    if notes:
+        lines.append(("Also noted: " if gs else "") + " ".join(h.sentence for h in notes))
     for f in failed:
         lines.append(f"The {f.specialist} specialist did not finish ({f.status}): {f.error or 'no reason given'}.")
     if diagnosis.case.baseline_note:
@@ -111,6 +124,7 @@ def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisCon
         for h in _distinct(g.items):
             if h.recommendation and h.recommendation not in recs:
                 recs.append(h.recommendation)
+    recs += [h.recommendation for h in notes if h.recommendation and h.recommendation not in recs]
     if failed:
         recs.append("Some signals could not be read: check ingestion-service and Redis before trusting a calm report.")
     if gs and len(recs) < MAX_RECOMMENDATIONS:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from agent_service.diagnosis.case import Case
 from agent_service.diagnosis.data import ScopeData
 from agent_service.diagnosis.hypothesis import RANK, Hypothesis, Level
-from agent_service.diagnosis.stats import poisson_cdf, poisson_sf, proportion_above, sliding_sums
+from agent_service.diagnosis.stats import poisson_cdf, poisson_sf, proportion_above, sliding_sums, trimmed_mean
 from agent_service.diagnosis.fmt import num, pct
 
 TAIL_MINUTES = 3
@@ -47,36 +47,65 @@ def _started(case: Case) -> int:
     return next((i for i, v in enumerate(col) if v > 0), len(col))
 
 
-def change(case: Case, s: ScopeData) -> Change | None:
+@dataclass(frozen=True)
+class Span:
+    """The latest `span` minutes of a scope against what its baseline expects of them."""
+
+    span: int
+    minutes: float  # `span` with the last minute counted by how much of it had elapsed
+    observed: int
+    expected: float
+    lo: float | None  # the quietest and busiest `span` minutes of the baseline
+    hi: float | None
+
+    @property
+    def scaled(self) -> float:
+        return self.observed * self.span / self.minutes
+
+    @property
+    def per_minute_delta(self) -> float:
+        return (self.observed - self.expected) / self.minutes
+
+
+def spans(case: Case, s: ScopeData) -> list[Span]:
+    """The whole window and its latest minutes. The expected rate is a trimmed mean of the recent
+    baseline (an onset in its last minutes does not raise it), the pattern its same-length spans."""
     th = case.limits.traffic
     now = s.now_minutes.col("requests")
-    start = _started(case)
-    before = list(s.before_minutes.col("requests"))[start:]
+    before = list(s.before_minutes.col("requests"))[_started(case):]
     if not now or not before or sum(before) < th.min_requests:
-        return None
-    frac = case.last_minute_fraction
-    worst: Change | None = None
+        return []
+    out = []
     for span in sorted({len(now), min(TAIL_MINUTES, len(now))}):
-        recent = before[-max(RECENT_MINUTES, 2 * span):]
-        rate = sum(recent) / len(recent)
-        minutes = span - 1 + frac
-        expected = rate * minutes
-        observed = int(sum(now[-span:]))
-        if expected < th.min_requests or rate < th.min_typical_per_minute:
-            continue
-        scaled = observed * span / minutes
+        rate = trimmed_mean(before[-max(RECENT_MINUTES, 2 * span):])
+        minutes = span - 1 + case.last_minute_fraction
         sums = sliding_sums(before, span)
         lo, hi = (min(sums), max(sums)) if len(sums) >= 2 else (None, None)
+        out.append(Span(span, minutes, int(sum(now[-span:])), rate * minutes, lo, hi))
+    return out
+
+
+def change(case: Case, s: ScopeData) -> Change | None:
+    """A drop or surge: very unlikely under the baseline's rate (Poisson) and beyond the baseline's
+    own quietest (busiest) span by more than chance."""
+    th = case.limits.traffic
+    worst: Change | None = None
+    for sp in spans(case, s):
+        observed, expected, scaled = sp.observed, sp.expected, sp.scaled
+        if expected < th.min_requests or expected / sp.minutes < th.min_typical_per_minute:
+            continue
+        lo, hi, span = sp.lo, sp.hi, sp.span
         depth = 100 * (1 - observed / expected)
         found: Change | None = None
-        if depth > 0 and poisson_cdf(observed, expected) < th.significance and (lo is None or scaled < lo):
+        if depth > 0 and poisson_cdf(observed, expected) < th.significance and (
+                lo is None or poisson_cdf(scaled, lo) < th.significance):
             lvl: Level = ("critical" if depth >= th.traffic_drop_critical_pct
                           else "warning" if depth >= th.traffic_drop_warning_pct else "ok")
             if lvl != "ok":
                 found = Change(lvl, "drop", observed, expected, span, depth)
         growth = 100 * (observed / expected - 1)
         if growth >= th.traffic_surge_warning_pct and poisson_sf(observed, expected) < th.significance \
-                and (hi is None or scaled > hi):
+                and (hi is None or poisson_sf(scaled, hi) < th.significance):
             found = Change("warning", "surge", observed, expected, span, growth)
         if found and (worst is None or RANK[found.level] > RANK[worst.level]):
             worst = found
@@ -131,8 +160,9 @@ def _clients(case: Case, b: ScopeData) -> list[Hypothesis]:
     top = max(states, key=lambda k: states[k]) if states else ""
     meaning = _CLIENT_STATES.get(top[:2], "clients went away before the response was complete")
     listed = ", ".join(f"{k} ×{num(v)}" for k, v in sorted(states.items(), key=lambda kv: -kv[1])[:3])
+    # Told apart, never a fault of the service by itself: a note, not a severity.
     return [Hypothesis(
-        "clients_going_away", "traffic", "warning", b, headline="clients going away",
+        "clients_going_away", "traffic", "ok", b, headline="clients going away",
         sentence=(f"Clients go away on {b.name}: {pct(share)} of its {num(now.requests)} requests were ended by the "
                   f"client ({listed}) — {meaning}."),
         recommendation=(f"Look at the clients of {b.name} (a mobile network, an app release, a proxy in front) rather "
@@ -176,10 +206,14 @@ def traffic_hypotheses(case: Case) -> list[Hypothesis]:
         if s.kind != "backend" or key in folded:
             continue
         lost = c.expected - c.observed
-        for skey, (t, d) in surges.items():
+        for t in case.data.of_kind("backend"):
+            d = next((sp for sp in spans(case, t) if sp.span == c.minutes), None)
+            if t is s or d is None or ("backend", t.name) in drops:
+                continue
             gained = d.observed - d.expected
-            if t.kind == "backend" and 0.5 * lost <= gained <= 2 * lost:
-                folded |= {key, skey}
+            significant = poisson_sf(d.observed, max(d.expected, 1e-9)) < case.limits.traffic.significance
+            if significant and 0.5 * lost <= gained <= 2 * lost:
+                folded |= {key, ("backend", t.name)}
                 out.append(Hypothesis(
                     "traffic_shift", "traffic", "warning", s, headline=f"traffic moved to {t.name}",
                     sentence=(f"Traffic moved from {s.name} to {t.name}: {s.name} got {num(c.observed)} requests where "
