@@ -40,6 +40,9 @@ def _calm(specialist: SpecialistName, case: Case) -> tuple[str, dict[str, float]
     if specialist == "saturation":
         share = now.share(now.queued)
         return f"No sustained queueing: {pct(share)} of the requests waited in a queue.", {"queued_pct": share}
+    if site.before.requests < lim.min_requests:
+        return (f"No baseline to compare the traffic with ({num(site.before.requests)} requests in it): "
+                f"{num(now.requests)} requests in the window."), {}
     return (f"Traffic steady against its baseline: {num(now.requests)} requests in the window, "
             f"{num(site.before.requests)} in the baseline."), {}
 
