@@ -55,7 +55,7 @@ def select(known: dict[str, list[str]], routes: Routes, *, backend: str | None,
            frontend: str | None) -> list[Scope]:
     """The scopes answered, in order: site, frontends, backends, servers under their backend.
     backend=X: X, its servers and the frontends routing to it; frontend=F: F, the backends it
-    routes to and their servers (both: the intersection)."""
+    routes to and their servers; both: F, X and X's servers."""
     fes = set(known[FRONTEND])
     bes = set(known[BACKEND])
     if backend:
