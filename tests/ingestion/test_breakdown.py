@@ -124,6 +124,9 @@ def test_breakdown_filters_and_baseline_end(api: httpx.Client) -> None:
     assert _names(body) == [("site", ""), ("frontend", "fe_a"), ("backend", "be_x"), ("server", "be_x/x1"),
                             ("server", "be_x/x2")]
     assert body["scopes"][0]["window"]["requests"] == 6  # the site stays whole
+    both = _get(api, backend="be_x", frontend="fe_a")
+    assert _names(both) == [("site", ""), ("frontend", "fe_a"), ("backend", "be_x"), ("server", "be_x/x1"),
+                            ("server", "be_x/x2")]
     unknown = _get(api, backend="be_none")
     assert _names(unknown) == [("site", ""), ("backend", "be_none")]
     assert unknown["scopes"][1]["window"]["requests"] == 0 and unknown["scopes"][1]["window"]["ta"]["p50_ms"] is None
