@@ -124,6 +124,9 @@ def test_breakdown_filters_and_baseline_end(api: httpx.Client) -> None:
     assert _names(body) == [("site", ""), ("frontend", "fe_a"), ("backend", "be_x"), ("server", "be_x/x1"),
                             ("server", "be_x/x2")]
     assert body["scopes"][0]["window"]["requests"] == 6  # the site stays whole
+    both = _get(api, backend="be_x", frontend="fe_a")
+    assert _names(both) == [("site", ""), ("frontend", "fe_a"), ("backend", "be_x"), ("server", "be_x/x1"),
+                            ("server", "be_x/x2")]
     unknown = _get(api, backend="be_none")
     assert _names(unknown) == [("site", ""), ("backend", "be_none")]
     assert unknown["scopes"][1]["window"]["requests"] == 0 and unknown["scopes"][1]["window"]["ta"]["p50_ms"] is None
@@ -178,3 +181,24 @@ def test_a_backend_shared_by_two_frontends_leaves_their_tr_unknown(redis_url: st
         scopes = {s["name"]: s for s in _get(api)["scopes"]}
         assert scopes["be_x"]["routes"] == ["fe_a", "fe_b"] and scopes["fe_a"]["window"]["tr"]["p50_ms"] is None
         assert scopes[""]["window"]["tr"]["p50_ms"] == pytest.approx(10, rel=0.01)
+
+
+def test_servers_over_the_name_cap_leave_backend_stats_exact(redis_url: str) -> None:
+    """be_x/x2 and be_y/y1 fold into the `__other__` server: be_x's Ta is read from its own buckets,
+    not from its servers' (which no longer add up)."""
+    settings = Settings(redis_url=redis_url, parse_workers=0, server_name_cap=1)
+    with serve_app(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as api:
+        for batch in (WINDOW_LINES[:1], WINDOW_LINES[1:]):  # be_x/x1 first: it takes the one slot
+            r = api.post("/logs", content="\n".join(batch), headers={"Content-Type": "text/plain"})
+            assert r.status_code == 202
+        scopes = {s["name"]: s for s in _get(api)["scopes"]}
+        assert [n for n in scopes if n.startswith("be_x/") or n == "__other__"] == ["be_x/x1", "__other__"]
+        other = scopes["__other__"]
+        assert (other["kind"], other["backend"], other["server"]) == ("server", None, "__other__")
+        assert other["window"]["requests"] == 4
+        be_x = scopes["be_x"]["window"]
+        assert be_x["requests"] == 4 and be_x["ta"]["count"] == 4
+        assert be_x["ta"]["p99_ms"] == pytest.approx(5008, rel=0.01)  # rank floor(0.99 * 3) of 12, 23, 5008, 30040
+        assert scopes[""]["window"]["ta"]["p50_ms"] == pytest.approx(101, rel=0.01)
+        assert _names(_get(api, backend="be_x")) == [("site", ""), ("frontend", "fe_a"), ("backend", "be_x"),
+                                                     ("server", "be_x/x1")]

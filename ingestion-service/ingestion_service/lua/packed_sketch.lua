@@ -1,4 +1,4 @@
--- A latency sketch packed in one string (the Tr sketch: far fewer bytes than a hash per chunk).
+-- Shared by the read and write scripts. A latency sketch packed in one string (the Tr sketch: far fewer bytes than a hash per chunk).
 -- Buckets in index order, each as two varints (7 bits a byte, low first, high bit = more): the
 -- gap to the previous index minus one (the first: its index), then the count. Index = sketch key
 -- + 1, and 0 for the zero bucket. Prepended to the scripts that use it (store/scripts.py).
@@ -35,4 +35,27 @@ local function sketch_encode(acc)
     sketch_varint(out, idx - prev - 1); sketch_varint(out, acc[idx]); prev = idx
   end
   return table.concat(out)
+end
+
+-- Add the Ta bucket hashes named by the `hk` chunk mask of counters hash `c` into `acc`.
+local function merge_chunks(c, mask, acc)
+  local prefix = string.sub(c, 1, -2) .. 'h'
+  for bitpos = 0, 31 do
+    if bit.band(mask, bit.lshift(1, bitpos)) ~= 0 then
+      local h = redis.call('HGETALL', prefix .. (bitpos - 16))
+      for j = 1, #h, 2 do
+        local k = h[j]
+        acc[k] = (acc[k] or 0) + h[j + 1]
+      end
+    end
+  end
+end
+
+local function flat_pairs(t)
+  local parts = {}
+  for k, c in pairs(t) do
+    parts[#parts + 1] = k
+    parts[#parts + 1] = string.format('%d', c)
+  end
+  return table.concat(parts, ' ')
 end

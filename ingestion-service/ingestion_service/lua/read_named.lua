@@ -19,30 +19,11 @@ for i = 1, #KEYS do
     ca = ca + tonumber(v[7] or '0')
     if want and v[3] then acc[ARGV[1]] = (acc[ARGV[1]] or 0) + tonumber(v[3]) end
     local mask = want and tonumber(v[4] or '0') or 0
-    if mask ~= 0 then
-      local prefix = string.sub(c, 1, -2) .. 'h'
-      for bitpos = 0, 31 do
-        if bit.band(mask, bit.lshift(1, bitpos)) ~= 0 then
-          local h = redis.call('HGETALL', prefix .. (bitpos - 16))
-          for j = 1, #h, 2 do
-            local k = h[j]
-            acc[k] = (acc[k] or 0) + h[j + 1]
-          end
-        end
-      end
-    end
+    if mask ~= 0 then merge_chunks(c, mask, acc) end
     if want_tr then
       local packed = redis.call('GET', string.sub(c, 1, -2) .. 'r')
       if packed then sketch_decode(packed, tr) end
     end
   end
 end
-local function flat(t)
-  local parts = {}
-  for k, c in pairs(t) do
-    parts[#parts + 1] = k
-    parts[#parts + 1] = string.format('%d', c)
-  end
-  return table.concat(parts, ' ')
-end
-return {n, e5, flat(acc), rt, rd, ca, flat(tr)}
+return {n, e5, flat_pairs(acc), rt, rd, ca, flat_pairs(tr)}

@@ -1,8 +1,9 @@
 """GET /metrics/breakdown: every scope's facts over a window and a baseline, with their minutes.
 
-Three round trips whatever the number of scopes: the names; the frontend×backend counts (which
-frontend routes to which backend, for the filters and `routes`); then every selected scope's
-per-minute counters (HGETALL, cheap) with its Ta/Tr buckets merged inside Redis per span.
+A few round trips whatever the number of scopes: the names; the frontend×backend counts (which
+frontend routes to which backend, for the filters and `routes`); then per span (window, baseline)
+one script call per scope that sums its counters, takes its per-minute columns and merges its Ta/Tr
+buckets inside Redis (read_span.lua), and the backends' Tr for the site's and frontends' Tr.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from ingestion_service.queries import timers
-from ingestion_service.queries.stats import iso, minutes_of, stats_of
+from ingestion_service.queries.stats import FIELDS, iso, minutes_of, stats_of
 from ingestion_service.queries.window import Window
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER, SITE
 from ingestion_service.store import reader
@@ -54,7 +55,7 @@ def select(known: dict[str, list[str]], routes: Routes, *, backend: str | None,
            frontend: str | None) -> list[Scope]:
     """The scopes answered, in order: site, frontends, backends, servers under their backend.
     backend=X: X, its servers and the frontends routing to it; frontend=F: F, the backends it
-    routes to and their servers (both: the intersection)."""
+    routes to and their servers; both: F, X and X's servers."""
     fes = set(known[FRONTEND])
     bes = set(known[BACKEND])
     if backend:
@@ -79,19 +80,52 @@ def select(known: dict[str, list[str]], routes: Routes, *, backend: str | None,
             + servers)
 
 
-async def _spans(redis: aioredis.Redis, scopes: list[Scope], backends: list[str], pairs: list[str],
-                 minutes: list[int]) -> dict[Scope, reader.NamedWindow]:
-    """Ta buckets of `scopes`, with every backend's Tr and the pair counts (for the site's and the
-    frontends' Tr), merged over `minutes` in one round trip."""
-    extra = [(BACKEND, b) for b in backends if (BACKEND, b) not in scopes] + [(PAIR, p) for p in pairs]
-    return await reader.read_named(redis, scopes + extra, minutes, counts_only=frozenset(extra))
+async def _tr_inputs(redis: aioredis.Redis, spans: dict[Scope, reader.SpanData], backends: list[str],
+                     pairs: list[str], minutes: list[int]) -> dict[Scope, reader.NamedWindow]:
+    """Every backend's Tr and every pair's counts over `minutes` (for the site's and the frontends'
+    Tr): the backends already read come from `spans`, the others in one round trip."""
+    missing = [(BACKEND, b) for b in backends if (BACKEND, b) not in spans] + [(PAIR, p) for p in pairs]
+    data = await reader.read_named(redis, missing, minutes, counts_only=frozenset(missing))
+    for b in backends:
+        span = spans.get((BACKEND, b))
+        if span is not None:
+            data[(BACKEND, b)] = reader.NamedWindow(span.sums.get("n", 0), tr_buckets=span.tr_buckets)
+    return data
 
 
-def _tr(scope: Scope, data: dict[Scope, reader.NamedWindow], backends: list[str],
-        routes: Routes) -> dict[int, int] | None:
+async def _read(redis: aioredis.Redis, scopes: list[Scope], minutes: list[int], *,
+                whole: bool) -> dict[Scope, reader.SpanData]:
+    """The spans of `scopes`. Every request lands in exactly one server scope, so a backend's Ta
+    buckets are its servers' merged when their requests add up (not when some servers were folded
+    into `__other__`: then read in a second round trip), and with `whole` (every server among
+    `scopes`) the site's are every server's."""
+    servers_of: dict[str, list[Scope]] = {}
+    for kind, name in scopes:
+        be, slash, _ = name.partition("/")
+        if kind == SERVER and slash:
+            servers_of.setdefault(be, []).append((kind, name))
+    derived = frozenset(s for s in scopes if s[0] == BACKEND or (s[0] == SITE and whole))
+    spans = await reader.read_spans(redis, scopes, minutes, FIELDS, without_ta=derived)
+    servers = [s for s in scopes if s[0] == SERVER]
+    incomplete = []
+    for scope in derived:
+        parts = servers if scope[0] == SITE else servers_of.get(scope[1], [])
+        if sum(spans[p].sums.get("n", 0) for p in parts) != spans[scope].sums.get("n", 0):
+            incomplete.append(scope)
+            continue
+        spans[scope].buckets = timers.merged([spans[p].buckets for p in parts])
+    if incomplete:
+        again = await reader.read_spans(redis, incomplete, minutes, FIELDS)
+        for scope in incomplete:
+            spans[scope].buckets = again[scope].buckets
+    return spans
+
+
+def _tr(scope: Scope, spans: dict[Scope, reader.SpanData], data: dict[Scope, reader.NamedWindow],
+        backends: list[str], routes: Routes) -> dict[int, int] | None:
     kind, name = scope
     if kind == BACKEND:
-        return data[scope].tr_buckets
+        return spans[scope].tr_buckets
     if kind == SITE:
         return timers.merged([data[(BACKEND, b)].tr_buckets or {} for b in backends])
     if kind == FRONTEND:
@@ -125,25 +159,19 @@ async def breakdown(redis: aioredis.Redis, window: Window, baseline: Window, *,
     known = dict(zip(kinds, names))
     routes = await _routes(redis, known[PAIR], every)
     candidates = select(known, routes, backend=backend, frontend=frontend)
-    per_minute = await reader.read_minutes(redis, candidates, every, buckets=False)
-    index = {m: i for i, m in enumerate(every)}
-    win_idx, base_idx = [index[m] for m in win_minutes], [index[m] for m in base_minutes]
+    win = await _read(redis, candidates, win_minutes, whole=not (backend or frontend))
+    base = await _read(redis, candidates, base_minutes, whole=not (backend or frontend))
     named = {backend, frontend} - {None}
-
-    def active(scope: Scope) -> bool:
-        return scope[0] == SITE or scope[1] in named or any(d.sums.get("n", 0) for d in per_minute[scope])
-
-    scopes = [s for s in candidates if active(s)]
-    win = await _spans(redis, scopes, known[BACKEND], known[PAIR], win_minutes)
-    base = await _spans(redis, scopes, known[BACKEND], known[PAIR], base_minutes)
+    scopes = [s for s in candidates
+              if s[0] == SITE or s[1] in named or win[s].sums.get("n", 0) or base[s].sums.get("n", 0)]
+    win_tr = await _tr_inputs(redis, win, known[BACKEND], known[PAIR], win_minutes)
+    base_tr = await _tr_inputs(redis, base, known[BACKEND], known[PAIR], base_minutes)
     rows = []
     for scope in scopes:
-        data = per_minute[scope]
-        w_data, b_data = [data[i] for i in win_idx], [data[i] for i in base_idx]
         row = _row(scope, routes)
-        row["window"] = stats_of(w_data, win[scope].buckets, _tr(scope, win, known[BACKEND], routes))
-        row["baseline"] = stats_of(b_data, base[scope].buckets, _tr(scope, base, known[BACKEND], routes))
-        row["window_minutes"] = minutes_of(win_minutes, w_data)
-        row["baseline_minutes"] = minutes_of(base_minutes, b_data)
+        row["window"] = stats_of(win[scope], _tr(scope, win, win_tr, known[BACKEND], routes))
+        row["baseline"] = stats_of(base[scope], _tr(scope, base, base_tr, known[BACKEND], routes))
+        row["window_minutes"] = minutes_of(win_minutes, win[scope])
+        row["baseline_minutes"] = minutes_of(base_minutes, base[scope])
         rows.append(row)
     return {"window": _span(window), "baseline": _span(baseline), "scopes": rows}
