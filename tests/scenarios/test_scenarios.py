@@ -46,6 +46,8 @@ PENDING_ENGINE: dict[str, str] = {
     "accounts-standing-slowness": "baseline before the onset, not the previous window inside the incident",
     "public-api-rate-limited": "denials by the proxy itself (PR--, <NOSRV>) told apart",
     "export-timeouts-beside-client-timeouts": "sH server timeouts apart from client timeouts; no rollback",
+    "busy-site-everyday-noise": "client-side terminations never make a server-latency verdict",
+    "media-server-refuses-no-redispatch": "refused connections (SC--) on one server, not a deploy",
 }
 
 
