@@ -12,18 +12,16 @@ abandoned by their client take the shapes of terminations.py.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
-
 from typing import Literal
 
 from tests.scenarios import terminations as term_
 from tests.scenarios.httplog import Request, Style, format_message, format_request
 from tests.scenarios.model import Backend, Phase, Scenario
+from tests.scenarios.sampling import Pick, client_ip, mix, poisson, randint
 
 LineStyle = Style | Literal["mixed"]
 
@@ -72,7 +70,7 @@ class _Second:
     any_deny: bool = False  # some active phase denies, has clients aborting, or retries connections
     any_abort: bool = False
     any_connect: bool = False
-    routes: _Pick | None = None  # frontend weights this second, when a phase moved one's share
+    routes: Pick | None = None  # frontend weights this second, when a phase moved one's share
 
 
 def _intensity(phase: Phase, offset: float) -> float:
@@ -80,44 +78,8 @@ def _intensity(phase: Phase, offset: float) -> float:
     return 1.0 if phase.ramp <= 0 else min(1.0, (offset - phase.start + 1) / phase.ramp)
 
 
-def _mix(base: float, target: float, intensity: float) -> float:
-    return base + (target - base) * intensity
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    if lam <= 0:
-        return 0
-    if lam > 30:
-        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
-    limit, k, p = math.exp(-lam), 0, rng.random()
-    while p > limit:
-        k += 1
-        p *= rng.random()
-    return k
-
-
 def _sigma(backend: Backend) -> float:
     return math.log(backend.latency.p95_ms / backend.latency.p50_ms) / _Z95
-
-
-class _Pick:
-    """Weighted choice with precomputed cumulative weights (one random draw per pick)."""
-
-    def __init__(self, items: list, weights: list[float]) -> None:
-        self.items = items
-        self.cumulative = list(itertools.accumulate(weights))
-        self.total = self.cumulative[-1]
-
-    def __call__(self, rng: random.Random):  # noqa: ANN204 - returns an item of `items`
-        return self.items[min(bisect.bisect_right(self.cumulative, rng.random() * self.total), len(self.items) - 1)]
-
-
-def _randint(rng: random.Random, low: int, high: int) -> int:
-    return low + int(rng.random() * (high - low + 1))
-
-
-def _client_ip(index: int) -> str:
-    return f"10.20.{index // 250 % 250}.{index % 250 + 1}"
 
 
 def _matches(phase: Phase, server: str | None, path: str | None, frontend: str | None = None) -> bool:
@@ -135,12 +97,12 @@ class _Simulator:
         self.start = start
         self.rng = random.Random(scenario.seed)
         self.queue = {b.name: 0.0 for b in scenario.baseline.backends}
-        self.clients = [_client_ip(i) for i in range(scenario.baseline.clients)]
+        self.clients = [client_ip(i) for i in range(scenario.baseline.clients)]
         backends = scenario.baseline.backends
-        self.paths = {b.name: _Pick(b.paths, [p.weight for p in b.paths]) for b in backends}
-        self.statuses = {b.name: _Pick(list(b.status), list(b.status.values())) for b in backends}
+        self.paths = {b.name: Pick(b.paths, [p.weight for p in b.paths]) for b in backends}
+        self.statuses = {b.name: Pick(list(b.status), list(b.status.values())) for b in backends}
         self.lognormal = {b.name: (math.log(b.latency.p50_ms), _sigma(b)) for b in backends}
-        self.routes = {b.name: _Pick(list(b.routes), list(b.routes.values())) for b in backends}
+        self.routes = {b.name: Pick(list(b.routes), list(b.routes.values())) for b in backends}
 
     def active(self, backend: Backend, offset: int) -> list[tuple[Phase, float]]:
         found = []
@@ -156,7 +118,7 @@ class _Simulator:
         value = draw
         for phase, intensity in phases:
             if phase.latency and _matches(phase, server, path, frontend):
-                value = value * _mix(1.0, phase.latency.factor, intensity) + phase.latency.add_ms * intensity
+                value = value * mix(1.0, phase.latency.factor, intensity) + phase.latency.add_ms * intensity
         return min(value, backend.latency.max_ms)
 
     def second(self, backend: Backend, offset: int) -> _Second:
@@ -167,10 +129,10 @@ class _Simulator:
         routes: dict[str, float] | None = None
         for phase, intensity in phases:
             if phase.traffic and phase.frontend is None:
-                rate *= _mix(1.0, phase.traffic.factor, intensity)
+                rate *= mix(1.0, phase.traffic.factor, intensity)
             elif phase.traffic and phase.frontend in backend.routes:
                 routes = routes or dict(backend.routes)
-                routes[phase.frontend] *= _mix(1.0, phase.traffic.factor, intensity)
+                routes[phase.frontend] *= mix(1.0, phase.traffic.factor, intensity)
             if phase.nosrv:
                 nosrv = max(nosrv, phase.nosrv.rate * intensity)
             if phase.queue:
@@ -200,7 +162,7 @@ class _Simulator:
                        wait_ms, timeout_share, any_deny=any(p.deny for p, _ in phases),
                        any_abort=any(p.client_abort for p, _ in phases),
                        any_connect=any(p.refuse or p.retries for p, _ in phases),
-                       routes=None if routes is None else _Pick(list(routes), list(routes.values())))
+                       routes=None if routes is None else Pick(list(routes), list(routes.values())))
 
     def _drawn(self, sec: _Second, attr: str, server: str, path: str, frontend: str):  # noqa: ANN202
         """The first active change `attr` of a phase matching this request, drawn by its rate."""
@@ -245,7 +207,7 @@ class _Simulator:
         service = self.service_ms(backend, sec.phases, server, path, draw, frontend)
         if flood is not None:
             service = max(1.0, service * 0.2)
-        t_req, t_conn = _randint(rng, 0, 2), _randint(rng, 0, 1)
+        t_req, t_conn = randint(rng, 0, 2), randint(rng, 0, 1)
         wait = round(sec.wait_ms * rng.uniform(0.8, 1.2)) if sec.wait_ms > 0 else 0
         retries, term, size = 0, "----", self._bytes(backend, status)
         srv_conn, srv_queue, bq = sec.srv_conn, sec.srv_queue, sec.backend_queue
@@ -256,7 +218,7 @@ class _Simulator:
         if deny is not None:
             term, server = deny.state, "<NOSRV>"
             status = deny.status or (500 if deny.state == "PT--" else 403)
-            timers, size = term_.denied(t_req, deny.state, deny.tarpit_ms), _randint(rng, 180, 240)
+            timers, size = term_.denied(t_req, deny.state, deny.tarpit_ms), randint(rng, 180, 240)
             srv_conn = srv_queue = bq = 0
             if deny.where == "frontend":
                 be_name, beconn = frontend, 0
@@ -275,11 +237,11 @@ class _Simulator:
         elif status == 503:
             retries, term = backend.retries, "SC--"
             waited = backend.retries * term_.turnaround_ms(backend.timeout_connect_ms)
-            timers = (t_req, wait, -1, -1, t_req + wait + waited + _randint(rng, 0, 9))
+            timers = (t_req, wait, -1, -1, t_req + wait + waited + randint(rng, 0, 9))
         elif (conn := self._connect(sec, server, path, frontend) if sec.any_connect else None) is not None \
                 and not conn.connected:
             status, term, size = 503, "SC--", 217
-            timers = term_.refused_timers(t_req, wait, conn, _randint(rng, 0, 9))
+            timers = term_.refused_timers(t_req, wait, conn, randint(rng, 0, 9))
         else:
             if conn is not None:
                 wait += conn.tw_extra_ms
@@ -293,7 +255,7 @@ class _Simulator:
         if conn is not None:
             server, retries, redispatched = conn.server, conn.retries, conn.redispatched
         return Request(
-            at=at, client_ip=client, client_port=_randint(rng, 1024, 65535), frontend=frontend,
+            at=at, client_ip=client, client_port=randint(rng, 1024, 65535), frontend=frontend,
             backend=be_name, server=server, t_request=timers[0], t_queue=timers[1],
             t_connect=timers[2], t_response=timers[3], t_active=timers[4], status=status,
             bytes_read=size, termination=term, actconn=actconn, feconn=feconn[frontend], beconn=beconn,
@@ -307,7 +269,7 @@ class _Simulator:
         502 SH--, or a response with its data time."""
         if status == 504:
             return (t_req, wait, t_conn, -1, t_req + wait + t_conn + backend.timeout_server_ms), "sH--"
-        data = _randint(self.rng, 0, max(0, round(service * 0.05)))
+        data = randint(self.rng, 0, max(0, round(service * 0.05)))
         response = max(0, round(service) - t_req - t_conn - data)
         return (t_req, wait, t_conn, response, t_req + wait + t_conn + response + data), (
             "SH--" if status == 502 else "----")
@@ -320,9 +282,9 @@ class _Simulator:
         if status in _ERROR_BYTES:
             return _ERROR_BYTES[status]
         if status == 304 or status == 204:
-            return _randint(self.rng, 120, 260)
+            return randint(self.rng, 120, 260)
         if status >= 400:
-            return _randint(self.rng, 150, 600)
+            return randint(self.rng, 150, 600)
         return max(0, round(backend.bytes * self.rng.uniform(0.5, 1.5)))
 
     def run(self) -> Generated:
@@ -340,11 +302,11 @@ class _Simulator:
             actconn = sum(feconn.values())
             batch: list[Request] = []
             for sec in seconds:
-                for _ in range(_poisson(self.rng, sec.rate)):
+                for _ in range(poisson(self.rng, sec.rate)):
                     batch.append(self.request(sec, self.start + offset + self.rng.random(), actconn, feconn, flood=None))
                 for phase, intensity in sec.phases:
                     if phase.flood:
-                        for _ in range(_poisson(self.rng, phase.flood.rps * intensity)):
+                        for _ in range(poisson(self.rng, phase.flood.rps * intensity)):
                             at = self.start + offset + self.rng.random()
                             batch.append(self.request(sec, at, actconn, feconn, flood=phase))
             batch.sort(key=lambda r: r.at)

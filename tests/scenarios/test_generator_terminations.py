@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from tests.scenarios.generator import generate
 from tests.scenarios.model import Scenario
+from tests.scenarios.replay import split_mixed
 from tests.scenarios.test_generator import END, HTTPLOG
 
 haproxy = pytest.importorskip("ingestion_service.haproxy")
@@ -228,6 +229,18 @@ def test_mixed_lines_carry_a_syslog_header_or_none_and_parse_alike() -> None:
     raw = [haproxy.parse_line(line) for line in generate(scenario, end=END).lines("raw")]
     assert [haproxy.parse_line(line) for line in lines] == raw
     assert generate(scenario, end=END).lines("mixed") == lines
+
+
+def test_mixed_transport_sends_a_quarter_over_udp_each_with_its_header() -> None:
+    generated = generate(_scenario(), end=END)
+    mixed, syslog = generated.lines("mixed"), generated.lines("syslog")
+    http, udp = split_mixed(mixed, syslog, seed=11)
+    assert len(http) + len(udp) == len(mixed) and 0.22 < len(udp) / len(mixed) < 0.28
+    assert all(line.startswith("<134>") for line in udp)
+    assert 0.4 < sum(line.startswith("<134>") for line in http) / len(http) < 0.6
+    assert sorted(haproxy.parse_line(line) for line in http + udp) == sorted(
+        haproxy.parse_line(line) for line in generated.lines("raw"))
+    assert split_mixed(mixed, syslog, seed=11) == (http, udp)
 
 
 @pytest.mark.parametrize("change, message", [
