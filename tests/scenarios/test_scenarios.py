@@ -27,41 +27,10 @@ pytestmark = pytest.mark.real
 # FAIL; the scenarios themselves are not weakened.
 RULES_KNOWN_FAILURES: dict[str, str] = {}
 
-# Scenarios of issue 12 that wait for the new diagnosis engine: not strict (an XPASS is fine), so
-# the suite stays green while the engine is rewritten. The lead removes this list (and then each
-# scenario must pass) when the engine lands. Nothing else may go here.
-PENDING_ENGINE: dict[str, str] = {
-    "partner-frontend-loses-most": "traffic graded per frontend, not only site-wide",
-    "search-backend-surge": "surges graded per backend",
-    "ledger-retry-storm": "retries and redispatches graded, not only described",
-    "cart-one-slow-server": "per-server latency outliers named",
-    "mobile-clients-vanish": "client-side terminations (cD) kept out of server latency",
-    "ingest-bursts-quiet-gap": "silence judged against the backend's own arrival pattern",
-    "checkout-server-refuses": "refused connections → retries → latency is a bad server, not a deploy",
-    "search-v1-to-v2-shift": "traffic moving between backends is not an outage",
-    "sso-tiny-sample-scoped": "below MIN_REQUESTS: not enough data, said so",
-    "payments-recovered-in-window": "temporal profile: a recovered problem said to be recovered",
-    "inventory-connect-retries": "connection retries graded; no rollback advice",
-    "two-backends-two-faults": "each backend with its own problem in the title",
-    "accounts-standing-slowness": "baseline before the onset, not the previous window inside the incident",
-    "public-api-rate-limited": "denials by the proxy itself (PR--, <NOSRV>) told apart",
-    "export-timeouts-beside-client-timeouts": "sH server timeouts apart from client timeouts; no rollback",
-    "busy-site-everyday-noise": "client-side terminations never make a server-latency verdict",
-    "media-server-refuses-no-redispatch": "refused connections (SC--) on one server, not a deploy",
-}
-
-
 def _rules_param(path: Path) -> object:
     reason = RULES_KNOWN_FAILURES.get(path.stem)
     marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-    if path.stem in PENDING_ENGINE:
-        marks = [pytest.mark.xfail(reason=f"pending engine (issue 12): {PENDING_ENGINE[path.stem]}", strict=False)]
     return pytest.param(path, id=path.stem, marks=marks)
-
-
-def test_pending_engine_names_only_public_scenarios() -> None:
-    assert set(PENDING_ENGINE) <= {p.stem for p in FILES}
-    assert not set(PENDING_ENGINE) & set(RULES_KNOWN_FAILURES)
 
 
 def _stack(engine: str) -> Iterator[Stack]:
