@@ -1,7 +1,8 @@
 """Ingestion benchmark: realistic HAProxy lines → HTTP → real ingestion-service → real redis-server.
 
-Prints lines/s end to end, Redis memory (used_memory over an empty server) for N lines over one
-hour and for 2N lines over the same hour, and the same file through mtail one-shot for a ratio.
+Prints lines/s end to end, CPU per line, Redis memory (used_memory over an empty server, Ta and
+Tr sketches included) for N lines over one hour and for 2N lines over the same hour, the same
+file through mtail one-shot for a ratio, and the query latencies (GET /metrics/breakdown p50/p95).
 `python -m bench ingestion --lines 200000` for a quick run.
 """
 
@@ -85,6 +86,13 @@ def generate(path: Path, lines: int, seed: int) -> None:
                 out.write("".join(buf))
                 buf.clear()
         out.write("".join(buf))
+
+
+def _memory(r: redis.Redis) -> tuple[int, int]:
+    """used_memory, and used_memory without the clients' buffers (the service's connections keep
+    their query buffers of the last big MULTI/EXEC for a while: that is not data)."""
+    info = r.info("memory")
+    return int(info["used_memory"]), int(info["used_memory"]) - int(info.get("mem_clients_normal", 0))
 
 
 def _proc_cpu(pid: int) -> float:
@@ -178,7 +186,7 @@ def run_mtail(path: Path, workdir: Path) -> tuple[float, float] | None:
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
-QUERIES = ("overview", "response-times", "backends", "frontends")
+QUERIES = ("overview", "response-times", "backends", "frontends")  # + breakdown, below
 
 
 def query_latencies(url: str, samples: int = 9) -> None:
@@ -195,6 +203,23 @@ def query_latencies(url: str, samples: int = 9) -> None:
                 times.sort()
                 parts.append(f"{name} {times[len(times) // 2] * 1000:.1f}")
             print(f"  query ms (median of {samples}), window {window}: " + ", ".join(parts))
+
+
+def breakdown_latencies(url: str, samples: int = 21) -> None:
+    """p50/p95 of GET /metrics/breakdown (every scope, and one backend's) over the data ingested."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for label, params in (("all scopes, 15m vs 60m", {}), ("backend=be_api, 15m vs 60m", {"backend": "be_api"}),
+                              ("all scopes, 1h vs 24h", {"window": "1h", "baseline": "24h"})):
+            times = []
+            for _ in range(samples):
+                t0 = time.perf_counter()
+                r = client.get("/metrics/breakdown", params={"end": END, **params})
+                times.append(time.perf_counter() - t0)
+                r.raise_for_status()
+            times.sort()
+            p95 = times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
+            print(f"  breakdown ms ({label}; {len(r.json()['scopes'])} scopes, {len(r.content) / 1e3:.0f} kB, "
+                  f"{samples} runs): p50 {times[len(times) // 2] * 1000:.1f}, p95 {p95 * 1000:.1f}")
 
 
 def main(argv: list[str]) -> None:
@@ -235,14 +260,15 @@ def main(argv: list[str]) -> None:
             for _ in range(args.repeat):
                 r.flushall()
                 time.sleep(0.2)
-                empty = int(r.info("memory")["used_memory"])
+                empty, empty_data = _memory(r)
                 before = cpu_parts(service.pid, redis_proc.pid)
                 load = os.getloadavg()[0]
                 runs.append(post_all(url, bodies, args.workers))
                 after = cpu_parts(service.pid, redis_proc.pid)
                 parts = {k: after[k] - before[k] for k in before}
                 cpu_runs.append((sum(parts.values()), parts, load))
-                used = int(r.info("memory")["used_memory"]) - empty
+                after, after_data = _memory(r)
+                used, data_used = after - empty, after_data - empty_data
                 children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 mtail = run_mtail(path, work) if args.mtail else None
                 if mtail:
@@ -257,7 +283,7 @@ def main(argv: list[str]) -> None:
             print(f"  ours:  {best:.2f}s  {n / best:,.0f} lines/s end to end (first byte sent → last 202, all in Redis); runs "
                   f"{', '.join(f'{n / t:,.0f}' for t in runs)} lines/s; overview total_requests={total:,}")
             print(f"  redis: used_memory {used / 1e6:.2f} MB over empty ({used / n:.2f} B/request), "
-                  f"{r.dbsize():,} keys")
+                  f"{r.dbsize():,} keys; without client buffers {data_used / 1e6:.2f} MB")
             for (total_cpu, parts, load), t in zip(cpu_runs, runs):
                 print(f"  CPU:   run of {n / t:,.0f} lines/s (load average {load:.1f} before it): {total_cpu / n * 1e6:.2f} "
                       f"µs/line = " + " + ".join(f"{k} {v / n * 1e6:.2f}" for k, v in parts.items())
@@ -274,6 +300,7 @@ def main(argv: list[str]) -> None:
                 print("  mtail: not run (not installed, failed or --mtail=0)")
             if args.queries and n == args.lines:
                 query_latencies(url)
+                breakdown_latencies(url)
             path.unlink()
         a, b = results[args.lines], results.get(2 * args.lines, 0)
         if b:

@@ -48,6 +48,7 @@ from agent_service.notifier_client import NotifierClient
 from agent_service.orchestrator import Analysis, Analyzer, SimilarHook
 from agent_service.report.store import ReportStore
 from agent_service.rules import RulesEngine
+from agent_service.rules.rules_engine import limits_from
 from agent_service.settings import Settings
 from agent_service.tools.base import Tool
 
@@ -59,7 +60,7 @@ def build_engine(settings: Settings, *, llm_metrics: LlmMetrics | None = None) -
     auto with a key) → the Claude engine."""
     kind = settings.engine_kind()
     if kind == "rules":
-        return RulesEngine()
+        return RulesEngine(limits_from(settings))
     from agent_service.llm.client import LlmConfig
 
     if kind == "openai":
@@ -82,6 +83,7 @@ def service_config(settings: Settings) -> ServiceConfig:
     return ServiceConfig(
         public_url=settings.public_url,
         analysis_timeout_s=settings.incident_analysis_timeout_s,
+        alert_lookback_s=settings.alert_lookback_s,
         analysis_slot_wait_s=settings.incident_analysis_slot_wait_s,
         bad_minute=BadThresholds(
             error_5xx_pct=settings.error_5xx_warning_pct, p95_ms=settings.latency_p95_warning_ms, min_requests=1

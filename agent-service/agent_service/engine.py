@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -33,6 +34,9 @@ class AnalysisContext:
     window: Window
     scope: Scope
     question: str | None = None
+    # The end of the baseline the window is compared with (None: the window's start). An analysis
+    # started by an alert ends it before the alert's onset, so the baseline is not the incident.
+    baseline_end: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,33 @@ class TerminationStates(_Open):
     termination_states: dict[str, int] = Field(default_factory=dict)
 
 
+class Span(_Open):
+    start: datetime
+    end: datetime
+    seconds: int
+
+
+class BreakdownScope(_Open):
+    """One scope of /metrics/breakdown; its Stats and Minutes are passed through as they come
+    (their fields: ingestion's docs/architecture.md)."""
+
+    kind: str
+    name: str
+    backend: str | None = None
+    server: str | None = None
+    routes: list[str] = Field(default_factory=list)
+    window: dict[str, Any] = Field(default_factory=dict)
+    baseline: dict[str, Any] = Field(default_factory=dict)
+    window_minutes: dict[str, Any] = Field(default_factory=dict)
+    baseline_minutes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Breakdown(_Open):
+    window: Span
+    baseline: Span
+    scopes: list[BreakdownScope] = Field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class MinuteSignal:
     """One minute of a scope's golden signals (start of the minute): what the first-bad-minute
@@ -192,6 +219,12 @@ class IngestionClient:
 
     async def termination_states(self, **scope: Any) -> TerminationStates:
         return await self._get("/metrics/termination-states", TerminationStates, scope)
+
+    async def breakdown(self, *, baseline: str | None = None, baseline_end: datetime | None = None,
+                        **scope: Any) -> Breakdown:
+        """Every scope's window and baseline facts (`baseline_end` defaults to the window's start)."""
+        return await self._get("/metrics/breakdown", Breakdown,
+                               {**scope, "baseline": baseline, "baseline_end": baseline_end})
 
     async def minute_signals(
         self, *, last: datetime, minutes: int, backend: str | None, frontend: str | None, concurrency: int = 6

@@ -40,8 +40,11 @@ class AnalyzeRequest(BaseModel):
     backend: str | None = Field(default=None, max_length=200)
     frontend: str | None = Field(default=None, max_length=200)
     question: str | None = Field(default=None, max_length=2000)
+    # Compare with the hour before this instant (default: the hour before the window). An alert's
+    # analysis sets it before the alert's onset.
+    baseline_end: datetime | None = None
 
-    @field_validator("end")
+    @field_validator("end", "baseline_end")
     @classmethod
     def _sane_end(cls, end: datetime | None) -> datetime | None:
         return None if end is None else sane_instant(end)

@@ -166,7 +166,8 @@ class Analyzer:
     async def _analyze(self, request: AnalyzeRequest, started: float) -> IncidentReport:
         window = report_window(request.window, request.end)
         scope = Scope(backend=request.backend, frontend=request.frontend)
-        context = AnalysisContext(window=window, scope=scope, question=request.question)
+        context = AnalysisContext(window=window, scope=scope, question=request.question,
+                                  baseline_end=request.baseline_end)
         tracker = SourceTracker()
         defaults = Defaults(window=request.window, end=window.end, backend=scope.backend, frontend=scope.frontend)
         tools = build_tools(self.ingestion, defaults, tracker, max_chars=self.settings.tool_result_max_chars)

@@ -71,6 +71,9 @@ class Settings(ServiceSettings):
     watchdog_alertname: str = Field(default="Watchdog", max_length=200)
     watchdog_timeout_s: float = Field(default=900.0, ge=0)
     incident_analysis_timeout_s: float = Field(default=180.0, gt=0, le=1800)
+    # An alert fires this long after its problem began (the rule's range plus its `for`): an
+    # incident's analysis compares the window with the hour before startsAt minus this.
+    alert_lookback_s: float = Field(default=900.0, ge=0, le=86400)
     # An incident's analysis waits this long for one of the MAX_ANALYSES slots, then runs over the
     # limit (and says so on the timeline) rather than being dropped.
     incident_analysis_slot_wait_s: float = Field(default=60.0, ge=0, le=1800)

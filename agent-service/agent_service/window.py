@@ -33,6 +33,12 @@ def report_window(window: str, end: datetime | None, *, now: datetime | None = N
     return Window(start=end - timedelta(seconds=seconds), end=end, seconds=seconds)
 
 
+def alert_baseline_end(detected_at: datetime | None, lookback_s: float) -> datetime | None:
+    """Where an alert's baseline ends: its startsAt minus the rule's look-back (the problem began
+    about then), so the incident is compared with the time before it, not with itself."""
+    return None if detected_at is None else detected_at - timedelta(seconds=lookback_s)
+
+
 def incident_window(detected_at: datetime | None, now: datetime) -> str:
     """From a few minutes before the alert started to now, in whole minutes (5m…24h); the last
     15 minutes (as POST /analyze) for an incident without an alert (opened by hand)."""

@@ -20,6 +20,7 @@ ENDPOINTS = {
     "/metrics/frontends": "frontends",
     "/metrics/saturation": "saturation",
     "/metrics/termination-states": "termination_states",
+    "/metrics/breakdown": "breakdown",
 }
 
 
@@ -114,4 +115,5 @@ EMPTY: dict[str, Any] = {
     "frontends": {"frontends": []},
     "saturation": saturation(),
     "termination_states": {"window_seconds": 900, "termination_states": {}},
+    "breakdown": {"scopes": []},  # tests/agent/diagnosis/builders.py builds full ones
 }

@@ -16,6 +16,7 @@ from agent_service.engine import Usage
 from agent_service.keys import report_key
 from agent_service.models import Finding
 from agent_service.rules import RulesEngine
+from tests.agent.diagnosis.builders import answer, scope, stats
 from tests.agent.fake_ingestion import FakeIngestion, overview, response_times
 from tests.agent.helpers import settings
 from tests.support.servers import serve_app
@@ -28,6 +29,8 @@ def ingestion() -> FakeIngestion:
     fake = FakeIngestion()
     fake.set("overview", overview(9000, e5=1200, previous=overview(8800)))
     fake.set("response_times", response_times(9000, p95=120, p99=240))
+    failing = stats(9000, e5=1200, codes={500: 1200})
+    fake.set("breakdown", answer(scope("site", "", failing, stats(52800)), scope("backend", "be_api", failing, stats(52800))))
     return fake
 
 

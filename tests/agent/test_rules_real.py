@@ -78,7 +78,7 @@ async def test_slow_backend(ingestion: str, redis_url: str) -> None:
     assert "be_web" not in latency.summary
     assert finding(report, "errors").severity == "ok" and finding(report, "traffic").severity == "ok"
     assert "be_api" in report.title and report.ungrounded_claims == []
-    assert "slowed be_api" in " ".join(report.recommendations)
+    assert "be_api regressed" in " ".join(report.recommendations)
 
 
 async def test_5xx_burst_with_slowdown_is_a_regression(ingestion: str, redis_url: str) -> None:
@@ -86,8 +86,8 @@ async def test_5xx_burst_with_slowdown_is_a_regression(ingestion: str, redis_url
     report = await analyze(ingestion)
     assert finding(report, "errors").severity == "critical"
     assert report.overall_severity == "critical"
-    assert "roll back" in report.recommendations[0].lower() and "be_api" in report.recommendations[0]
-    assert "be_api regressed" in report.diagnosis
+    assert "roll back" in report.recommendations[0].lower() and "be_api regressed" in report.recommendations[0]
+    assert "be_api slowed down" in report.diagnosis and "every server" in report.diagnosis
     assert report.ungrounded_claims == []
 
 
@@ -97,10 +97,9 @@ async def test_an_always_slow_backend_that_starts_failing_is_not_a_regression(in
                             phases=[Phase("be_export", 15, failing(0.4, 502, "SH--"))]))
     report = await analyze(ingestion)
     latency = finding(report, "latency")
-    assert latency.severity != "ok" and latency.signals["latency_rose[be_export]"] == 0.0
-    assert "In the 15m before, be_export already had p95" in latency.summary  # its own, not the site's
+    assert latency.severity != "ok" and "already slow in the baseline" in latency.summary  # its own, not the site's
     assert finding(report, "errors").severity == "critical"
-    assert "regressed" not in report.diagnosis and "abort connections" in report.diagnosis
+    assert "regress" not in text(report) and "abort" in report.diagnosis
     assert not any(r.lower().startswith("roll back") for r in report.recommendations)
     assert report.ungrounded_claims == []
 
@@ -111,9 +110,10 @@ async def test_one_bad_server_in_the_pool_is_named(ingestion: str, redis_url: st
                             phases=[Phase("be_api", 15, on_server("app3", failing(1.0, 502, "SH--")))]))
     report = await analyze(ingestion)
     errors = finding(report, "errors")
-    assert errors.severity == "critical" and "Server app3 of be_api alone returns 5xx" in errors.summary
-    assert "server app3 of backend be_api" in report.diagnosis
-    assert report.recommendations[0].startswith("Take server app3 out of the pool of be_api")
+    assert errors.severity == "critical" and "be_api/app3 answers" in errors.summary
+    assert "app3" in report.title and "be_api" in report.title
+    assert report.recommendations[0].startswith("Take be_api/app3 out of the pool")
+    assert finding(report, "latency").severity == "ok"
     assert report.ungrounded_claims == []
 
 
@@ -149,7 +149,7 @@ async def test_one_backend_stopping_inside_the_window(ingestion: str, redis_url:
     report = await analyze(ingestion)
     traffic = finding(report, "traffic")
     assert traffic.severity == "critical", traffic.summary
-    assert "Backend be_web lost its traffic: 0 requests in the last 3m" in traffic.summary
+    assert "Backend be_web stopped receiving traffic: no requests at all in the last 3 minutes" in traffic.summary
     assert "be_api" not in traffic.summary and report.ungrounded_claims == []
     assert "be_web" in report.recommendations[0]
 
@@ -160,7 +160,7 @@ async def test_sustained_queueing(ingestion: str, redis_url: str) -> None:
     saturation = finding(report, "saturation")
     assert saturation.severity == "warning", saturation.summary
     assert "be_api" in saturation.summary
-    assert any("scale out" in r.lower() and "maxconn" in r for r in report.recommendations)
+    assert any("capacity" in r.lower() and "maxconn" in r for r in report.recommendations)
     assert report.ungrounded_claims == []
 
 

@@ -24,7 +24,7 @@ def make(fake: FakeIngestion, **defaults):
 
 async def test_every_endpoint_has_a_tool_with_a_json_schema() -> None:
     tools, _ = make(FakeIngestion())
-    assert set(tools) == set(TOOL_NAMES) and len(TOOL_NAMES) == 8
+    assert set(tools) == set(TOOL_NAMES) and len(TOOL_NAMES) == 9
     for tool in tools.values():
         assert tool.input_schema["type"] == "object"
         assert tool.input_schema["additionalProperties"] is False

@@ -180,7 +180,7 @@ def run_scenario(stack: Stack) -> None:
     assert opened.rcpt_tos == ["oncall@example.com"]
     assert opened.subject.endswith("opened"), opened.subject
     assert FAILING in body and "High5xxRate" in body
-    assert re.search(r"5xx to \d+(\.\d+)?% of its", body), body[:2000]
+    assert re.search(r"\d+(\.\d+)?% of \d+ requests answered 5xx", body), body[:2000]
     assert HEALTHY not in opened.subject
 
     # 3. recovery: the rule resolves, Alertmanager sends resolved, the incident is MITIGATED

@@ -40,7 +40,8 @@ def test_sums_maxima_and_histogram_per_minute() -> None:
     deltas = aggregate(rows)
     first = deltas.scopes[(BACKEND, "be", base)]
     assert first.sums == {"n": 2, "e5": 1, "ab": 1, "by": 150, "qd": 1, "rt": 2, "sa": 14, "sc": 3, "sq": 3,
-                          "sb": 1, "ta": 40, "s:200": 1, "s:503": 1, "t:----": 1, "t:CD--": 1}
+                          "sb": 1, "ta": 40, "s:200": 1, "s:503": 1, "t:----": 1, "t:CD--": 1,
+                          "tw": 4, "ur": 2, "uc": 2, "rq": 1, "ca": 1}
     assert first.maxima == {"ta": 30, "ac": 9, "sc": 2, "sq": 3, "bq": 1, "rt": 2}
     sk = Sketch(first.buckets)
     assert sk.count == 2 and abs(sk.quantile(1.0) - 30) <= 0.3

@@ -34,7 +34,8 @@ def _same(a: Prepared, b: Prepared) -> None:
     assert ga.keys() == gb.keys()
     for k in ga:
         x, y = ga[k], gb[k]
-        assert (x.n, x.mx, x.status, x.term, x.buckets, x.prom) == (y.n, y.mx, y.status, y.term, y.buckets, y.prom), k
+        assert ((x.n, x.mx, x.status, x.term, x.buckets, x.tr_buckets, x.prom)
+                == (y.n, y.mx, y.status, y.term, y.buckets, y.tr_buckets, y.prom)), k
     assert a.aggregator.fold().scopes == b.aggregator.fold().scopes
 
 

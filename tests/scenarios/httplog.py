@@ -39,8 +39,9 @@ class Request:
     retries: int
     srv_queue: int
     backend_queue: int
-    method: str
+    method: str  # "<BADREQ>" when HAProxy never got a complete request (path "")
     path: str
+    redispatched: bool = False  # `+` before retries (option redispatch)
 
 
 def accept_date(at: float) -> str:
@@ -55,12 +56,17 @@ def syslog_header(at: float) -> str:
     return f"<134>{_MONTHS[moment.month - 1]} {moment.day:>2} {moment:%H:%M:%S} haproxy[{PID}]: "
 
 
+def _request_line(r: Request) -> str:
+    return f'"{r.method}"' if r.method.startswith("<") else f'"{r.method} {r.path} HTTP/1.1"'
+
+
 def format_request(r: Request, style: Style = "raw") -> str:
+    retries = f"+{r.retries}" if r.redispatched else str(r.retries)
     body = (
         f"{r.client_ip}:{r.client_port} [{accept_date(r.at)}] {r.frontend} {r.backend}/{r.server} "
         f"{r.t_request}/{r.t_queue}/{r.t_connect}/{r.t_response}/{r.t_active} {r.status} {r.bytes_read} "
-        f"- - {r.termination} {r.actconn}/{r.feconn}/{r.beconn}/{r.srv_conn}/{r.retries} "
-        f'{r.srv_queue}/{r.backend_queue} "{r.method} {r.path} HTTP/1.1"'
+        f"- - {r.termination} {r.actconn}/{r.feconn}/{r.beconn}/{r.srv_conn}/{retries} "
+        f"{r.srv_queue}/{r.backend_queue} {_request_line(r)}"
     )
     return syslog_header(r.at) + body if style == "syslog" else body
 

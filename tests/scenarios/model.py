@@ -7,28 +7,30 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from tests.scenarios.changes import (
+    ClientAbort,
+    Deny,
+    ErrorInjection,
+    Flood,
+    LatencyChange,
+    NoServer,
+    Pattern,
+    Queueing,
+    Refuse,
+    Retries,
+    TrafficChange,
+)
+from tests.scenarios.changes import Strict as _Strict
+from tests.scenarios.changes import seconds
+
+__all__ = ["Backend", "Baseline", "Expect", "Phase", "Scenario", "load_scenario", "scenario_files", "seconds"]
 
 Severity = Literal["ok", "warning", "critical"]
 Specialist = Literal["latency", "errors", "saturation", "traffic"]
-
-_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$|^\d+(?:\.\d+)?$")
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def seconds(value: str | int | float) -> float:
-    """'90s', '15m', '10m30s', '1.5h', '250ms' or a bare number of seconds → seconds."""
-    if isinstance(value, int | float):
-        return float(value)
-    text = value.replace(" ", "")
-    if not _DURATION.match(text):
-        raise ValueError(f"not a duration: {value!r} (use e.g. 90s, 15m, 10m30s, 1h)")
-    return sum(float(number) * _UNIT_SECONDS[unit or None] for number, unit in _PART.findall(text))
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_NAME = r"^[A-Za-z0-9_.:-]{1,64}$"
+_FRONTEND = r"^[A-Za-z0-9_.:~-]{1,64}$"
 
 
 class Latency(_Strict):
@@ -52,9 +54,11 @@ class Path_(_Strict):
 
 
 class Backend(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    frontend: str = Field(pattern=r"^[A-Za-z0-9_.:~-]{1,64}$")
+    name: str = Field(pattern=_NAME)
+    frontend: str | None = Field(default=None, pattern=_FRONTEND, description="the one frontend routing here")
+    frontends: dict[str, float] | None = Field(default=None, description="or several, with their shares")
     rps: float = Field(ge=0)
+    pattern: Pattern | None = Field(default=None, description="how rps moves over time (diurnal, bursts)")
     servers: list[str] = Field(min_length=1)
     maxconn: int = Field(default=100, ge=1, description="per-server maxconn")
     latency: Latency
@@ -63,6 +67,11 @@ class Backend(_Strict):
     bytes: int = Field(default=2048, ge=0)
     timeout_queue_ms: int = Field(default=5000, ge=1, description="HAProxy 'timeout queue'")
     timeout_server_ms: int = Field(default=30000, ge=1, description="HAProxy 'timeout server' (504s)")
+    timeout_connect_ms: int = Field(default=5000, ge=1, description="HAProxy 'timeout connect'")
+    timeout_client_ms: int = Field(default=30000, ge=1, description="HAProxy 'timeout client' (cD, cL)")
+    timeout_http_request_ms: int = Field(default=10000, ge=1, description="'timeout http-request' (cR)")
+    retries: int = Field(default=3, ge=0, le=10, description="HAProxy 'retries'")
+    redispatch: bool = Field(default=False, description="'option redispatch': the last retry on a peer")
 
     @field_validator("status")
     @classmethod
@@ -72,6 +81,32 @@ class Backend(_Strict):
         if sum(mix.values()) <= 0:
             raise ValueError("status mix shares must not all be zero")
         return mix
+
+    @field_validator("frontends")
+    @classmethod
+    def _shares(cls, shares: dict[str, float] | None) -> dict[str, float] | None:
+        if shares is None:
+            return None
+        if not shares or any(share < 0 for share in shares.values()) or sum(shares.values()) <= 0:
+            raise ValueError("frontends: names with non-negative shares, not all zero")
+        for name in shares:
+            if not re.match(_FRONTEND, name):
+                raise ValueError(f"frontends: invalid frontend name {name!r}")
+        return shares
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> Backend:
+        if (self.frontend is None) == (self.frontends is None):
+            raise ValueError(f"backend {self.name}: give either frontend or frontends")
+        return self
+
+    @property
+    def routes(self) -> dict[str, float]:
+        """Frontend → share of this backend's requests (normalised)."""
+        if self.frontends is None:
+            return {str(self.frontend): 1.0}
+        total = sum(self.frontends.values())
+        return {name: share / total for name, share in self.frontends.items()}
 
 
 class Baseline(_Strict):
@@ -86,40 +121,6 @@ class Baseline(_Strict):
         return self
 
 
-class LatencyChange(_Strict):
-    factor: float = Field(default=1.0, ge=0)
-    add_ms: float = Field(default=0.0, ge=0)
-
-
-class ErrorInjection(_Strict):
-    rate: float = Field(gt=0, le=1, description="share of matching requests turned into these statuses")
-    status: list[int] = Field(default_factory=lambda: [500], min_length=1)
-
-
-class TrafficChange(_Strict):
-    factor: float = Field(ge=0, description="0 = traffic to zero, 3 = three times the baseline")
-
-
-class Queueing(_Strict):
-    """srv_queue and Tw grow linearly over the phase to these values; srv_conn sits at maxconn."""
-
-    srv_queue: int = Field(ge=0)
-    wait_ms: float = Field(ge=0)
-    backend_queue: int = Field(default=0, ge=0)
-
-
-class NoServer(_Strict):
-    rate: float = Field(default=1.0, gt=0, le=1)
-
-
-class Flood(_Strict):
-    client_ip: str
-    rps: float = Field(gt=0)
-    status: int = Field(default=429, ge=100, le=599)
-    path: str = "/"
-    method: str = "GET"
-
-
 class Phase(_Strict):
     name: str = ""
     start: float = Field(description="offset from the scenario's start, e.g. 12m")
@@ -127,6 +128,7 @@ class Phase(_Strict):
     ramp: float = Field(default=0.0, ge=0, description="seconds over which the change fades in")
     backend: str | None = None
     server: str | None = None
+    frontend: str | None = Field(default=None, description="only requests arriving through this frontend")
     path: str | None = Field(default=None, description="path prefix the change applies to")
     latency: LatencyChange | None = None
     errors: ErrorInjection | None = None
@@ -134,6 +136,10 @@ class Phase(_Strict):
     queue: Queueing | None = None
     nosrv: NoServer | None = None
     flood: Flood | None = None
+    retries: Retries | None = None
+    refuse: Refuse | None = None
+    client_abort: ClientAbort | None = None
+    deny: Deny | None = None
     message: str | None = Field(default=None, description="HAProxy non-request line logged at the start")
 
     @field_validator("start", "end", "ramp", mode="before")
@@ -147,7 +153,11 @@ class Expect(_Strict):
     flagged: list[Specialist] = Field(default_factory=list)
     ok: list[Specialist] = Field(default_factory=list)
     backend: str | None = None
+    backends: list[str] = Field(default_factory=list, description="each must be named (several problems)")
+    server: str | None = Field(default=None, description="must be named (title, diagnosis, finding, advice)")
+    in_title: list[str] = Field(default_factory=list, description="names the title itself must hold")
     keywords: list[list[str]] = Field(default_factory=list, description="each group: any of these")
+    forbidden: list[str] = Field(default_factory=list, description="none may be in diagnosis or advice")
 
     @model_validator(mode="after")
     def _disjoint(self) -> Expect:
@@ -156,7 +166,18 @@ class Expect(_Strict):
             raise ValueError(f"specialists both flagged and ok: {sorted(both)}")
         if any(not group for group in self.keywords):
             raise ValueError("keyword groups must not be empty")
+        if any(not word.strip() for word in self.forbidden):
+            raise ValueError("forbidden words must not be empty")
+        clash = {w.lower() for group in self.keywords for w in group} & {w.lower() for w in self.forbidden}
+        if clash:
+            raise ValueError(f"words both expected and forbidden: {sorted(clash)}")
         return self
+
+    @property
+    def named_backends(self) -> list[str]:
+        """`backend` and `backends`, each once, in order."""
+        names = ([self.backend] if self.backend else []) + list(self.backends)
+        return list(dict.fromkeys(names))
 
     @property
     def severities(self) -> list[Severity]:
@@ -186,6 +207,8 @@ class Scenario(_Strict):
     baseline: Baseline
     phases: list[Phase] = Field(default_factory=list)
     redis: RedisCondition | None = None
+    transport: Literal["http", "syslog", "mixed"] | None = Field(
+        default=None, description="how the lines reach ingestion (default: the runner's --transport)")
     expect: Expect
 
     @field_validator("duration", mode="before")
@@ -209,8 +232,22 @@ class Scenario(_Strict):
                 pool = backends[phase.backend].servers if phase.backend else []
                 if phase.server not in pool:
                     raise ValueError(f"{label}: server {phase.server!r} is not in the phase's backend")
-        if self.expect.backend is not None and self.expect.backend not in backends:
-            raise ValueError(f"expect.backend {self.expect.backend!r} is not a baseline backend")
+            if phase.frontend is not None:
+                routed = {b.name for b in self.baseline.backends if phase.frontend in b.routes}
+                if not routed or (phase.backend is not None and phase.backend not in routed):
+                    raise ValueError(f"{label}: frontend {phase.frontend!r} routes to no such backend")
+            if phase.refuse is not None and phase.server is None:
+                raise ValueError(f"{label}: refuse needs a backend and a server")
+        for name in self.expect.named_backends:
+            if name not in backends:
+                raise ValueError(f"expect.backend {name!r} is not a baseline backend")
+        servers = {s for b in self.baseline.backends for s in b.servers}
+        if self.expect.server is not None and self.expect.server not in servers:
+            raise ValueError(f"expect.server {self.expect.server!r} is in no backend's pool")
+        frontends = {f for b in self.baseline.backends for f in b.routes}
+        for name in self.expect.in_title:
+            if name not in backends and name not in servers and name not in frontends:
+                raise ValueError(f"expect.in_title {name!r} is no backend, server or frontend")
         if seconds(self.analyze.window) > self.duration:
             raise ValueError("analyze.window is longer than the scenario's duration")
         return self

@@ -13,7 +13,16 @@ import httpx
 from tests.scenarios import redis_fill
 from tests.scenarios.generator import Generated, generate
 from tests.scenarios.model import Scenario, seconds
-from tests.scenarios.replay import UDP_RATE, IngestResult, Transport, analyze, ingest_http, ingest_syslog, paced
+from tests.scenarios.replay import (
+    UDP_RATE,
+    IngestResult,
+    Transport,
+    analyze,
+    ingest_http,
+    ingest_syslog,
+    paced,
+    split_mixed,
+)
 from tests.scenarios.score import Score, failed, score
 from tests.scenarios.stack import Stack
 from tests.scenarios.stats import WindowStats, minute_window, window_stats
@@ -70,8 +79,8 @@ def play(scenario: Scenario, stack: Stack, *, transport: Transport = "http", rea
     report: dict[str, Any] | None = None
     wall_ms = 0.0
     try:
-        ingest = _ingest(generated, stack, transport=transport, realtime=realtime, name=scenario.name,
-                         udp_rate=udp_rate)
+        ingest = _ingest(generated, stack, transport=scenario.transport or transport, realtime=realtime,
+                         name=scenario.name, udp_rate=udp_rate)
         if scenario.redis is not None:
             if stack.redis_url is None:
                 raise RuntimeError("this scenario fills Redis: give the runner the stack's --redis-url")
@@ -90,13 +99,27 @@ def play(scenario: Scenario, stack: Stack, *, transport: Transport = "http", rea
     return Outcome(scenario, result, generated, ingest, report, local)
 
 
+def _ingest_mixed(generated: Generated, stack: Stack, *, name: str, udp_rate: float) -> IngestResult:
+    """HTTP bodies mixing headerless and syslog-header lines, and a share of the lines over UDP."""
+    http, udp = split_mixed(generated.lines("mixed"), generated.lines("syslog"), seed=generated.scenario.seed)
+    posted = ingest_http(http, stack.ingestion_url, token=stack.ingest_token, request_id=f"scenario-{name}")
+    if stack.syslog_port is None:
+        raise RuntimeError("the stack has no syslog UDP port")
+    sent = ingest_syslog(udp, "127.0.0.1", stack.syslog_port, base_url=stack.ingestion_url,
+                         expected_requests=len(generated.requests), rate=udp_rate, token=stack.ingest_token)
+    return IngestResult(sent.accepted, posted.rejected, posted.skipped, posted.errors, posted.seconds + sent.seconds)
+
+
 def _ingest(generated: Generated, stack: Stack, *, transport: Transport, realtime: bool, name: str,
             udp_rate: float) -> IngestResult:
-    if transport == "syslog":
+    if transport != "http":
         if stack.syslog_port is None:
             raise RuntimeError("the stack has no syslog UDP port")
         if realtime:
             raise RuntimeError("real-time replay is HTTP only")
+    if transport == "mixed":
+        return _ingest_mixed(generated, stack, name=name, udp_rate=udp_rate)
+    if transport == "syslog":
         return ingest_syslog(generated.lines("syslog"), "127.0.0.1", stack.syslog_port,
                              base_url=stack.ingestion_url, expected_requests=len(generated.requests),
                              rate=udp_rate, token=stack.ingest_token)

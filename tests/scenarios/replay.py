@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Iterator
@@ -13,9 +14,21 @@ import httpx
 
 from tests.scenarios.model import Scenario
 
-Transport = Literal["http", "syslog"]
+Transport = Literal["http", "syslog", "mixed"]
 BATCH_LINES = 5000
 UDP_RATE = 5000.0  # datagrams/s: faster bursts overflow the receiver's default socket buffer (kernel drops)
+MIXED_UDP_SHARE = 0.25  # `mixed`: this share of the lines goes over syslog UDP, the rest over HTTP
+
+
+def split_mixed(mixed: list[str], syslog: list[str], *, seed: int,
+                share: float = MIXED_UDP_SHARE) -> tuple[list[str], list[str]]:
+    """The same lines in two styles → (HTTP lines, headerless or not; UDP datagrams, with a header)."""
+    pick = random.Random(seed * 31 + 7)
+    http: list[str] = []
+    udp: list[str] = []
+    for raw_or_not, headed in zip(mixed, syslog, strict=True):
+        (udp.append(headed) if pick.random() < share else http.append(raw_or_not))
+    return http, udp
 
 
 @dataclass

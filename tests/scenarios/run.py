@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=["rules", "anthropic", "openai"], default=None,
                         help="default: anthropic when ANTHROPIC_API_KEY is set, else rules; openai reads "
                         "OPENAI_BASE_URL, OPENAI_SPECIALIST_MODEL (…) from the environment")
-    parser.add_argument("--transport", choices=["http", "syslog"], default="http")
+    parser.add_argument("--transport", choices=["http", "syslog", "mixed"], default="http",
+                        help="mixed: headerless and syslog-header lines in one HTTP body, a share over UDP "
+                             "(a scenario's own `transport:` wins)")
     parser.add_argument("--udp-rate", type=float, default=UDP_RATE, help="syslog datagrams per second")
     parser.add_argument("--realtime", action="store_true",
                         help="send lines as their timestamps come due (takes each scenario's duration)")
@@ -71,14 +73,17 @@ def _row(outcome: Outcome) -> str:
     specialists = " ".join(f"{name[0].upper()}:{_SHORT.get(s.specialists.get(name, 'missing'), '?')}"
                            for name in ("latency", "errors", "saturation", "traffic"))
     flag = {None: "  -", True: "yes", False: " NO"}
-    return (f"{'PASS' if s.passed else 'FAIL'}  {outcome.scenario.name:28} "
+    return (f"{'PASS' if s.passed else 'FAIL'}  {outcome.scenario.name:36} "
             f"{'/'.join(s.severity_expected):>10} {str(s.severity_got):>8}  {specialists:34} "
-            f"{flag[s.backend_ok]:>4} {flag[s.keywords_ok]:>4} {s.wall_ms:8.0f} "
+            f"{flag[s.backend_ok]:>4} {flag[s.server_ok]:>4} {flag[s.title_ok]:>4} {flag[s.keywords_ok]:>4} "
+            f"{flag[s.forbidden_ok]:>4} "
+            f"{s.wall_ms:8.0f} "
             f"{s.input_tokens + s.output_tokens:8d} {s.cost_usd:8.4f}")
 
 
 def print_table(outcomes: list[Outcome], *, verbose: bool) -> None:
-    print(f"{'':6}{'scenario':28} {'expected':>10} {'got':>8}  {'specialists':34} {'be':>4} {'kw':>4} "
+    print(f"{'':6}{'scenario':36} {'expected':>10} {'got':>8}  {'specialists':34} {'be':>4} {'srv':>4} "
+          f"{'ttl':>4} {'kw':>4} {'forb':>4} "
           f"{'ms':>8} {'tokens':>8} {'cost $':>8}")
     for outcome in outcomes:
         print(_row(outcome))
@@ -93,7 +98,9 @@ def print_table(outcomes: list[Outcome], *, verbose: bool) -> None:
 
     print(f"\n{summary.passed}/{summary.scenarios} passed ({pct(summary.pass_rate)}); severity {pct(summary.severity_accuracy)}, "
           f"flags precision {pct(summary.flag_precision)} recall {pct(summary.flag_recall)}, "
-          f"backend {pct(summary.backend_accuracy)}, keywords {pct(summary.keyword_accuracy)}; "
+          f"backend {pct(summary.backend_accuracy)}, server {pct(summary.server_accuracy)}, "
+          f"title {pct(summary.title_accuracy)}, "
+          f"keywords {pct(summary.keyword_accuracy)}, no forbidden words {pct(summary.forbidden_clean)}; "
           f"time to report mean {summary.mean_wall_ms:.0f} ms p95 {summary.p95_wall_ms:.0f} ms; "
           f"tokens {summary.input_tokens} in / {summary.output_tokens} out; cost ${summary.cost_usd:.4f}")
 

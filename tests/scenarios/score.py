@@ -24,8 +24,11 @@ class Score:
     true_flags: int = 0  # flagged and expected flagged
     false_flags: int = 0  # flagged but expected ok
     missed_flags: int = 0  # expected flagged, not flagged
-    backend_ok: bool | None = None  # None: no backend expected
+    backend_ok: bool | None = None  # None: no backend expected; else `backend` and every `backends` named
+    server_ok: bool | None = None  # None: no server expected
+    title_ok: bool | None = None  # None: nothing required in the title
     keywords_ok: bool | None = None  # None: no keywords expected
+    forbidden_ok: bool | None = None  # None: no forbidden words; False: one of them was said
     duration_ms: float = 0.0  # as the report says
     wall_ms: float = 0.0  # as the caller measured /analyze
     input_tokens: int = 0
@@ -49,6 +52,11 @@ def _report_text(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _named_text(report: dict[str, Any]) -> str:
+    """Where a server counts as named: title, diagnosis, findings and recommendations."""
+    return "\n".join([_report_text(report), *map(str, report.get("recommendations") or [])])
+
+
 def _advice_text(report: dict[str, Any]) -> str:
     recommendations = report.get("recommendations") or []
     return "\n".join([str(report.get("diagnosis") or ""), *map(str, recommendations)]).lower()
@@ -59,8 +67,9 @@ def failed(scenario: str, expect: Expect, error: str, *, wall_ms: float = 0.0) -
     return Score(
         scenario=scenario, passed=False, reasons=[error], severity_expected=list(expect.severities),
         severity_got=None, severity_ok=False, specialists={}, missed_flags=len(expect.flagged),
-        backend_ok=False if expect.backend else None, keywords_ok=False if expect.keywords else None,
-        wall_ms=wall_ms, error=error,
+        backend_ok=False if expect.named_backends else None, server_ok=False if expect.server else None,
+        title_ok=False if expect.in_title else None,
+        keywords_ok=False if expect.keywords else None, forbidden_ok=None, wall_ms=wall_ms, error=error,
     )
 
 
@@ -88,10 +97,26 @@ def score(scenario: str, expect: Expect, report: dict[str, Any], *, wall_ms: flo
             reasons.append(f"{name} should stay ok but is {severity!r}")
 
     backend_ok: bool | None = None
-    if expect.backend:
-        backend_ok = _names(_report_text(report), expect.backend)
-        if not backend_ok:
-            reasons.append(f"backend {expect.backend!r} is not named in title, diagnosis or findings")
+    if expect.named_backends:
+        text = _report_text(report)
+        unnamed = [name for name in expect.named_backends if not _names(text, name)]
+        backend_ok = not unnamed
+        for name in unnamed:
+            reasons.append(f"backend {name!r} is not named in title, diagnosis or findings")
+
+    server_ok: bool | None = None
+    if expect.server:
+        server_ok = _names(_named_text(report), expect.server)
+        if not server_ok:
+            reasons.append(f"server {expect.server!r} is not named in title, diagnosis, findings or recommendations")
+
+    title_ok: bool | None = None
+    if expect.in_title:
+        title = str(report.get("title") or "")
+        absent = [name for name in expect.in_title if not _names(title, name)]
+        title_ok = not absent
+        for name in absent:
+            reasons.append(f"{name!r} is not in the title")
 
     keywords_ok: bool | None = None
     if expect.keywords:
@@ -100,6 +125,14 @@ def score(scenario: str, expect: Expect, report: dict[str, Any], *, wall_ms: flo
         keywords_ok = not missing
         for group in missing:
             reasons.append(f"none of {group} in diagnosis or recommendations")
+
+    forbidden_ok: bool | None = None
+    if expect.forbidden:
+        text = _advice_text(report)
+        said = [word for word in expect.forbidden if word.lower() in text]
+        forbidden_ok = not said
+        if said:
+            reasons.append(f"forbidden {said} said in diagnosis or recommendations")
 
     engine = report.get("engine") or {}
     return Score(
@@ -114,7 +147,10 @@ def score(scenario: str, expect: Expect, report: dict[str, Any], *, wall_ms: flo
         false_flags=false_flags,
         missed_flags=missed,
         backend_ok=backend_ok,
+        server_ok=server_ok,
+        title_ok=title_ok,
         keywords_ok=keywords_ok,
+        forbidden_ok=forbidden_ok,
         duration_ms=float(report.get("duration_ms") or 0.0),
         wall_ms=wall_ms,
         input_tokens=int(engine.get("input_tokens") or 0)
@@ -146,7 +182,10 @@ class Summary:
     flag_precision: float | None
     flag_recall: float | None
     backend_accuracy: float | None
+    server_accuracy: float | None
+    title_accuracy: float | None
     keyword_accuracy: float | None
+    forbidden_clean: float | None  # share of scenarios with forbidden words where none was said
     mean_wall_ms: float
     p95_wall_ms: float
     input_tokens: int
@@ -164,6 +203,9 @@ def summarize(scores: list[Score]) -> Summary:
     fn = sum(s.missed_flags for s in scores)
     backends = [s.backend_ok for s in scores if s.backend_ok is not None]
     keywords = [s.keywords_ok for s in scores if s.keywords_ok is not None]
+    servers = [s.server_ok for s in scores if s.server_ok is not None]
+    titles = [s.title_ok for s in scores if s.title_ok is not None]
+    forbidden = [s.forbidden_ok for s in scores if s.forbidden_ok is not None]
     walls = [s.wall_ms for s in scores]
     return Summary(
         scenarios=len(scores),
@@ -173,7 +215,10 @@ def summarize(scores: list[Score]) -> Summary:
         flag_precision=_ratio(tp, tp + fp),
         flag_recall=_ratio(tp, tp + fn),
         backend_accuracy=_ratio(sum(backends), len(backends)),
+        server_accuracy=_ratio(sum(servers), len(servers)),
+        title_accuracy=_ratio(sum(titles), len(titles)),
         keyword_accuracy=_ratio(sum(keywords), len(keywords)),
+        forbidden_clean=_ratio(sum(forbidden), len(forbidden)),
         mean_wall_ms=round(sum(walls) / len(walls), 1) if walls else 0.0,
         p95_wall_ms=round(_percentile(walls, 0.95), 1),
         input_tokens=sum(s.input_tokens for s in scores),

@@ -23,9 +23,9 @@ HTTPLOG = re.compile(
     r"\[(?P<date>\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d\.\d{3})\] "
     r"(?P<fe>\S+) (?P<be>[^/\s]+)/(?P<srv>\S+) "
     r"(?P<TR>-1|\d+)/(?P<Tw>-1|\d+)/(?P<Tc>-1|\d+)/(?P<Tr>-1|\d+)/(?P<Ta>\d+) "
-    r"(?P<status>\d{3}) (?P<bytes>\d+) - - (?P<term>[-A-Za-z]{4}) "
-    r"(?P<ac>\d+)/(?P<fc>\d+)/(?P<bc>\d+)/(?P<sc>\d+)/(?P<rc>\d+) (?P<sq>\d+)/(?P<bq>\d+) "
-    r'"(?P<method>[A-Z]+) (?P<path>/\S*) HTTP/1\.1"$'
+    r"(?P<status>-1|\d{3}) (?P<bytes>\d+) - - (?P<term>[-A-Za-z]{4}) "
+    r"(?P<ac>\d+)/(?P<fc>\d+)/(?P<bc>\d+)/(?P<sc>\d+)/(?P<rc>\+?\d+) (?P<sq>\d+)/(?P<bq>\d+) "
+    r'"(?:<BADREQ>|(?P<method>[A-Z]+) (?P<path>/\S*) HTTP/1\.1)"$'
 )
 END = datetime(2026, 11, 22, 14, 30, 15, 500000, tzinfo=UTC)
 
@@ -72,6 +72,11 @@ def test_every_public_scenario_generates_valid_httplog(path) -> None:
     messages = tuple(text for _, text in generated.messages)
     for line in generated.lines("syslog")[::7]:
         assert HTTPLOG.match(line) or (messages and line.endswith(messages)), line
+    haproxy = pytest.importorskip("ingestion_service.haproxy")
+    for text in messages:  # ingestion skips them (a rejected line fails the scenario)
+        assert isinstance(haproxy.parse_line(text), haproxy.Skip), text
+    for line in generated.lines("mixed")[::11]:
+        assert isinstance(haproxy.parse_line(line), haproxy.LogEntry | haproxy.Skip), line
 
 
 def test_same_seed_same_lines_and_other_seed_other_lines() -> None:

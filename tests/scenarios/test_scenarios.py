@@ -27,7 +27,6 @@ pytestmark = pytest.mark.real
 # FAIL; the scenarios themselves are not weakened.
 RULES_KNOWN_FAILURES: dict[str, str] = {}
 
-
 def _rules_param(path: Path) -> object:
     reason = RULES_KNOWN_FAILURES.get(path.stem)
     marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
@@ -110,9 +109,10 @@ COUNTED = {
 }
 
 
-@pytest.mark.parametrize("transport", ["http", "syslog"])
+@pytest.mark.parametrize("transport", ["http", "syslog", "mixed"])
 def test_ingestion_counts_what_the_generator_wrote(transport: str, rules_stack: Stack) -> None:
-    """The same lines over HTTP or syslog UDP: ingestion's counts equal the generator's own."""
+    """The same lines over HTTP, syslog UDP or both (mixed: headerless and syslog-header lines in
+    one HTTP body, a share over UDP): ingestion's counts equal the generator's own."""
     scenario = Scenario.model_validate(COUNTED)
     outcome = play(scenario, rules_stack, transport=transport, aligned=True, udp_rate=1000)  # type: ignore[arg-type]
     assert outcome.ingest is not None and outcome.report is not None

@@ -93,3 +93,58 @@ def test_summary_accuracy_precision_recall_and_costs() -> None:
     assert summary.mean_wall_ms == pytest.approx(133.3, abs=0.1)
     assert summary.cost_usd == pytest.approx(0.0246)
     assert summarize([]).pass_rate is None
+
+
+SEVERAL = Expect.model_validate({
+    "overall_severity": "critical",
+    "backends": ["be_api", "be_search"],
+    "server": "api3",
+    "forbidden": ["deploy", "roll back"],
+})
+
+
+def test_several_backends_a_server_and_forbidden_words_pass_when_all_hold() -> None:
+    report = _report(title="be_api: api3 refuses connections; be_search slow",
+                     diagnosis="api3 of be_api refuses connections (SC, retries); be_search answers slowly.",
+                     recommendations=["Take be_api/api3 out of the pool."])
+    result = score("two", SEVERAL, report)
+    assert result.passed, result.reasons
+    assert (result.backend_ok, result.server_ok, result.forbidden_ok) == (True, True, True)
+
+
+def test_a_server_named_only_in_a_recommendation_counts() -> None:
+    report = _report(title="be_api and be_search", diagnosis="Connections fail.",
+                     recommendations=["Drain api3."])
+    assert score("two", SEVERAL, report).server_ok is True
+
+
+@pytest.mark.parametrize("change, reason, field", [
+    ({"title": "be_api: api3 refuses", "diagnosis": "api3 refuses."}, "backend 'be_search' is not named", "backend_ok"),
+    ({"title": "be_api, be_search", "diagnosis": "one server refuses", "recommendations": ["Drain api31."]},
+     "server 'api3' is not named", "server_ok"),
+    ({"title": "be_api/api3, be_search", "diagnosis": "refused", "recommendations": ["Roll back the release."]},
+     "forbidden ['roll back'] said", "forbidden_ok"),
+    ({"title": "be_api/api3, be_search", "diagnosis": "Looks like a bad DEPLOY.", "recommendations": []},
+     "forbidden ['deploy'] said", "forbidden_ok"),
+])
+def test_each_new_expectation_fails_on_its_own(change: dict[str, Any], reason: str, field: str) -> None:
+    result = score("two", SEVERAL, _report(**change))
+    assert not result.passed and getattr(result, field) is False
+    assert any(r.startswith(reason) for r in result.reasons), result.reasons
+
+
+def test_summary_counts_servers_and_forbidden_words() -> None:
+    good = _report(title="be_api/api3 and be_search", diagnosis="refused connections", recommendations=["drain"])
+    bad = _report(title="be_api and be_search", diagnosis="a deploy", recommendations=["roll back"])
+    summary = summarize([score("a", SEVERAL, good), score("b", SEVERAL, bad), score("c", EXPECT, _report())])
+    assert summary.server_accuracy == 0.5 and summary.forbidden_clean == 0.5
+    assert summarize([failed("d", SEVERAL, "down")]).forbidden_clean is None
+
+
+def test_names_required_in_the_title_must_be_in_the_title_itself() -> None:
+    expect = Expect.model_validate({"overall_severity": "critical", "in_title": ["be_api", "be_search"]})
+    both = score("t", expect, _report(title="be_api: 502s; be_search: slow"))
+    one = score("t", expect, _report(title="be_api: 502s (and 1 more)", diagnosis="be_search is slow"))
+    assert both.passed and both.title_ok is True
+    assert one.title_ok is False and one.reasons == ["'be_search' is not in the title"]
+    assert summarize([both, one]).title_accuracy == 0.5

@@ -17,7 +17,7 @@ from agent_service.incidents.store import IncidentStore
 from agent_service.ingestion_client import IngestionClient
 from agent_service.models import AnalyzeRequest, IncidentReport
 from agent_service.orchestrator import Analysis
-from agent_service.window import incident_window
+from agent_service.window import alert_baseline_end, incident_window
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class IncidentAnalysis:
             request = AnalyzeRequest(
                 window=incident_window(incident.detected_at, now_utc()),
                 backend=incident.scope.get("backend"), frontend=incident.scope.get("frontend"),
+                baseline_end=alert_baseline_end(incident.detected_at, config.alert_lookback_s),
             )  # no `question`: alert text never reaches a model prompt
             try:
                 report = await asyncio.wait_for(analyzer.analyze(request), config.analysis_timeout_s)

@@ -1,14 +1,11 @@
 """The offline rules engine (LLM_ENGINE=rules) and the deterministic synthesis.
 
-Each specialist runs in three steps (composed in `rules_engine.py`):
-- fetch (`fetch.py`, the only I/O): tool calls through the `Recorder`, which keeps every answer as
-  evidence, turned into the specialist's typed facts (`LatencyFacts`, `ErrorFacts`, …; the per-scope
-  rows shared by all of them, `BackendStats`/`ServerStats`, in `facts.py`);
-- grade (`grade_latency`, `grade_errors`, `grade_saturation`, `grade_traffic`): pure functions of
-  facts and the typed thresholds (`specialists/specs.py`, from Settings; nowhere else) returning
-  `Grades`, each `Grade` on one scope with the numbers that decided it and the tools behind them;
-- words (`words` in each module): the finding's summary, details and signals from the grades.
-The synthesis (`synthesis.py`) reads findings only (`facts.read`), so it also serves Claude's.
+`rules_engine.py` composes each specialist: one `get_breakdown` query (through the `Recorder`,
+which keeps every answer as evidence; the four specialists share the query) → the differential
+diagnosis of `agent_service/diagnosis` (pure: facts per scope against their baseline, the
+catalogue of failure modes, ranked) → the finding's words. Its synthesis tells the same diagnosis.
+`synthesis.py` is the deterministic synthesis from findings alone (`facts.read`): the fallback
+when an LLM synthesis fails.
 """
 
 from agent_service.rules.rules_engine import RulesEngine

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from agent_service.models import SEVERITY_RANK, Finding
 
@@ -72,52 +71,3 @@ def read(findings: Sequence[Finding]) -> Facts:
             elif key.startswith("termination_"):
                 facts.terminations[key[12:]] = value
     return facts
-
-
-# --- Facts the specialists grade, per scope (site, backend, server), read from tool answers. ---
-
-
-@dataclass(frozen=True)
-class ServerStats:
-    name: str
-    requests: int = 0
-    errors_5xx: float = 0.0
-    error_rate_5xx_pct: float = 0.0
-    p95_ms: float | None = None
-
-    @property
-    def five_xx(self) -> float:
-        """Its 5xx count (from the rate when ingestion gave no count)."""
-        return self.errors_5xx or self.error_rate_5xx_pct * self.requests / 100
-
-
-@dataclass(frozen=True)
-class BackendStats:
-    name: str
-    requests: int = 0
-    error_rate_5xx_pct: float = 0.0
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    servers: tuple[ServerStats, ...] = ()
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> BackendStats:
-        servers = tuple(
-            ServerStats(name=str(s["name"]), requests=int(s.get("requests") or 0),
-                        errors_5xx=float(s.get("errors_5xx") or 0),
-                        error_rate_5xx_pct=float(s.get("error_rate_5xx_pct") or 0), p95_ms=s.get("p95_ms"))
-            for s in row.get("servers") or [] if isinstance(s, Mapping) and s.get("name")
-        )
-        return cls(name=str(row.get("name") or ""), requests=int(row.get("requests") or 0),
-                   error_rate_5xx_pct=float(row.get("error_rate_5xx_pct") or 0),
-                   p95_ms=row.get("p95_ms"), p99_ms=row.get("p99_ms"), servers=servers)
-
-
-def backend_stats(answer: Mapping[str, Any] | None) -> tuple[BackendStats, ...]:
-    """The rows of a get_backends answer (none when the call failed)."""
-    return tuple(BackendStats.of(row) for row in (answer or {}).get("backends", []) if row.get("name"))
-
-
-def counts(answer: Mapping[str, Any] | None, key: str) -> dict[str, int]:
-    """A {name: count} map from a tool answer (status_codes, termination_states)."""
-    return {str(k): int(v) for k, v in ((answer or {}).get(key) or {}).items()}

@@ -1,63 +1,85 @@
 """The offline rules engine: the Engine protocol over the same tools, deterministic from the
-thresholds. No network but ingestion (through the tools)."""
+thresholds. Each specialist reads one breakdown of every scope (shared between the four by the
+tools: one query) → the catalogue of failure modes judges it (agent_service/diagnosis, pure) →
+words. The synthesis tells the diagnosis of all four. No network but ingestion."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
+from agent_service.diagnosis.case import Case, Limits
+from agent_service.diagnosis.data import Breakdown, Span
+from agent_service.diagnosis.diagnose import diagnose
+from agent_service.diagnosis.story import tell
+from agent_service.diagnosis.words import verdict
 from agent_service.engine import AnalysisContext, SpecialistSpec, Synthesis, Usage
-from agent_service.models import EngineKind, Finding
-from agent_service.rules import errors, fetch, latency, saturation, traffic
+from agent_service.models import SPECIALISTS, EngineKind, Evidence, Finding, Scope, SpecialistName
 from agent_service.rules.recorder import Recorder
-from agent_service.rules.synthesis import synthesize
-from agent_service.rules.verdict import CheckInput, Verdict
-from agent_service.specialists.specs import (
-    THRESHOLDS,
-    ErrorsThresholds,
-    LatencyThresholds,
-    SaturationThresholds,
-    TrafficThresholds,
-    parse_thresholds,
-)
+from agent_service.rules.verdict import CheckInput
+from agent_service.settings import Settings
+from agent_service.specialists.specs import THRESHOLDS, parse_thresholds, thresholds
+from agent_service.tools import registry as tool
 from agent_service.tools.base import Tool
 
-Check = Callable[[Recorder, CheckInput, Any], Awaitable[Verdict]]
+BASELINE = "60m"  # the span before the window (or before the alert's onset) a scope is compared with
+_KEEP = 32  # analyses whose facts wait for their synthesis
 
 
-# Each specialist in three steps: fetch (rules/fetch.py, the only I/O) → grade (pure) → words.
+def _iso(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
 
 
-async def _latency(rec: Recorder, inp: CheckInput, th: LatencyThresholds) -> Verdict:
-    facts = await fetch.fetch_latency(rec, inp)
-    if latency.grade_latency(facts, th).severity != "ok":  # the trend, only when there is something to explain
-        facts = await fetch.fetch_latency_before(rec, inp, facts)
-    return latency.words(facts, latency.grade_latency(facts, th), th, window=inp.window)
+def limits_from(settings: Settings) -> Limits:
+    return Limits(**{name: thresholds(settings, name) for name in SPECIALISTS})  # type: ignore[arg-type]
 
 
-async def _errors(rec: Recorder, inp: CheckInput, th: ErrorsThresholds) -> Verdict:
-    facts = await fetch.fetch_errors(rec, inp, th)
-    grades = errors.grade_errors(facts, th)
-    # what the proxy saw, to explain the errors
-    states = await fetch.fetch_termination_states(rec, inp) if grades.severity != "ok" else {}
-    return errors.words(facts, grades, th, window=inp.window, states=states)
+def baseline_note(inp: CheckInput, data: Breakdown) -> str:
+    span = f"{data.baseline.start:%H:%M}–{data.baseline.end:%H:%M} UTC"
+    if inp.baseline_end is not None and inp.baseline_end < inp.start:
+        return f"each scope against itself over {span}, the hour before the alert's onset"
+    return f"each scope against itself over {span}, the hour before the window"
 
 
-async def _saturation(rec: Recorder, inp: CheckInput, th: SaturationThresholds) -> Verdict:
-    facts = await fetch.fetch_saturation(rec, inp)
-    queueing = saturation.grade_saturation(facts, th).first("queueing")
-    if queueing is not None and queueing.severity != "ok":
-        facts = await fetch.fetch_queueing(rec, inp, facts, th)
-    return saturation.words(facts, saturation.grade_saturation(facts, th), th, window=inp.window)
+async def fetch_case(rec: Recorder, inp: CheckInput, limits: Limits, *, redis: bool, scope: Scope) -> Case:
+    """The breakdown (and, for saturation, Redis' own memory) as one Case."""
+    baseline_end = inp.baseline_end if inp.baseline_end is not None and inp.baseline_end < inp.start else inp.start
+    calls: list[tuple[str, dict[str, Any]]] = [
+        (tool.BREAKDOWN, {"window": inp.window, "baseline": BASELINE, "baseline_end": _iso(baseline_end)})]
+    if redis:
+        calls.append((tool.SATURATION, {"window": inp.window}))
+    answers = await rec.call_many(calls)
+    if answers[0] is None:
+        raise LookupError("; ".join(rec.errors) or "no breakdown")
+    asked = Span(inp.start, inp.end)
+    minutes = int(BASELINE[:-1])
+    data = Breakdown.of(answers[0], window=asked, baseline=Span(baseline_end - timedelta(minutes=minutes), baseline_end))
+    data = data.scoped(scope.backend, scope.frontend)
+    sat = answers[1] if redis and len(answers) > 1 else None
+    case = Case(data=data, limits=limits, redis=dict((sat or {}).get("redis") or {}))
+    return replace(case, baseline_note=baseline_note(inp, data))
 
 
-async def _traffic(rec: Recorder, inp: CheckInput, th: TrafficThresholds) -> Verdict:
-    facts = await fetch.fetch_traffic(rec, inp, th)
-    return traffic.words(facts, traffic.grade_traffic(facts, th), th, window=inp.window)
+DERIVED = "derived"  # the evidence entry holding the numbers a finding computed from the breakdown
 
 
-CHECKS: dict[str, Check] = {"latency": _latency, "errors": _errors, "saturation": _saturation, "traffic": _traffic}
+def _trim(evidence: list[Evidence], names: set[str], signals: Mapping[str, float]) -> list[Evidence]:
+    """The breakdown as evidence of one finding: the site, the scopes it names and their servers
+    (the rest of the answer is in the findings that name them), then what it computed from them."""
+    out = []
+    for item in evidence:
+        if item.tool == tool.BREAKDOWN and isinstance(item.result, Mapping) and "scopes" in item.result:
+            scopes = [s for s in item.result.get("scopes") or [] if isinstance(s, Mapping) and (
+                s.get("kind") == "site" or s.get("name") in names or s.get("backend") in names)]
+            item = Evidence(tool=item.tool, arguments=item.arguments, result={**item.result, "scopes": scopes})
+        out.append(item)
+    if signals:
+        out.append(Evidence(tool=DERIVED, arguments={"from": tool.BREAKDOWN}, result=dict(signals)))
+    return out
 
 
 class RulesEngine:
@@ -65,31 +87,48 @@ class RulesEngine:
     specialist_model: str | None = None
     synthesis_model: str | None = None
 
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or limits_from(Settings.model_construct())  # the defaults
+        self._cases: OrderedDict[int, tuple[AnalysisContext, Case]] = OrderedDict()
+
+    def _limits_for(self, spec: SpecialistSpec) -> Limits:
+        own = parse_thresholds(THRESHOLDS[spec.name], spec.thresholds)
+        return replace(self.limits, **{spec.name: own})
+
+    def _remember(self, context: AnalysisContext, case: Case, name: SpecialistName) -> None:
+        key = id(context)
+        known = self._cases.get(key)
+        if known is None or known[0] is not context:
+            self._cases[key] = (context, case)
+        else:
+            prev = known[1]
+            limits = replace(prev.limits, **{name: getattr(case.limits, name)})
+            self._cases[key] = (context, replace(prev, limits=limits, redis=case.redis or prev.redis))
+        while len(self._cases) > _KEEP:
+            self._cases.popitem(last=False)
+
     async def investigate(
         self, spec: SpecialistSpec, tools: Sequence[Tool], context: AnalysisContext
     ) -> tuple[Finding, Usage]:
         started = time.perf_counter()
         recorder = Recorder(tools)
         try:
-            thresholds = parse_thresholds(THRESHOLDS[spec.name], spec.thresholds)
-            verdict = await CHECKS[spec.name](recorder, CheckInput.of(context), thresholds)
+            case = await fetch_case(recorder, CheckInput.of(context), self._limits_for(spec),
+                                    redis=spec.name == "saturation", scope=context.scope)
         except LookupError as exc:
-            finding = Finding(
-                specialist=spec.name,
-                severity="unknown",
-                status="failed",
-                summary=f"The {spec.name} signals could not be read.",
-                evidence=recorder.evidence,
-                error=str(exc),
-            )
+            finding = Finding(specialist=spec.name, severity="unknown", status="failed",
+                              summary=f"The {spec.name} signals could not be read.",
+                              evidence=recorder.evidence, error=str(exc))
         else:
+            self._remember(context, case, spec.name)
+            diagnosis = diagnose(case, (spec.name,))
+            said = verdict(diagnosis, spec.name)
+            names = {h.scope.name for h in diagnosis.hypotheses} | {h.where for h in diagnosis.hypotheses}
+            signals = {k: float(v) for k, v in said.signals.items()}
             finding = Finding(
-                specialist=spec.name,
-                severity=verdict.severity,  # type: ignore[arg-type]
-                summary=verdict.summary,
-                details=verdict.details,
-                signals={k: float(v) for k, v in verdict.signals.items()},
-                evidence=recorder.evidence,
+                specialist=spec.name, severity=said.severity,  # type: ignore[arg-type]
+                summary=said.summary, details=said.details, signals=signals,
+                evidence=_trim(recorder.evidence, {n for n in names if n}, signals),
             )
         finding.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         return finding, Usage(tool_calls=recorder.calls)
@@ -97,4 +136,10 @@ class RulesEngine:
     async def synthesize(
         self, findings: Sequence[Finding], context: AnalysisContext, tools: Sequence[Tool]
     ) -> tuple[Synthesis, Usage]:
-        return synthesize(findings, context), Usage()
+        known = self._cases.pop(id(context), None)
+        if known is None or known[0] is not context:
+            from agent_service.rules.synthesis import synthesize  # facts unread: tell the findings
+
+            return synthesize(findings, context), Usage()
+        done = tuple(f.specialist for f in findings if f.status == "completed")
+        return tell(diagnose(known[1], done), findings, context), Usage()

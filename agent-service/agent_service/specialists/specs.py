@@ -13,6 +13,7 @@ from agent_service.settings import Settings
 from agent_service.tools.base import Tool
 from agent_service.tools.registry import (
     BACKENDS,
+    BREAKDOWN,
     FRONTENDS,
     OVERVIEW,
     RESPONSE_TIMES,
@@ -23,10 +24,10 @@ from agent_service.tools.registry import (
 )
 
 _TOOLS: dict[SpecialistName, tuple[str, ...]] = {
-    "latency": (RESPONSE_TIMES, BACKENDS, FRONTENDS, OVERVIEW),
-    "errors": (OVERVIEW, STATUS_CODES, BACKENDS, FRONTENDS, TERMINATION_STATES),
-    "saturation": (SATURATION, BACKENDS, RESPONSE_TIMES, TERMINATION_STATES, OVERVIEW),
-    "traffic": (OVERVIEW, RPS_SERIES, FRONTENDS, BACKENDS),
+    "latency": (RESPONSE_TIMES, BACKENDS, FRONTENDS, OVERVIEW, BREAKDOWN),
+    "errors": (OVERVIEW, STATUS_CODES, BACKENDS, FRONTENDS, TERMINATION_STATES, BREAKDOWN),
+    "saturation": (SATURATION, BACKENDS, RESPONSE_TIMES, TERMINATION_STATES, OVERVIEW, BREAKDOWN),
+    "traffic": (OVERVIEW, RPS_SERIES, FRONTENDS, BACKENDS, BREAKDOWN),
 }
 
 
@@ -45,6 +46,10 @@ class LatencyThresholds(_Thresholds):
     p99_critical_ms: float
     # a backend's p95 or p99 at least this many times its previous window's: it rose
     rise_factor: float = Field(default=1.5, exclude=True)
+    # one server whose p95 is at least this many times its peers' median (and above p95_warning_ms)
+    server_outlier_factor: float = Field(default=3.0, exclude=True)
+    # requests the client ended (cD, CD, cR, ...) above this share: the slow tail may be client time
+    client_tail_pct: float = Field(default=0.5, exclude=True)
 
 
 class ErrorsThresholds(_Thresholds):
@@ -54,6 +59,11 @@ class ErrorsThresholds(_Thresholds):
     # one server answering at least this share of its backend's 5xx is "the bad server"
     dominant_server_share: float = Field(default=0.6, exclude=True)
     max_backend_probes: int = Field(default=8, exclude=True)  # per-backend status-code queries
+    min_errors: int = Field(default=5, exclude=True)  # fewer errors than this are chance, not a rate
+    # requests needing connection retries (or redispatched) above this share: a warning
+    retry_warning_pct: float = Field(default=5.0, exclude=True)
+    # requests HAProxy itself denied (PR--/PT--) above this share: a warning
+    denial_warning_pct: float = Field(default=5.0, exclude=True)
 
 
 class SaturationThresholds(_Thresholds):
@@ -68,6 +78,12 @@ class TrafficThresholds(_Thresholds):
     traffic_surge_warning_pct: float
     # below this many requests in a typical minute, empty minutes are chance, not a drop
     min_typical_per_minute: float = Field(default=5, exclude=True)
+    # a drop this deep (but short of traffic_drop_critical_pct) is a warning
+    traffic_drop_warning_pct: float = Field(default=50.0, exclude=True)
+    # requests the client ended (cD, CD, cR, CR, cL, cH) above this share, and above the baseline's
+    client_abort_warning_pct: float = Field(default=5.0, exclude=True)
+    # a count this unlikely under the baseline's rate (Poisson) is a change, not chance
+    significance: float = Field(default=1e-3, exclude=True)
 
 
 T = TypeVar("T", bound=_Thresholds)

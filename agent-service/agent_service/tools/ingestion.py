@@ -39,6 +39,18 @@ class RpsArgs(ScopeArgs):
                                 description="How many minutes of series (default: the window).")
 
 
+class BreakdownArgs(ScopeArgs):
+    baseline: str | None = Field(
+        default=None, pattern=WINDOW_PATTERN,
+        description="Length of the baseline the window is compared with, e.g. '60m', '6h' (1m…24h). "
+        "Default 60m.",
+    )
+    baseline_end: datetime | None = Field(
+        default=None, description="RFC 3339 end of the baseline. Defaults to the window's start (the "
+        "hour just before it); set it before an incident's onset to compare with healthy traffic.",
+    )
+
+
 @dataclass(frozen=True)
 class Defaults:
     window: str
@@ -103,6 +115,9 @@ class IngestionTool:
             "backend": args.backend if "backend" in args.model_fields_set else self._defaults.backend,
             "frontend": args.frontend if "frontend" in args.model_fields_set else self._defaults.frontend,
         }
+        if isinstance(args, BreakdownArgs):
+            resolved["baseline"] = args.baseline
+            resolved["baseline_end"] = args.baseline_end
         if isinstance(args, RpsArgs):
             resolved["minutes"] = args.minutes or window_minutes(resolved["window"])
             del resolved["window"]

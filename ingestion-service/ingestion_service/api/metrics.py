@@ -11,8 +11,9 @@ from oncall_common.security import BearerAuth
 from ingestion_service.api import models
 from ingestion_service.api.deps import RedisDep
 from ingestion_service.haproxy.fields import frontend_name
+from ingestion_service.queries import breakdown as queries_breakdown
 from ingestion_service.queries import signals
-from ingestion_service.queries.window import Window, window_from
+from ingestion_service.queries.window import Window, parse_end, parse_window, window_from
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND
 
 WindowQ = Annotated[str, Query(description="1m..24h", max_length=10)]
@@ -77,6 +78,18 @@ def metrics_router(auth: BearerAuth) -> APIRouter:
         else:
             rows = await signals.by_name(redis, w, FRONTEND, frontend)
         return {"window_seconds": w.seconds, "frontends": rows}
+
+    @router.get("/breakdown", response_model=models.Breakdown)
+    async def breakdown(redis: RedisDep, window: WindowQ = "15m", end: EndQ = None,
+                        baseline: Annotated[str, Query(description="1m..24h", max_length=10)] = "60m",
+                        baseline_end: Annotated[str | None, Query(description="RFC 3339, default the window's start",
+                                                                  max_length=64)] = None,
+                        backend: NameQ = None, frontend: NameQ = None) -> dict[str, Any]:
+        w = window_from(window, end)
+        minutes = parse_window(baseline, param="baseline")
+        b_end = w.start if baseline_end is None else parse_end(baseline_end, param="baseline_end")
+        return await queries_breakdown.breakdown(redis, w, Window(minutes, b_end), backend=backend,
+                                                 frontend=frontend)
 
     @router.get("/saturation", response_model=models.Saturation)
     async def saturation(redis: RedisDep, window: WindowQ = "5m", end: EndQ = None,

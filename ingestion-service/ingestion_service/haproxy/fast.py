@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-# Groups: minute, second, frontend, backend, server, Tw, Ta, status, bytes, term state,
+# Groups: minute, second, frontend, backend, server, Tw, Tc, Tr, Ta, status, bytes, term state,
 # "actconn/feconn/beconn/srv_conn/retries srv_queue/backend_queue" (one string: few distinct values
 # per group, split once per distinct value), [fallback: the whole line].
 # The header comes first as the usual RFC 3164 shape (`<PRI>Mmm dd hh:mm:ss tag: `, a tag not starting
@@ -21,11 +21,11 @@ import re
 BULK = re.compile(
     r"^(?:<\d{1,3}>[A-Z][a-z][a-z] [ \d]\d \d\d:\d\d:\d\d [^ \n\[][^ \n]* |(?:(?![^ \n]*\d[+-]\d\d:?\d\d )[^ \n]* ){0,8}?)"
     r"\S+ \[(\d\d/[A-Z][a-z][a-z]/\d{4}:\d\d:\d\d):([0-5]\d|60)(?:\.\d{1,6})?\] (\S+) ([^/\s]+)/(\S+) "
-    r"(?:-1|\d{1,15})/(-1|\d{1,15})/(?:-1|\d{1,15})/(?:-1|\d{1,15})/\+?(-1|\d{1,15}) (-1|[1-5]\d\d) \+?(\d{1,15}) "
+    r"(?:-1|\d{1,15})/(-1|\d{1,15})/(-1|\d{1,15})/(-1|\d{1,15})/\+?(-1|\d{1,15}) (-1|[1-5]\d\d) \+?(\d{1,15}) "
     r"\S+ \S+ (\S\S\S\S|-) (\d{1,9}/\d{1,9}/\d{1,9}/\d{1,9}/\+?\d{1,9} \d{1,9}/\d{1,9})(?: [^\n]*)?$|^([^\n]*)",
     re.ASCII | re.MULTILINE,
 )
-FALLBACK = 11
+FALLBACK = 13
 
 
 def scan(text: str) -> list[tuple[str, ...]]:

@@ -1,4 +1,6 @@
-"""JSON log entries (the contract's field names) → LogEntry, validated by hand (fast, clear reasons)."""
+"""JSON log entries (the contract's field names) → LogEntry, validated by hand (fast, clear reasons).
+
+Beside the contract's fields, `redispatched` (bool, default false): HAProxy's `+` before retries."""
 
 from __future__ import annotations
 
@@ -72,12 +74,15 @@ def entry_from_json(obj: Any, zone: str = "UTC") -> LogEntry | Skip | ParseError
         term = texts["termination_state"]
         if not term or len(term) > 8 or any(ch.isspace() for ch in term):
             return ParseError("termination_state must be 1 to 8 characters without spaces")
+        redispatched = obj.get("redispatched", False)
+        if not isinstance(redispatched, bool):
+            return ParseError("redispatched must be true or false")
         strings["frontend"] = frontend_name(strings["frontend"])
         return check(LogEntry(
             timestamp=_timestamp(obj["timestamp"]),
             status_code=_int("status_code", obj["status_code"]),
             response_time_ms=ta if type(ta) is int else math.floor(ta + 0.5),  # 12.5 ms → 13: stored as whole ms
-            **strings, **ints, **texts,
+            **strings, **ints, **texts, redispatched=redispatched,
         ))
     except (ValueError, TypeError, OverflowError) as exc:
         return ParseError(str(exc)[:200])

@@ -15,7 +15,7 @@ from ingestion_service.haproxy.fast import FALLBACK, scan
 from ingestion_service.haproxy.models import DEFAULT_OPTIONS, LogEntry, ParseOptions, ParseResult, Skip
 from ingestion_service.haproxy.parser import parse_line
 from ingestion_service.metrics import IngestMetrics
-from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SERVER, Aggregator
+from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER, Aggregator
 from ingestion_service.signals.bulk import add_rows
 from ingestion_service.store.names import NameRegistry
 from ingestion_service.store.writer import write_batch
@@ -126,7 +126,7 @@ class Ingestor:
         now = time.time()
         deltas = await asyncio.to_thread(agg.fold, self.names.rename, late_before=now - self.late_line_seconds,
                                          future_after=now + self.late_line_seconds)
-        used: dict[str, set[str]] = {FRONTEND: set(), BACKEND: set(), SERVER: set()}
+        used: dict[str, set[str]] = {FRONTEND: set(), BACKEND: set(), SERVER: set(), PAIR: set()}
         for kind, name, _minute in deltas.scopes:
             if kind in used:
                 used[kind].add(name)

@@ -1,6 +1,8 @@
 -- One scope-minute's write, run inside the batch's MULTI/EXEC (its keys share one hash tag).
--- KEYS[1] = counters hash, KEYS[2..] = bucket hashes. ARGV: ttl, "field incr field incr ..." sums,
--- "field value ..." maxima, then per bucket hash: its chunk index and "key count key count ...".
+-- KEYS[1] = counters hash, KEYS[2] = the packed Tr sketch (string, see packed_sketch.lua),
+-- KEYS[3..] = bucket hashes. ARGV: ttl, "field incr field incr ..." sums, "field value ..." maxima,
+-- "index count ..." of the Tr sketch (empty: none), then per bucket hash: its chunk index and
+-- "key count key count ...".
 -- Pairs travel packed in one string each: far cheaper for the client than one argument per value.
 -- Increments are whole numbers >= 0 (haproxy/limits.py), so the only error HINCRBY can meet is a
 -- sum passing 2^63 - 1: the sum then stays at that ceiling. A failing call would end the script
@@ -16,13 +18,22 @@ for f, v in string.gmatch(ARGV[3], '(%S+) (%S+)') do
   local cur = redis.call('HGET', c, f)
   if (not cur) or tonumber(cur) < tonumber(v) then redis.call('HSET', c, f, v) end
 end
+if ARGV[4] ~= '' then
+  local acc = {}
+  sketch_decode(redis.call('GET', KEYS[2]) or '', acc)
+  for f, v in string.gmatch(ARGV[4], '(%S+) (%S+)') do
+    local idx = tonumber(f)
+    acc[idx] = (acc[idx] or 0) + tonumber(v)
+  end
+  redis.call('SET', KEYS[2], sketch_encode(acc), 'EX', ttl)
+end
 local mask = tonumber(redis.call('HGET', c, 'hk') or '0')
-for k = 2, #KEYS do
-  local chunk = tonumber(ARGV[2 + 2 * (k - 1)])
-  for f, v in string.gmatch(ARGV[3 + 2 * (k - 1)], '(%S+) (%S+)') do incr(KEYS[k], f, v) end
+for k = 3, #KEYS do
+  local chunk = tonumber(ARGV[3 + 2 * (k - 2)])
+  for f, v in string.gmatch(ARGV[4 + 2 * (k - 2)], '(%S+) (%S+)') do incr(KEYS[k], f, v) end
   redis.call('EXPIRE', KEYS[k], ttl)
   mask = bit.bor(mask, bit.lshift(1, chunk + 16))
 end
-if #KEYS > 1 then redis.call('HSET', c, 'hk', mask) end
+if #KEYS > 2 then redis.call('HSET', c, 'hk', mask) end
 redis.call('EXPIRE', c, ttl)
 return 1

@@ -7,6 +7,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from ingestion_service.queries import timers
+from ingestion_service.queries.stats import prefixed
 from ingestion_service.queries.window import Window
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER, SITE, pair_name
 from ingestion_service.sketch import Sketch
@@ -64,23 +66,14 @@ async def _window_data(redis: aioredis.Redis, window: Window, scope: tuple[str, 
     return (await reader.read_minutes(redis, [scope], window.minute_starts(), buckets=buckets))[scope]
 
 
-def _prefixed(data: list[MinuteData], prefix: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for d in data:
-        for name, v in d.sums.items():
-            if name.startswith(prefix):
-                out[name[len(prefix):]] = out.get(name[len(prefix):], 0) + v
-    return dict(sorted(out.items()))
-
-
 async def status_codes(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     data = await _window_data(redis, window, scope)
-    return {"window_seconds": window.seconds, "status_codes": _prefixed(data, "s:")}
+    return {"window_seconds": window.seconds, "status_codes": prefixed(data, "s:")}
 
 
 async def termination_states(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     data = await _window_data(redis, window, scope)
-    return {"window_seconds": window.seconds, "termination_states": _prefixed(data, "t:")}
+    return {"window_seconds": window.seconds, "termination_states": prefixed(data, "t:")}
 
 
 def latency_of(data: list[MinuteData]) -> dict[str, Any]:
@@ -93,7 +86,8 @@ def latency_of(data: list[MinuteData]) -> dict[str, Any]:
 
 async def response_times(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     data = await _window_data(redis, window, scope, buckets=True)
-    return {"window_seconds": window.seconds, **latency_of(data)}
+    tr = await timers.tr_buckets(redis, scope, window.minute_starts())
+    return {"window_seconds": window.seconds, **latency_of(data), "tr": timers.tr_summary(data, tr)}
 
 
 async def rps_series(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
@@ -107,15 +101,23 @@ async def rps_series(redis: aioredis.Redis, window: Window, scope: tuple[str, st
     return {"window_seconds": window.seconds, "series": series}
 
 
+def _extras(w: reader.NamedWindow) -> dict[str, Any]:
+    """Tr p95 (null where the scope keeps no Tr sketch), retries, redispatches, client aborts."""
+    tr = None if w.tr_buckets is None else _ms(Sketch(w.tr_buckets).quantile(0.95))
+    return {"tr_p95_ms": tr, "retries": w.retries, "redispatches": w.redispatches,
+            "client_aborts": w.client_aborts}
+
+
 def _named_row(name: str, w: reader.NamedWindow) -> dict[str, Any]:
     s = Sketch(w.buckets)
     return {"name": name, "requests": w.requests, "error_rate_5xx_pct": _pct(w.errors_5xx, w.requests),
-            "p95_ms": _ms(s.quantile(0.95)), "p99_ms": _ms(s.quantile(0.99))}
+            "p95_ms": _ms(s.quantile(0.95)), "p99_ms": _ms(s.quantile(0.99)), **_extras(w)}
 
 
 def _server_row(name: str, w: reader.NamedWindow) -> dict[str, Any]:
     return {"name": name, "requests": w.requests, "errors_5xx": w.errors_5xx,
-            "error_rate_5xx_pct": _pct(w.errors_5xx, w.requests), "p95_ms": _ms(Sketch(w.buckets).quantile(0.95))}
+            "error_rate_5xx_pct": _pct(w.errors_5xx, w.requests), "p95_ms": _ms(Sketch(w.buckets).quantile(0.95)),
+            **_extras(w)}
 
 
 async def by_name(redis: aioredis.Redis, window: Window, kind: str, only: str | None) -> list[dict[str, Any]]:
@@ -161,7 +163,9 @@ async def by_pair(redis: aioredis.Redis, window: Window, kind: str, only: str | 
         if part.requests == 0:
             continue
         exact = part.requests == whole.requests
-        row = _named_row(name, whole if exact else reader.NamedWindow(part.requests, part.errors_5xx))
+        row = _named_row(name, whole if exact else reader.NamedWindow(
+            part.requests, part.errors_5xx, retries=part.retries, redispatches=part.redispatches,
+            client_aborts=part.client_aborts))
         if kind == BACKEND:
             row["servers"] = []
         rows.append(row)

@@ -22,34 +22,35 @@ class InvalidQuery(ValueError):
         self.param = param
 
 
-def parse_window(text: str) -> int:
-    """Minutes in `text` (`5m`, `1h`, `24h`)."""
+def parse_window(text: str, *, param: str = "window") -> int:
+    """Minutes in `text` (`5m`, `1h`, `24h`); `param` names the query parameter in errors."""
     m = _WINDOW.match(text.strip())
     if not m:
-        raise InvalidQuery("window", f"window must look like 5m or 2h (1m to 24h), got {text[:20]!r}")
+        raise InvalidQuery(param, f"{param} must look like 5m or 2h (1m to 24h), got {text[:20]!r}")
     minutes = int(m.group(1)) * (60 if m.group(2) == "h" else 1)
     if not 1 <= minutes <= MAX_MINUTES:
-        raise InvalidQuery("window", f"window must be between 1m and 24h, got {text!r}")
+        raise InvalidQuery(param, f"{param} must be between 1m and 24h, got {text!r}")
     return minutes
 
 
-def parse_end(text: str | None, *, now: float | None = None) -> float:
+def parse_end(text: str | None, *, now: float | None = None, param: str = "end") -> float:
     if text is None or text == "":
         return time.time() if now is None else now
     try:
         parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
     except ValueError as exc:
-        raise InvalidQuery("end", f"end must be an RFC 3339 time such as 2026-11-22T14:05:00Z, got {text[:40]!r}") from exc
+        raise InvalidQuery(param, f"{param} must be an RFC 3339 time such as 2026-11-22T14:05:00Z, "
+                           f"got {text[:40]!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    reason = f"end must be between 2000-01-01T00:00:00Z and one day from now, got {text[:40]!r}"
+    reason = f"{param} must be between 2000-01-01T00:00:00Z and one day from now, got {text[:40]!r}"
     try:
         end = parsed.timestamp()
     except (OverflowError, ValueError) as exc:  # 0001-01-01 shifted by its offset leaves the calendar
-        raise InvalidQuery("end", reason) from exc
+        raise InvalidQuery(param, reason) from exc
     current = time.time() if now is None else now
     if end < EARLIEST_END or end > current + MAX_AHEAD_SECONDS:
-        raise InvalidQuery("end", reason)
+        raise InvalidQuery(param, reason)
     return end
 
 
@@ -67,6 +68,11 @@ class Window:
         (a window ending exactly on a minute boundary stops before that minute)."""
         last = (math.ceil(self.end / 60) - 1) * 60
         return [last - 60 * i for i in range(self.minutes - 1, -1, -1)]
+
+    @property
+    def start(self) -> float:
+        """Start of the first whole minute read (the span read is [start, start + seconds))."""
+        return float(self.minute_starts()[0])
 
     def previous(self) -> Window:
         return Window(self.minutes, self.end - self.seconds)

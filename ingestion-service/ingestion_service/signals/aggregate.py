@@ -15,10 +15,18 @@ from ingestion_service.sketch import key_for
 
 # Positions in Group.n (sums) and Group.mx (maxima).
 (N_REQ, N_4XX, N_5XX, N_ABORT, N_BYTES, N_QUEUED, N_RETRIES, N_ACT, N_SRVCONN, N_SRVQ, N_BEQ, N_TA,
- N_TCP, N_TCP_TC) = range(14)
-# ... "tn": TCP sessions (`option tcplog`, kept out of the request counts), "tk": their Tc sum.
-SUM_FIELDS = ("n", "e4", "e5", "ab", "by", "qd", "rt", "sa", "sc", "sq", "sb", "ta", "tn", "tk")
-MAX_FIELDS = ("ta", "ac", "sc", "sq", "bq", "rt")  # max Ta, actconn, srv_conn, srv_queue, backend_queue, retries
+ N_TCP, N_TCP_TC, N_TR, N_TC, N_TW, N_NO_TA, N_NO_TR, N_NO_TC, N_NO_TW, N_RETRIED, N_REDISPATCHED,
+ N_CLIENT) = range(24)
+# ... "tn": TCP sessions (`option tcplog`, kept out of the request counts), "tk": their Tc sum;
+# "tr"/"tc"/"tw": sums of Tr, Tc, Tw over the requests that have them; "ua"/"ur"/"uc"/"uw": requests
+# whose Ta/Tr/Tc/Tw is -1 (so a timer's count is n minus those: usually no field at all); "rq":
+# requests retried at least once, "rd": redispatched (`+` before retries); "ca": client aborts
+# (termination state starting with `C` or `c`).
+SUM_FIELDS = ("n", "e4", "e5", "ab", "by", "qd", "rt", "sa", "sc", "sq", "sb", "ta", "tn", "tk",
+              "tr", "tc", "tw", "ua", "ur", "uc", "uw", "rq", "rd", "ca")
+# max Ta, actconn, srv_conn, srv_queue, backend_queue, retries, Tr, Tc
+MAX_FIELDS = ("ta", "ac", "sc", "sq", "bq", "rt", "tr", "tc")
+(M_TA, M_ACT, M_SRVCONN, M_SRVQ, M_BEQ, M_RETRIES, M_TR, M_TC) = range(8)
 
 # Buckets of oncall_request_duration_seconds, in ms (docs/metrics.md: 0.005 … 30 s).
 DURATION_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
@@ -28,6 +36,16 @@ FRONTEND = "f"
 BACKEND = "b"
 SERVER = "v"
 PAIR = "p"  # frontend×backend, name "<frontend>|<backend>": counters only (no latency buckets)
+# Scopes keeping a Tr (server response time) sketch beside Ta's: the memory budget holds backends
+# only (docs/benchmarks.md). Every request lands in exactly one backend scope (`__other__` too), so
+# the site's Tr is the merge of all backends'; the others keep Tr's sum, count and maximum only.
+TR_KINDS = frozenset((BACKEND,))
+# Left out of the frontend×backend scope (counts only: its readers never ask for timers).
+_TIMER_SUMS = frozenset(SUM_FIELDS.index(f) for f in ("tr", "tc", "tw", "ua", "ur", "uc", "uw"))
+_PAIR_SUMS = tuple((i, f) for i, f in enumerate(SUM_FIELDS) if i not in _TIMER_SUMS)
+_PAIR_MAXIMA = tuple((i, f) for i, f in enumerate(MAX_FIELDS) if f not in ("tr", "tc"))
+_ALL_SUMS = tuple(enumerate(SUM_FIELDS))
+_ALL_MAXIMA = tuple(enumerate(MAX_FIELDS))
 
 
 def pair_name(frontend: str, backend: str) -> str:
@@ -35,14 +53,15 @@ def pair_name(frontend: str, backend: str) -> str:
 
 
 class Group:
-    __slots__ = ("n", "mx", "status", "term", "buckets", "prom")
+    __slots__ = ("n", "mx", "status", "term", "buckets", "tr_buckets", "prom")
 
     def __init__(self) -> None:
         self.n = [0] * len(SUM_FIELDS)
-        self.mx = [-1] * 6
+        self.mx = [-1] * len(MAX_FIELDS)
         self.status: dict[int, int] = {}
         self.term: dict[str, int] = {}
-        self.buckets: dict[int, int] = {}
+        self.buckets: dict[int, int] = {}  # Ta sketch key → count
+        self.tr_buckets: dict[int, int] = {}  # Tr sketch key → count
         self.prom = [0] * (len(DURATION_BUCKETS_MS) + 1)  # exact Ta counts per Prometheus bucket
 
 
@@ -58,6 +77,7 @@ class ScopeDelta:
     sums: dict[str, int] = field(default_factory=dict)  # SUM_FIELDS, "s:<code>", "t:<state>"
     maxima: dict[str, int] = field(default_factory=dict)  # MAX_FIELDS
     buckets: dict[int, int] = field(default_factory=dict)  # sketch key → count
+    tr_buckets: dict[int, int] = field(default_factory=dict)  # Tr: TR_KINDS only
 
 
 ScopeKey = tuple[str, str, int]  # (kind, name, minute epoch)
@@ -118,14 +138,21 @@ class Aggregator:
         g.term[term] = g.term.get(term, 0) + 1
         if term[0] == "C":
             n[N_ABORT] += 1
+            n[N_CLIENT] += 1
+        elif term[0] == "c":
+            n[N_CLIENT] += 1
         if e.bytes_read > 0:
             n[N_BYTES] += e.bytes_read
         if e.time_queue_ms > 0:
             n[N_QUEUED] += 1
         if e.retries > 0:
             n[N_RETRIES] += e.retries
+            n[N_RETRIED] += 1
         if e.retries > mx[5]:
             mx[5] = e.retries
+        if e.redispatched:
+            n[N_REDISPATCHED] += 1
+        _add_timers(g, e.time_response_ms, e.time_connect_ms, e.time_queue_ms)
         v = e.actconn
         n[N_ACT] += v
         if v > mx[1]:
@@ -143,7 +170,9 @@ class Aggregator:
         if v > mx[4]:
             mx[4] = v
         ta = e.response_time_ms
-        if ta >= 0:
+        if ta < 0:
+            n[N_NO_TA] += 1
+        else:
             n[N_TA] += ta
             if ta > mx[0]:
                 mx[0] = ta
@@ -185,7 +214,7 @@ class Aggregator:
                 d = scopes.get(sk)
                 if d is None:
                     d = scopes[sk] = ScopeDelta()
-                _merge_group(d, g)
+                _merge_group(d, g, tr=sk[0] in TR_KINDS)
             pk = (PAIR, pair_name(fe_n, be_n), minute)
             d = scopes.get(pk)
             if d is None:
@@ -213,6 +242,39 @@ class Aggregator:
         return BatchDeltas(scopes, pairs, self.lines, self.newest, late, future)
 
 
+def timer_key(ms: int) -> int:
+    """Sketch key of a whole-millisecond timer (cached: timers repeat)."""
+    k = _TA_KEYS.get(ms)
+    if k is None:
+        k = key_for(ms)
+        if len(_TA_KEYS) < 65536:
+            _TA_KEYS[ms] = k
+    return k
+
+
+def _add_timers(g: Group, tr: int, tc: int, tw: int) -> None:
+    """One request's Tr (into its sketch), Tc and Tw (sums, maximum of Tc); -1 = not reached."""
+    n, mx = g.n, g.mx
+    if tr < 0:
+        n[N_NO_TR] += 1
+    else:
+        n[N_TR] += tr
+        if tr > mx[M_TR]:
+            mx[M_TR] = tr
+        k = timer_key(tr)
+        g.tr_buckets[k] = g.tr_buckets.get(k, 0) + 1
+    if tc < 0:
+        n[N_NO_TC] += 1
+    else:
+        n[N_TC] += tc
+        if tc > mx[M_TC]:
+            mx[M_TC] = tc
+    if tw < 0:
+        n[N_NO_TW] += 1
+    else:
+        n[N_TW] += tw
+
+
 def _add_tcp(g: Group, e: LogEntry) -> None:
     """A TCP session: sessions, termination state, connect time, queues (no request counts)."""
     n, mx = g.n, g.mx
@@ -225,9 +287,12 @@ def _add_tcp(g: Group, e: LogEntry) -> None:
             mx[pos] = v
 
 
-def _merge_group(d: ScopeDelta, g: Group, *, buckets: bool = True) -> None:
+def _merge_group(d: ScopeDelta, g: Group, *, buckets: bool = True, tr: bool = False) -> None:
+    """`buckets=False`: the frontend×backend scope (counts only, no timers)."""
     sums, maxima = d.sums, d.maxima
-    for name, v in zip(SUM_FIELDS, g.n):
+    n, mx = g.n, g.mx
+    for i, name in _ALL_SUMS if buckets else _PAIR_SUMS:
+        v = n[i]
         if v:
             sums[name] = sums.get(name, 0) + v
     for code, c in g.status.items():
@@ -236,13 +301,17 @@ def _merge_group(d: ScopeDelta, g: Group, *, buckets: bool = True) -> None:
     for term, c in g.term.items():
         f = f"t:{term}"
         sums[f] = sums.get(f, 0) + c
-    for name, v in zip(MAX_FIELDS, g.mx):
+    for i, name in _ALL_MAXIMA if buckets else _PAIR_MAXIMA:
+        v = mx[i]
         if v >= 0 and v > maxima.get(name, -1):
             maxima[name] = v
     if not buckets:
         return
     for k, c in g.buckets.items():
         d.buckets[k] = d.buckets.get(k, 0) + c
+    if tr:
+        for k, c in g.tr_buckets.items():
+            d.tr_buckets[k] = d.tr_buckets.get(k, 0) + c
 
 
 def aggregate(entries: Iterable[LogEntry], rename: Callable[[str, str], str] | None = None) -> BatchDeltas:

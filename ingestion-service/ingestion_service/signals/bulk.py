@@ -9,15 +9,16 @@ from ingestion_service.haproxy.fields import INTERNAL, frontend_name
 from ingestion_service.haproxy.timestamps import minute_epoch
 from ingestion_service.haproxy.zones import local_minute_to_utc
 from ingestion_service.signals.aggregate import (
-    N_4XX, N_5XX, N_ABORT, N_ACT, N_BEQ, N_BYTES, N_QUEUED, N_REQ, N_RETRIES, N_SRVCONN, N_SRVQ, N_TA,
-    Aggregator, Group, prom_index,
+    M_TC, M_TR, N_4XX, N_5XX, N_ABORT, N_ACT, N_BEQ, N_BYTES, N_CLIENT, N_NO_TA, N_NO_TC, N_NO_TR, N_NO_TW,
+    N_QUEUED, N_REDISPATCHED, N_REQ, N_RETRIED, N_RETRIES, N_SRVCONN, N_SRVQ, N_TA, N_TC, N_TR, N_TW,
+    Aggregator, Group, prom_index, timer_key,
 )
 from ingestion_service.sketch import key_for
 
 _TA_KEYS: dict[str, int] = {}
 _MINUTE = itemgetter(0)  # empty when the regex did not take the line (FALLBACK holds it then)
 _KEY = itemgetter(0, 2, 3, 4)  # minute, frontend, backend, server
-_SEC, _TW, _TA, _STATUS, _BYTES, _TERM, _CONN = (itemgetter(i) for i in (1, 5, 6, 7, 8, 9, 10))
+_SEC, _TW, _TC, _TR, _TA, _STATUS, _BYTES, _TERM, _CONN = (itemgetter(i) for i in (1, 5, 6, 7, 8, 9, 10, 11, 12))
 
 
 def _ta_key(ta: str) -> int:
@@ -76,9 +77,37 @@ def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, group: li
         g.term[term] = g.term.get(term, 0) + c
         if term[0] == "C":
             sums[N_ABORT] += c
+            sums[N_CLIENT] += c
+        elif term[0] == "c":
+            sums[N_CLIENT] += c
     tw = list(map(_TW, group))
     if tw.count("0") != n:
-        sums[N_QUEUED] += sum(1 for v in tw if v[0] != "-" and int(v) > 0)
+        for v, c in Counter(tw).items():
+            ms = int(v)
+            if ms < 0:
+                sums[N_NO_TW] += c
+            elif ms > 0:
+                sums[N_QUEUED] += c
+                sums[N_TW] += ms * c
+    for v, c in Counter(map(_TC, group)).items():
+        ms = int(v)
+        if ms < 0:
+            sums[N_NO_TC] += c
+        else:
+            sums[N_TC] += ms * c
+            if ms > mx[M_TC]:
+                mx[M_TC] = ms
+    tr_buckets = g.tr_buckets
+    for v, c in Counter(map(_TR, group)).items():
+        ms = int(v)
+        if ms < 0:
+            sums[N_NO_TR] += c
+            continue
+        sums[N_TR] += ms * c
+        if ms > mx[M_TR]:
+            mx[M_TR] = ms
+        k = timer_key(ms)
+        tr_buckets[k] = tr_buckets.get(k, 0) + c
     sums[N_BYTES] += sum(map(int, map(_BYTES, group)))
     conn = Counter(map(_CONN, group))
     if len(conn) == 1 and "0/0/0/0/0 0/0" in conn:
@@ -93,6 +122,7 @@ def _add_group(agg: Aggregator, base: int, fe: str, be: str, srv: str, group: li
     for ta, c in Counter(map(_TA, group)).items():
         v = int(ta)
         if v < 0:
+            sums[N_NO_TA] += c
             continue
         ta_sum += v * c
         if v > ta_max:
@@ -109,6 +139,10 @@ def _add_conn(sums: list[int], mx: list[int], text: str, c: int) -> None:
     counts, queues = text.split(" ")
     act, _fe, _be, srv, retries = map(int, counts.split("/"))
     srvq, beq = map(int, queues.split("/"))
+    if retries > 0:
+        sums[N_RETRIED] += c
+    if "+" in counts:
+        sums[N_REDISPATCHED] += c
     for pos, mpos, v in ((N_ACT, 1, act), (N_SRVCONN, 2, srv), (N_SRVQ, 3, srvq), (N_BEQ, 4, beq),
                          (N_RETRIES, 5, retries)):
         sums[pos] += v * c

@@ -5,8 +5,10 @@ together what one query reads:
   ing:{<kind>:<name>:<minute>}:c        hash: sums (n, e4, e5, ...), s:<status>, t:<term state>,
                                         x:<max field> maxima, hz zero-latency bucket, hk chunk mask
   ing:{<kind>:<name>:<minute>}:h<chunk> hash: sketch key → count, for keys in [chunk*100, chunk*100+99]
-Kinds: s (site, name ""), f (frontend), b (backend), v (backend/server).
-Names stored: ing:names:<kind> (set). Names admitted under the cap in one hour (epoch // 3600):
+  ing:{<kind>:<name>:<minute>}:r        string: the Tr sketch packed (lua/packed_sketch.lua), for
+                                        the kinds in signals.aggregate.TR_KINDS
+Kinds: s (site, name ""), f (frontend), b (backend), v (backend/server), p (frontend|backend).
+Names stored: ing:names:<kind> (set; p since the timers' breakdown). Names admitted under the cap in one hour (epoch // 3600):
 ing:{names:<kind>}:adm:<hour> (set, two hours' TTL). Idempotency keys: ing:idem:<sha256>.
 Every key carries the retention TTL.
 """
@@ -15,9 +17,21 @@ from __future__ import annotations
 
 import hashlib
 
+from ingestion_service.sketch import ZERO_KEY
+
 CHUNK = 100  # sketch keys per bucket hash: stays under Redis' listpack limit (128 fields)
 CHUNK_OFFSET = 16  # chunk index + offset = bit in the `hk` mask (chunks -16 .. 15)
 OTHER = "__other__"
+
+
+def packed_index(sketch_key: int) -> int:
+    """Index of a sketch key in a packed sketch: 0 for the zero bucket, key + 1 otherwise (keys of
+    whole milliseconds are >= 0)."""
+    return 0 if sketch_key == ZERO_KEY else max(sketch_key, 0) + 1
+
+
+def sketch_key_of(index: int) -> int:
+    return ZERO_KEY if index == 0 else index - 1
 
 
 def scope_tag(kind: str, name: str, minute: int) -> str:

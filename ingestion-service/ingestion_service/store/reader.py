@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from ingestion_service.signals.aggregate import TR_KINDS
 from ingestion_service.sketch import ZERO_KEY
 from ingestion_service.store import keys
-from ingestion_service.store.scripts import READ_NAMED, READ_SCOPE
+from ingestion_service.store.scripts import READ_NAMED, READ_SCOPE, READ_SPAN
 
 
 @dataclass
@@ -66,11 +67,16 @@ async def read_minutes(
 
 @dataclass
 class NamedWindow:
-    """One scope over a window: requests, 5xx and the merged latency buckets."""
+    """One scope over a window: requests, 5xx, the merged Ta latency buckets, retries,
+    redispatches, client aborts and the merged Tr buckets (None: the scope keeps no Tr sketch)."""
 
     requests: int = 0
     errors_5xx: int = 0
     buckets: dict[int, int] = field(default_factory=dict)
+    retries: int = 0
+    redispatches: int = 0
+    client_aborts: int = 0
+    tr_buckets: dict[int, int] | None = None
 
 
 async def names_and_active_minutes(
@@ -94,21 +100,76 @@ async def read_named(
     redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int], *,
     counts_only: frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[tuple[str, str], NamedWindow]:
-    """Requests, 5xx and (except for `counts_only` scopes) latency buckets of each scope summed
-    over `minutes`, merged inside Redis (one script call per scope, all in one round trip)."""
-    out = {s: NamedWindow() for s in scopes}
+    """Requests, 5xx, retries, redispatches, client aborts, (except for `counts_only` scopes) Ta
+    latency buckets and (for the kinds keeping one) the Tr sketch of each scope summed over
+    `minutes`, merged inside Redis (one script call per scope, all in one round trip)."""
+    out = {s: NamedWindow(tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
     if not scopes or not minutes:
         return out
     async with redis.pipeline(transaction=False) as pipe:
         for scope in scopes:
             counters = [keys.counters_key(scope[0], scope[1], m // 60) for m in minutes]
-            pipe.eval(READ_NAMED, len(counters), *counters, ZERO_KEY, int(scope not in counts_only))
+            pipe.eval(READ_NAMED, len(counters), *counters, ZERO_KEY, int(scope not in counts_only),
+                      int(scope[0] in TR_KINDS))
         raw = await pipe.execute()
-    for scope, (n, e5, packed) in zip(scopes, raw):
-        parts = packed.split()
-        out[scope] = NamedWindow(int(n), int(e5), dict(zip(map(int, parts[0::2]), map(int, parts[1::2]))))
+    for scope, (n, e5, packed, rt, rd, ca, packed_tr) in zip(scopes, raw):
+        tr = _pairs(packed_tr)
+        out[scope] = NamedWindow(
+            int(n), int(e5), _pairs(packed), int(rt), int(rd), int(ca),
+            {keys.sketch_key_of(i): c for i, c in tr.items()} if scope[0] in TR_KINDS else None)
     return out
+
+
+def _pairs(packed: bytes | str) -> dict[int, int]:
+    parts = packed.split()
+    return dict(zip(map(int, parts[0::2]), map(int, parts[1::2])))
+
+
+async def read_packed(redis: aioredis.Redis, scope: tuple[str, str], minutes: list[int]) -> dict[int, int]:
+    """The Tr sketch of one scope merged over `minutes` (empty for kinds keeping none)."""
+    return (await read_named(redis, [scope], minutes, counts_only=frozenset([scope])))[scope].tr_buckets or {}
 
 
 async def names(redis: aioredis.Redis, kind: str) -> list[str]:
     return sorted(_text(n) for n in await redis.smembers(keys.names_key(kind)))
+
+
+@dataclass
+class SpanData:
+    """One scope over a span: its counters summed, its maxima, per minute the values of the fields
+    asked for (then the server failures), the merged Ta buckets and Tr sketch (None: keeps none)."""
+
+    sums: dict[str, int] = field(default_factory=dict)
+    maxima: dict[str, int] = field(default_factory=dict)
+    minutes: list[list[int]] = field(default_factory=list)
+    buckets: dict[int, int] = field(default_factory=dict)
+    tr_buckets: dict[int, int] | None = None
+
+
+def _named_pairs(packed: bytes | str) -> dict[str, int]:
+    parts = _text(packed).split()
+    return dict(zip(parts[0::2], map(int, parts[1::2])))
+
+
+async def read_spans(redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int],
+                     columns: tuple[str, ...], *,
+                     without_ta: frozenset[tuple[str, str]] = frozenset()) -> dict[tuple[str, str], SpanData]:
+    """Each scope's SpanData over `minutes` (one script call per scope, all in one round trip);
+    `without_ta` scopes come without their Ta buckets."""
+    if not scopes or not minutes:
+        return {s: SpanData(minutes=[[0] * (len(columns) + 1) for _ in minutes],
+                            tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
+    async with redis.pipeline(transaction=False) as pipe:
+        for kind, name in scopes:
+            counters = [keys.counters_key(kind, name, m // 60) for m in minutes]
+            pipe.eval(READ_SPAN, len(counters), *counters, ZERO_KEY, int((kind, name) not in without_ta),
+                      int(kind in TR_KINDS), *columns)
+        raw = await pipe.execute()
+    out = {}
+    width = len(columns) + 1
+    for scope, (sums, maxima, cols, ta, tr) in zip(scopes, raw):
+        values = list(map(int, cols.split()))
+        out[scope] = SpanData(
+            _named_pairs(sums), _named_pairs(maxima), [values[i:i + width] for i in range(0, len(values), width)],
+            _pairs(ta), {keys.sketch_key_of(i): c for i, c in _pairs(tr).items()} if scope[0] in TR_KINDS else None)
+    return out

@@ -29,8 +29,9 @@ def scope_call(kind: str, name: str, minute_epoch: int, delta: ScopeDelta, ttl: 
             sums["hz"] = sums.get("hz", 0) + c
         else:
             chunks[keys.chunk_of(k)].extend((k, c))
-    argv: list[Any] = [ttl, _packed(sums), _packed({"x:" + f: v for f, v in delta.maxima.items()})]
-    key_list = [tag + ":c"]
+    tr = [x for k, c in delta.tr_buckets.items() for x in (keys.packed_index(k), c)]
+    argv: list[Any] = [ttl, _packed(sums), _packed({"x:" + f: v for f, v in delta.maxima.items()}), _packed(tr)]
+    key_list = [tag + ":c", tag + ":r"]
     for chunk, pairs in chunks.items():
         key_list.append(f"{tag}:h{chunk}")
         argv += (chunk, _packed(pairs))

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from agent_service.rules import errors, latency, saturation, traffic
-from agent_service.rules.errors import ErrorFacts, backends_to_probe
-from agent_service.rules.facts import BackendStats
 from agent_service.settings import Settings
 from agent_service.specialists.specs import LatencyThresholds, parse_thresholds, specialist_specs
-from tests.agent.rules.thresholds import for_
 
 
 def test_specs_show_the_settings_numbers_by_name_and_the_engine_reads_them_back() -> None:
@@ -32,21 +29,20 @@ def test_a_missing_or_unknown_threshold_is_an_error() -> None:
         parse_thresholds(LatencyThresholds, {"p95_warning_ms": 1, "p99_critical_ms": 2, "min_requests": 3, "x": 4})
 
 
-def test_only_backends_whose_4xx_could_pass_are_probed() -> None:
-    th = for_("errors")  # 4xx above 20 %, 20 requests, at most 8 probes
-    backends = tuple(BackendStats(f"be{i}", 100 + i) for i in range(10)) + (BackendStats("be_big", 5000),)
-    facts = ErrorFacts(requests=6000, errors_4xx=20, rate_5xx=0, rate_4xx=0.3, backends=backends)
-    assert backends_to_probe(facts, th) == []  # 20 × 100 is not above 20 % of any backend's requests
-    many = ErrorFacts(requests=6000, errors_4xx=1100, rate_5xx=0, rate_4xx=18.3, backends=backends)
-    probed = backends_to_probe(many, th)
-    assert len(probed) == 8 and "be_big" in probed and probed[1:] == [f"be{i}" for i in range(9, 2, -1)]
-    alone = ErrorFacts(requests=100, errors_4xx=90, rate_5xx=0, rate_4xx=90, backends=backends[:1])
-    assert backends_to_probe(alone, th) == []  # one backend: the site-wide rate already says it
-
-
-@pytest.mark.parametrize("module", [errors, latency, saturation, traffic])
-def test_grading_modules_do_no_io(module: object) -> None:
-    tree = ast.parse(Path(module.__file__).read_text())  # type: ignore[attr-defined]
+@pytest.mark.parametrize("name", ["data", "stats", "case", "latency", "errors", "saturation", "traffic",
+                                  "diagnose", "words", "story", "hypothesis"])
+def test_the_diagnosis_does_no_io(name: str) -> None:
+    """Facts → modes → words is pure: no await, no tool, no client anywhere in agent_service/diagnosis."""
+    module = importlib.import_module(f"agent_service.diagnosis.{name}")
+    tree = ast.parse(Path(module.__file__).read_text())  # type: ignore[arg-type]
     assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Await, ast.AsyncFunctionDef))]
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "agent_service.rules.recorder" not in imported
+    assert not {m for m in imported if m and (m.startswith("agent_service.tools") or "client" in m or m == "httpx")}
+
+
+def test_engine_thresholds_come_from_settings() -> None:
+    from agent_service.rules.rules_engine import limits_from
+
+    limits = limits_from(Settings(_env_file=None, error_5xx_warning_pct=2.5, traffic_drop_critical_pct=60))  # type: ignore[call-arg]
+    assert limits.errors.error_5xx_warning_pct == 2.5 and limits.traffic.traffic_drop_critical_pct == 60
+    assert limits.traffic.traffic_drop_warning_pct < limits.traffic.traffic_drop_critical_pct

@@ -1,0 +1,85 @@
+"""One analysis' inputs for the catalogue: the breakdown, the thresholds, and the per-minute
+helpers every mode shares (the partial last minute, what a baseline minute looks like)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent_service.diagnosis.data import Breakdown, ScopeData, Series
+from agent_service.diagnosis.hypothesis import Level, Timing
+from agent_service.diagnosis.stats import profile
+from agent_service.specialists.specs import (
+    ErrorsThresholds,
+    LatencyThresholds,
+    SaturationThresholds,
+    TrafficThresholds,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    latency: LatencyThresholds
+    errors: ErrorsThresholds
+    saturation: SaturationThresholds
+    traffic: TrafficThresholds
+
+    @property
+    def min_requests(self) -> float:
+        return self.latency.min_requests
+
+
+@dataclass(frozen=True)
+class Case:
+    data: Breakdown
+    limits: Limits
+    redis: Mapping[str, Any] = field(default_factory=dict)  # the saturation tool's `redis` block
+    baseline_note: str = ""  # why this baseline ("the hour before the alert's onset")
+
+    @property
+    def last_minute_fraction(self) -> float:
+        """How much of the window's last minute had elapsed at its end (1.0 when aligned)."""
+        end = self.data.window.end
+        seconds = end.second + end.microsecond / 1e6
+        return seconds / 60 if seconds else 1.0
+
+    def enough(self, s: ScopeData) -> bool:
+        return s.now.requests >= self.min_requests_of(s)
+
+    def min_requests_of(self, s: ScopeData) -> float:
+        return self.limits.min_requests
+
+    def timing(self, s: ScopeData, bad: Callable[[int], bool]) -> Timing:
+        """The temporal profile of a per-minute condition `bad(i)` over the window's minutes."""
+        series = s.now_minutes
+        return Timing.of(profile([bad(i) for i in range(len(series))]), series)
+
+
+def level(p95: float | None, p99: float | None, th: LatencyThresholds) -> Level:
+    if p99 is not None and p99 > th.p99_critical_ms:
+        return "critical"
+    if p95 is not None and p95 > th.p95_warning_ms:
+        return "warning"
+    return "ok"
+
+
+def rate_level(rate: float, warning: float, critical: float) -> Level:
+    if rate > critical:
+        return "critical"
+    if rate > warning:
+        return "warning"
+    return "ok"
+
+
+def minute_rate(series: Series, numerator: str, i: int, *, floor: float = 5) -> float | None:
+    """numerator / requests in minute i as a share (None for a minute with fewer than `floor`)."""
+    n = series.col("requests")[i] if i < len(series) else 0
+    if n < floor:
+        return None
+    return series.col(numerator)[i] / n
+
+
+def mean_of(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None

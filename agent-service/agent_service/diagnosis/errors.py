@@ -1,0 +1,247 @@
+"""Error modes, told apart by status codes, HAProxy's termination states and where they land:
+no server at all (`<NOSRV>`), one server refusing (`SC`) or failing (`SH`, 502), `timeout
+server` (`sH`, 504), queue timeouts (`sQ`), connects failing everywhere (the network), the
+application's own 5xx (a regression when it has an onset against a clean baseline), connection
+retries absorbed before they became errors, and 4xx: auth, rate limits, the proxy's own denials."""
+
+from __future__ import annotations
+
+from agent_service.diagnosis.case import Case, minute_rate, rate_level
+from agent_service.diagnosis.data import NOSRV, ScopeData, real_servers, server_name
+from agent_service.diagnosis.hypothesis import Hypothesis, Level, Timing
+from agent_service.diagnosis.stats import proportion_above
+from agent_service.diagnosis.fmt import num, pct
+
+
+def _codes(counts: dict[int, int], limit: int = 3) -> str:
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
+    return ", ".join(f"{code} ×{num(n)}" for code, n in top)
+
+
+def _states(counts: dict[str, int], limit: int = 3) -> str:
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
+    return ", ".join(f"{state} ×{num(n)}" for state, n in top)
+
+
+def _timing_5xx(case: Case, s: ScopeData) -> Timing:
+    floor = case.limits.errors.error_5xx_warning_pct / 100
+    return case.timing(s, lambda i: (minute_rate(s.now_minutes, "errors_5xx", i) or 0.0) > floor)
+
+
+def _downgrade(sev: Level, timing: Timing) -> Level:
+    return "warning" if sev == "critical" and timing.recovered else sev
+
+
+def refusing_candidate(case: Case, b: ScopeData) -> tuple[str, str, dict[str, float]] | None:
+    """(server, why) for the server that most likely refuses connections: the one with the most
+    `SC` terminations, else the one whose share of the backend's requests fell the most against
+    the baseline (HAProxy logs a redispatched request on the server that finally answered)."""
+    servers = real_servers(case.data.servers(b.name))
+    refused = [(s, s.now.ended("S", "C")) for s in servers]
+    refused = [r for r in refused if r[1] > 0]
+    if refused:
+        s, n = max(refused, key=lambda r: r[1])
+        return server_name(s), f"{num(n)} of its connections refused (SC--)", {}
+    if not b.before.requests or not b.now.requests or len(servers) < 2:
+        return None
+    falls = []
+    for s in servers:
+        before = s.before.requests / b.before.requests
+        now = s.now.requests / b.now.requests
+        if before >= 0.05:
+            falls.append((now / before, s, before, now))
+    if not falls:
+        return None
+    ratio, s, before, now = min(falls, key=lambda f: f[0])
+    if ratio <= 0.5:
+        return server_name(s), (f"its share of the backend's requests fell from {pct(100 * before)} to "
+                                f"{pct(100 * now)}: connections to it fail and are redispatched to its peers"), {
+            "server_share_before_pct": 100 * before, "server_share_pct": 100 * now}
+    return None
+
+
+def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
+    th = case.limits.errors
+    now = b.now
+    e5 = now.errors_5xx
+    sev = rate_level(now.rate_5xx, th.error_5xx_warning_pct, th.error_5xx_critical_pct)
+    if e5 < th.min_errors or sev == "ok":
+        return []
+    timing = _timing_5xx(case, b)
+    sev = _downgrade(sev, timing)
+    codes = _codes(now.codes(500, 600))
+    seen = f"{pct(now.rate_5xx)} of {num(now.requests)} requests answered 5xx ({codes})"
+    numbers = {"error_rate_5xx_pct": now.rate_5xx, "errors_5xx": e5, "requests": now.requests}
+    servers = case.data.servers(b.name)
+    nosrv = next((s for s in servers if server_name(s) == NOSRV), None)
+    if nosrv is not None and nosrv.now.errors_5xx * 2 >= e5:
+        return [Hypothesis(
+            "no_server", "errors", sev, b, headline="no server available",
+            sentence=(f"No server of {b.name} was available: {num(nosrv.now.errors_5xx)} requests were answered "
+                      f"503 by HAProxy itself (<NOSRV>, SC--: all servers down or out of the pool); {seen}."),
+            recommendation=(f"Bring {b.name}'s servers back: all of them are down or out of the pool — check their "
+                            f"health checks (`show servers state {b.name}` on the runtime API), whether they crashed, "
+                            f"and the last change made to them."),
+            support=(f"{num(nosrv.now.errors_5xx)} requests on <NOSRV>",), numbers=numbers, timing=timing)]
+    pool = real_servers(servers)
+    for s in sorted(pool, key=lambda s: -s.now.errors_5xx):
+        share = s.now.errors_5xx / e5
+        if len(pool) < 2 or share < th.dominant_server_share or s.now.requests >= th.dominant_server_share * now.requests:
+            break
+        name = server_name(s)
+        refused = s.now.ended("S", "C")
+        mode, what = (("server_refusing", "refuses connections (SC--)") if refused * 2 >= s.now.errors_5xx
+                      else ("server_errors", f"fails ({_codes(s.now.codes(500, 600))}; {_states(s.now.states('SsD'))})"))
+        return [Hypothesis(
+            mode, "errors", sev, b, server=name, headline=f"server {name} {what.split(' (')[0]}",
+            sentence=(f"One server {what}: {b.name}/{name} answers {pct(100 * share)} of the backend's 5xx "
+                      f"({num(s.now.errors_5xx)} of {num(e5)}) with {pct(100 * s.now.requests / now.requests)} of "
+                      f"its requests; {seen}."),
+            recommendation=(f"Take {b.name}/{name} out of the pool (drain or maint on HAProxy's runtime API) and "
+                            f"look at that server: its peers answer normally."),
+            support=(f"{name} holds {pct(100 * share)} of the 5xx",),
+            against=("the peers are healthy: not the backend's code or a shared dependency",),
+            numbers={**numbers, "server_5xx_share_pct": 100 * share,
+                     "server_requests_share_pct": 100 * s.now.requests / now.requests}, timing=timing)]
+    timeouts, queue_timeouts = now.ended("s", "H"), now.ended("s", "Q")
+    refused_all = now.ended("Ss", "C")
+    if timeouts * 2 >= e5:
+        return [Hypothesis(
+            "server_timeout", "errors", sev, b, headline="gateway timeouts (504)",
+            sentence=f"{b.name}'s servers time out: {num(timeouts)} requests hit `timeout server` (sH--, 504); {seen}.",
+            recommendation=(f"Find what {b.name}'s servers wait on (a dependency, locks, a saturated pool): requests "
+                            f"reach HAProxy's `timeout server`."),
+            support=(f"{num(timeouts)} sH--",), numbers={**numbers, "server_timeouts": timeouts}, timing=timing)]
+    if queue_timeouts * 2 >= e5:
+        return [Hypothesis(
+            "overloaded_queueing", "errors", sev, b, headline="queue timeouts (503)",
+            sentence=(f"{b.name} is over capacity: {num(queue_timeouts)} requests waited in the queue until "
+                      f"`timeout queue` (sQ--, 503); {seen}."),
+            recommendation=f"Add capacity to {b.name} (servers or maxconn) or shed load: requests time out in its queue.",
+            support=(f"{num(queue_timeouts)} sQ--",), numbers={**numbers, "queue_timeouts": queue_timeouts}, timing=timing)]
+    if refused_all * 2 >= e5 and len(pool) >= 2:
+        return [Hypothesis(
+            "network_connect", "errors", sev, b, headline="connections to the servers fail",
+            sentence=(f"Connections from HAProxy to {b.name}'s servers fail on every server ({num(refused_all)} "
+                      f"SC--/sC-- terminations); {seen}."),
+            recommendation=(f"Check the network between HAProxy and {b.name}'s servers (firewall, security groups, "
+                            f"the servers' listening port): connects fail on the whole pool."),
+            support=(f"{num(refused_all)} connect failures",), numbers=numbers, timing=timing)]
+    aborted = now.ended("SD", "HD")
+    if aborted * 2 >= e5 and len(pool) >= 2:
+        return [Hypothesis(
+            "servers_aborting", "errors", sev, b, headline="servers abort responses",
+            sentence=(f"{b.name}'s servers abort responses ({_states(now.states('SD', 'HD'))}: the server closed the "
+                      f"connection before a full answer), spread over the pool; {seen}."),
+            recommendation=(f"Look at {b.name}'s server processes: they close connections mid-request (crashes, "
+                            f"out-of-memory kills, worker restarts or limits) — check their logs and restarts."),
+            support=(f"{num(aborted)} SH--/SD-- terminations",),
+            against=("spread over every server: not one bad server",),
+            numbers={**numbers, "aborted": aborted}, timing=timing)]
+    before = b.before
+    clean = before.requests >= case.min_requests_of(b) and before.rate_5xx <= th.error_5xx_warning_pct
+    if clean and proportion_above(e5, now.requests, before.errors_5xx, before.requests) and timing.onset:
+        at = f" at {timing.onset:%H:%M} UTC"
+        return [Hypothesis(
+            "regression", "errors", sev, b, headline="errors since a change",
+            sentence=(f"{b.name} started failing{at}: {seen}, against {pct(before.rate_5xx)} in the baseline, "
+                      f"spread over its servers."),
+            recommendation=(f"{b.name} regressed{at}: check what changed on it just before (a deploy or release, "
+                            f"config, a feature flag) and roll back that change."),
+            support=(f"5xx {pct(now.rate_5xx)} against {pct(before.rate_5xx)} before", "clear onset"),
+            against=("spread over every server: not one bad server",),
+            numbers={**numbers, "baseline_error_rate_5xx_pct": before.rate_5xx}, timing=timing)]
+    return [Hypothesis(
+        "app_errors", "errors", sev, b, headline="5xx errors",
+        sentence=f"{b.name} is failing: {seen}." + (" The errors were already there in the baseline." if not clean and before.requests else ""),
+        recommendation=f"Read {b.name}'s application logs around the 5xx ({codes}): every server returns them.",
+        support=(seen,), numbers=numbers, timing=timing)]
+
+
+def _retries(case: Case, b: ScopeData) -> list[Hypothesis]:
+    th = case.limits.errors
+    now, before = b.now, b.before
+    retried = max(now.retried, now.redispatches)
+    share = now.share(retried)
+    if retried < th.min_errors or share < th.retry_warning_pct:
+        return []
+    if before.requests and not proportion_above(retried, now.requests, max(before.retried, before.redispatches), before.requests):
+        return []
+    who = refusing_candidate(case, b)
+    seen = (f"{pct(share)} of {b.name}'s requests needed connection retries ({num(now.retries)} retries, "
+            f"{num(now.redispatches)} redispatched to another server) while only {pct(now.rate_5xx)} failed")
+    numbers = {"retried_pct": share, "retries": now.retries, "redispatches": now.redispatches, "requests": now.requests}
+    floor = th.retry_warning_pct / 100
+    timing = case.timing(b, lambda i: max(minute_rate(b.now_minutes, "retries", i) or 0.0,
+                                          minute_rate(b.now_minutes, "redispatches", i) or 0.0) > floor)
+    if who is not None:
+        name, why, extra = who
+        numbers = {**numbers, **extra}
+        return [Hypothesis(
+            "server_refusing", "errors", "warning", b, server=name, headline=f"server {name} refuses connections",
+            sentence=f"{seen}: {b.name}/{name} refuses connections — {why}.",
+            recommendation=(f"Take {b.name}/{name} out of the pool (drain or maint on HAProxy's runtime API) and find "
+                            f"why it refuses connections (process down, port closed, its own maxconn or backlog)."),
+            support=(seen, why), against=("few 5xx: HAProxy's retries hide the failures from users",),
+            numbers=numbers, timing=timing)]
+    return [Hypothesis(
+        "retry_storm", "errors", "warning", b, headline="connection retries",
+        sentence=f"{seen}: connections to its servers fail and HAProxy retries them.",
+        recommendation=(f"Find why connections to {b.name}'s servers fail (a server restarting, its backlog or "
+                        f"maxconn, the network): retries hide it for now but add the connect waits to every request."),
+        support=(seen,), numbers=numbers, timing=timing)]
+
+
+def _four_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
+    th = case.limits.errors
+    now, before = b.now, b.before
+    out: list[Hypothesis] = []
+    denied = now.ended("P")
+    if denied >= th.min_errors and now.share(denied) >= th.denial_warning_pct and (
+            not before.requests or proportion_above(denied, now.requests, before.ended("P"), before.requests)):
+        states = _states(now.states("P"))
+        out.append(Hypothesis(
+            "proxy_denial", "errors", "warning", b, headline="requests denied by HAProxy",
+            sentence=(f"HAProxy itself denies {pct(now.share(denied))} of {b.name}'s requests ({states}; "
+                      f"{_codes(now.codes(400, 500))}): a deny or rate-limit rule matches them, no server sees them."),
+            recommendation=(f"Check the HAProxy rule that denies {b.name}'s requests (an `http-request deny` ACL or a "
+                            f"stick-table rate limit, and when it last changed); loosen it if it hits real users."),
+            support=(states,), numbers={"denied_pct": now.share(denied), "requests": now.requests}))
+    e4 = now.errors_4xx
+    if e4 < th.min_errors or now.rate_4xx <= th.error_4xx_warning_pct or out:
+        return out
+    codes = now.codes(400, 500)
+    top = max(codes, key=lambda c: codes[c]) if codes else 0
+    kind = {401: ("authentication failures (401)", "check credentials, API keys, token signing and certificates: "
+                  "an expired or rotated secret, or a client with old keys"),
+            403: ("forbidden requests (403)", "check the authorization rules and which clients are refused"),
+            429: ("rate-limited clients (429)", "find the client sending too many requests (its IP or key) and "
+                  "rate limit or block it")}.get(top, (f"client errors ({top})", "find the client or path sending them"))
+    out.append(Hypothesis(
+        "client_errors_4xx", "errors", "warning", b, headline=kind[0],
+        sentence=f"{b.name} answers {pct(now.rate_4xx)} of {num(now.requests)} requests with 4xx ({_codes(codes)}): {kind[0]}.",
+        recommendation=f"On {b.name}: {kind[1]}.",
+        numbers={"error_rate_4xx_pct": now.rate_4xx, "errors_4xx": e4, "requests": now.requests}))
+    return out
+
+
+def error_hypotheses(case: Case) -> list[Hypothesis]:
+    out: list[Hypothesis] = []
+    for b in case.data.of_kind("backend"):
+        if case.enough(b):
+            found = _five_xx(case, b)
+            out += found
+            if not any(h.mode == "server_refusing" for h in found):
+                out += _retries(case, b)
+            out += _four_xx(case, b)
+    site = case.data.site
+    th = case.limits.errors
+    if site is not None and not out and case.enough(site) and site.now.errors_5xx >= th.min_errors:
+        sev = rate_level(site.now.rate_5xx, th.error_5xx_warning_pct, th.error_5xx_critical_pct)
+        if sev != "ok":
+            out.append(Hypothesis(
+                "site_errors", "errors", sev, site, headline="5xx errors",
+                sentence=f"{pct(site.now.rate_5xx)} of {num(site.now.requests)} requests answered 5xx site-wide.",
+                recommendation="Find the failing path: no single backend has enough requests to stand out.",
+                numbers={"error_rate_5xx_pct": site.now.rate_5xx}))
+    return out

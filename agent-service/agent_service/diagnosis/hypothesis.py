@@ -1,0 +1,99 @@
+"""What the catalogue's failure modes produce: a hypothesis on one scope, with the facts that
+support it, the ones that ruled out its rivals, the numbers that decided, and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from agent_service.diagnosis.data import ScopeData, Series
+from agent_service.diagnosis.stats import Profile
+from agent_service.models import SpecialistName
+
+Level = Literal["ok", "warning", "critical"]
+RANK: dict[str, int] = {"ok": 0, "warning": 1, "critical": 2}
+
+# Causal order: a mode earlier in this list explains the ones after it on the same backend
+# (refused connections → retries → latency is a bad server, not a deploy).
+CAUSAL_ORDER = (
+    "no_server", "server_refusing", "server_errors", "server_slow", "servers_aborting", "network_connect",
+    "server_timeout", "traffic_surge", "overloaded_queueing", "regression", "slow_upstream", "app_errors",
+    "retry_storm", "retry_wait", "proxy_denial", "client_errors_4xx", "traffic_drop", "traffic_shift",
+    "clients_going_away", "client_time", "data_transfer", "small_sample", "redis_memory", "site_latency", "site_errors",
+)
+
+
+@dataclass(frozen=True)
+class Timing:
+    onset: datetime | None = None
+    ongoing: bool = True
+    recovered: bool = False
+    flapping: bool = False
+
+    @classmethod
+    def of(cls, p: Profile, series: Series) -> Timing:
+        onset = None
+        if p.onset is not None and series.start is not None:
+            onset = series.start + timedelta(minutes=p.onset)
+        return cls(onset, p.ongoing, p.recovered, p.flapping)
+
+    def words(self) -> str:
+        at = f" at {self.onset:%H:%M} UTC" if self.onset else ""
+        if self.recovered:
+            return f"It started{at} and has recovered: the latest minutes are back to normal."
+        if self.flapping:
+            return f"It comes and goes (latest episode from{at.replace(' at', '') or ' the window start'}), still flapping."
+        return f"It started{at} and is still going on." if at else ""
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    mode: str
+    specialist: SpecialistName
+    severity: Level
+    scope: ScopeData
+    headline: str  # the problem in a few words, for the title: "api3 refuses connections"
+    sentence: str  # what the data says, with the deciding numbers
+    recommendation: str  # the first action, on the named scope
+    server: str | None = None
+    support: tuple[str, ...] = ()
+    against: tuple[str, ...] = ()
+    numbers: Mapping[str, float] = field(default_factory=dict)
+    timing: Timing = field(default_factory=Timing)
+    explains: tuple[str, ...] = ()  # modes on the same backend this one is the cause of
+
+    @property
+    def backend(self) -> str | None:
+        if self.scope.kind == "backend":
+            return self.scope.name
+        if self.scope.kind == "server":
+            return self.scope.backend or self.scope.name.partition("/")[0]
+        return None
+
+    @property
+    def where(self) -> str:
+        """The scope's name as the report shows it: `be_api`, `be_api/api3`, `fe_main`, `the site`."""
+        if self.scope.kind == "site":
+            return "the site"
+        if self.server and self.backend:
+            return f"{self.backend}/{self.server}"
+        return self.scope.name
+
+    @property
+    def causal_rank(self) -> int:
+        return CAUSAL_ORDER.index(self.mode) if self.mode in CAUSAL_ORDER else len(CAUSAL_ORDER)
+
+
+def worst(levels: Iterable[str]) -> Level:
+    best: Level = "ok"
+    for level in levels:
+        if RANK.get(level, -1) > RANK[best]:
+            best = level  # type: ignore[assignment]
+    return best
+
+
+def ranked(hypotheses: Iterable[Hypothesis]) -> list[Hypothesis]:
+    """Most severe first, then root causes before their consequences, then the named scope."""
+    return sorted(hypotheses, key=lambda h: (-RANK[h.severity], h.causal_rank, h.where))

@@ -1,0 +1,171 @@
+"""Latency modes. The user-visible time is HAProxy's `Ta`; what it is made of decides the mode:
+server time `Tr` (a slow server, a slow pool, a regression, `timeout server` reached), queue
+wait `Tw` (overload), connect time and retries (a refusing server), or client time (clients that
+vanish keep `Ta` open until `timeout client`: never a server-latency verdict)."""
+
+from __future__ import annotations
+
+from agent_service.diagnosis.case import Case, level, mean_of
+from agent_service.diagnosis.data import ScopeData, Timer, real_servers, server_name
+from agent_service.diagnosis.hypothesis import Hypothesis, Level, Timing
+from agent_service.diagnosis.stats import median
+from agent_service.diagnosis.fmt import ms, num, pct
+
+
+def _p(t: Timer | None) -> tuple[float | None, float | None]:
+    return (t.p95, t.p99) if t else (None, None)
+
+
+def _server_timer(s: ScopeData) -> Timer:
+    return s.now.tr if s.now.tr and s.now.tr.p95 is not None else s.now.ta
+
+
+def slow_server(case: Case, b: ScopeData) -> tuple[ScopeData, float, float] | None:
+    """(server, its p95, the highest p95 of its peers) when one server of the pool is an outlier:
+    p95 at least `server_outlier_factor` × its peers' median, above the warning threshold, while
+    the peers' median stays under it. Server time (`Tr`) when kept, else `Ta`."""
+    th = case.limits.latency
+    floor = max(5.0, case.min_requests_of(b) / 4)
+    rows = [(s, _server_timer(s).p95) for s in real_servers(case.data.servers(b.name)) if s.now.requests >= floor]
+    rows = [(s, p) for s, p in rows if p is not None]
+    if len(rows) < 2:
+        return None
+    server, p95 = max(rows, key=lambda r: r[1])
+    peers = [p for s, p in rows if s is not server]
+    typical = median(peers)
+    if p95 > th.p95_warning_ms and typical <= th.p95_warning_ms and p95 >= th.server_outlier_factor * max(typical, 1.0):
+        return server, p95, max(peers)
+    return None
+
+
+def _timing(case: Case, b: ScopeData, use_tr: bool) -> Timing:
+    column = "tr_mean_ms" if use_tr else "ta_mean_ms"
+    before = (b.before.tr.mean if use_tr and b.before.tr else b.before.ta.mean)
+    if before is None:
+        before = mean_of(b.before_minutes.means(column))
+    means = b.now_minutes.means(column)
+    if before is None or not means:
+        return Timing()
+    limit = max(case.limits.latency.rise_factor * before, 20.0)
+    return case.timing(b, lambda i: (means[i] or 0.0) >= limit)
+
+
+def _downgrade(sev: Level, timing: Timing) -> Level:
+    return "warning" if sev == "critical" and timing.recovered else sev
+
+
+def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
+    th, sat = case.limits.latency, case.limits.saturation
+    now = b.now
+    sev = level(now.ta.p95, now.ta.p99, th)
+    outlier = slow_server(case, b)
+    tr = now.tr if now.tr and now.tr.count >= case.min_requests_of(b) else None
+    numbers = {k: v for k, v in {"p95_ms": now.ta.p95, "p99_ms": now.ta.p99,
+                                 "tr_p95_ms": tr.p95 if tr else None, "requests": now.requests}.items() if v is not None}
+    seen = f"p95 {ms(now.ta.p95)}, p99 {ms(now.ta.p99)} over {num(now.requests)} requests"
+    if sev == "ok" and outlier is None:
+        return []
+    if outlier is not None and (tr is None or level(*_p(tr), th) != "ok" or sev == "ok"):
+        server, p95, peers = outlier
+        name = server_name(server)
+        timing = _timing(case, server, tr is not None)
+        return [Hypothesis(
+            "server_slow", "latency", _downgrade(sev if sev != "ok" else "warning", timing), b, server=name,
+            headline=f"server {name} is slow",
+            sentence=(f"One server is slow: {b.name}/{name} answers p95 {ms(p95)}, its peers at most {ms(peers)}; "
+                      f"the backend sees {seen}."),
+            recommendation=(f"Take {b.name}/{name} out of the pool (set it to drain or maint on HAProxy's runtime "
+                            f"API) and look at that host: its peers answer normally."),
+            support=(f"{name} p95 {ms(p95)} against peers at most {ms(peers)}",),
+            against=("the other servers are fast: not the backend's code or a shared dependency",),
+            numbers={**numbers, "server_p95_ms": p95, "peers_max_p95_ms": peers}, timing=timing)]
+    client = now.share(now.client_ended)
+    queued = now.share(now.queued)
+    retried = now.share(max(now.retried, now.redispatches))
+    if tr is not None and level(*_p(tr), th) == "ok":
+        # The servers answer in time: the rest of Ta is waiting, connecting or the client.
+        if queued >= sat.queue_warning_pct or (now.tw_mean or 0) >= th.p95_warning_ms / 4:
+            return [Hypothesis(
+                "overloaded_queueing", "latency", sev, b, headline="requests wait in the queue",
+                sentence=(f"{b.name} is slow for its users ({seen}) while its servers answer in time (Tr p95 "
+                          f"{ms(tr.p95)}): {pct(queued)} of the requests waited in a queue"
+                          + (f", {ms(now.tw_mean)} on average." if now.tw_mean is not None else ".")),
+                recommendation=f"Add capacity to {b.name} (servers or maxconn): requests queue in front of healthy servers.",
+                support=(f"queued {pct(queued)}", f"Tr p95 {ms(tr.p95)}"), numbers={**numbers, "queued_pct": queued},
+                against=("server time Tr is normal: not a slow server or a regression",))]
+        if retried >= 1.0 or (now.tc_mean or 0) >= 100:
+            return [Hypothesis(
+                "retry_wait", "latency", sev, b, headline="slow from connection retries",
+                sentence=(f"{b.name} is slow for its users ({seen}) although its servers answer in time (Tr p95 "
+                          f"{ms(tr.p95)}): {pct(retried)} of the requests needed connection retries"
+                          + (f" (connect time {ms(now.tc_mean)} on average)" if now.tc_mean is not None else "")
+                          + ": the time goes into HAProxy's retry waits, not into the servers."),
+                recommendation=f"Find the server of {b.name} that refuses or drops connections (see the errors finding).",
+                support=(f"retried {pct(retried)}", f"Tr p95 {ms(tr.p95)}"), numbers={**numbers, "retried_pct": retried},
+                against=("server time Tr is normal: not a regression of the servers' code",))]
+        if client >= th.client_tail_pct:
+            return [Hypothesis(
+                "client_time", "latency", "ok", b, headline="client time, not server time",
+                sentence=(f"{b.name}'s Ta tail ({seen}) is client time: the servers answer in time (Tr p95 "
+                          f"{ms(tr.p95)}, p99 {ms(tr.p99)}) and {pct(client)} of the requests were ended by the "
+                          f"client, which keeps Ta open until HAProxy's client timeout. Not a server-latency problem."),
+                recommendation="", support=(f"Tr p95 {ms(tr.p95)}", f"client-ended {pct(client)}"),
+                numbers={**numbers, "client_ended_pct": client},
+                against=("requests ended on the client side never make a server-latency verdict",))]
+    timeouts = now.ended("s", "H")
+    if now.share(timeouts) >= 1.0:
+        return [Hypothesis(
+            "server_timeout", "latency", sev, b, headline="servers hit timeout server",
+            sentence=(f"{b.name}'s servers do not answer in time: {num(timeouts)} requests reached HAProxy's "
+                      f"`timeout server` (sH--, answered 504); {seen}."),
+            recommendation=(f"Find what {b.name}'s servers wait on (a dependency, locks, a full pool) — they hit "
+                            f"`timeout server`; raise that timeout only if the work is legitimately that long."),
+            support=(f"{num(timeouts)} sH-- terminations",), numbers={**numbers, "server_timeouts": timeouts},
+            timing=_timing(case, b, tr is not None))]
+    use_tr = tr is not None
+    basis = tr if use_tr else now.ta
+    before = b.before.tr if use_tr and b.before.tr else b.before.ta
+    base_ok = b.before.requests >= case.min_requests_of(b)
+    timing = _timing(case, b, use_tr)
+    sev = _downgrade(sev, timing)
+    why = f"server time Tr p95 {ms(basis.p95)}" if use_tr else f"p95 {ms(basis.p95)}"
+    if base_ok and level(before.p95, before.p99, th) == "ok" and basis.p95 is not None and before.p95 \
+            and basis.p95 >= th.rise_factor * before.p95:
+        at = f" at {timing.onset:%H:%M} UTC" if timing.onset else ""
+        return [Hypothesis(
+            "regression", "latency", sev, b, headline="latency regression",
+            sentence=(f"{b.name} slowed down{at}: {seen}, against p95 {ms(before.p95)}, p99 {ms(before.p99)} in the "
+                      f"baseline — the {why} rose with it, in every server, without queueing."),
+            recommendation=(f"{b.name} regressed{at}: check what changed on it just before (a deploy or release, a "
+                            f"config or feature-flag change) and roll back that change; if nothing changed, look at "
+                            f"the dependency its servers call."),
+            support=(f"{why} against p95 {ms(before.p95)} before", "clear onset against a healthy baseline"),
+            against=("all servers are slow: not one bad server", "no queueing: not overload"),
+            numbers={**numbers, "baseline_p95_ms": before.p95 or 0.0}, timing=timing)]
+    standing = base_ok and level(before.p95, before.p99, th) != "ok"
+    return [Hypothesis(
+        "slow_upstream", "latency", sev, b, headline="slow servers",
+        sentence=(f"{b.name} is slow: {seen}; the {why}."
+                  + (f" It was already slow in the baseline (p95 {ms(before.p95)}, p99 {ms(before.p99)}): a standing "
+                     f"slowness, not a new one." if standing else "")),
+        recommendation=(f"Look at what {b.name}'s servers wait on (a database or downstream dependency, CPU, GC): "
+                        f"every server is slow, so the cause is shared."),
+        support=(why,), against=("all servers are slow: not one bad server",),
+        numbers=numbers, timing=timing)]
+
+
+def latency_hypotheses(case: Case) -> list[Hypothesis]:
+    out: list[Hypothesis] = []
+    for b in case.data.of_kind("backend"):
+        if case.enough(b):
+            out.extend(backend_latency(case, b))
+    site = case.data.site
+    if site is not None and not out and case.enough(site):
+        sev = level(site.now.ta.p95, site.now.ta.p99, case.limits.latency)
+        if sev != "ok":
+            out.append(Hypothesis(
+                "site_latency", "latency", sev, site, headline="high latency",
+                sentence=f"Site-wide p95 {ms(site.now.ta.p95)}, p99 {ms(site.now.ta.p99)} over {num(site.now.requests)} requests.",
+                recommendation="Find the slow path: no single backend stands out with enough requests.",
+                numbers={"p95_ms": site.now.ta.p95 or 0.0, "p99_ms": site.now.ta.p99 or 0.0}))
+    return out

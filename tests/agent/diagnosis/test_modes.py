@@ -1,0 +1,102 @@
+"""The catalogue on hand-built breakdowns: each failure mode of issue 12's list is told apart
+from its look-alikes, on the scope (and server) it applies to."""
+
+from __future__ import annotations
+
+from agent_service.diagnosis.diagnose import diagnose
+from agent_service.diagnosis.story import tell
+
+from agent_service.models import SPECIALISTS, Finding
+
+from tests.agent.diagnosis.builders import answer, case, scope, stats
+
+DONE = [Finding(specialist=name) for name in SPECIALISTS]
+
+
+def _pool(backend: str, servers: dict[str, dict], before: dict[str, dict]) -> list[dict]:
+    return [scope("server", f"{backend}/{name}", s, before[name]) for name, s in servers.items()]
+
+
+def _site(now: dict, before: dict, **kw) -> dict:
+    return scope("site", "", now, before, **kw)
+
+
+def test_one_slow_server_is_named_and_not_called_a_regression() -> None:
+    fast, slow = stats(2000, ta=(40, 90, 150)), stats(1000, ta=(900, 2100, 2600))
+    raw = answer(
+        _site(stats(5000, ta=(50, 1500, 2400)), stats(30000)),
+        scope("backend", "be_cart", stats(5000, ta=(50, 1500, 2400)), stats(30000)),
+        *_pool("be_cart", {"c1": fast, "c2": fast, "c3": slow}, {"c1": stats(10000), "c2": stats(10000), "c3": stats(10000)}),
+    )
+    d = diagnose(case(raw))
+    top = d.problems[0]
+    assert (top.mode, top.server, top.severity) == ("server_slow", "c3", "critical")
+    story = tell(d, DONE, None)
+    assert "c3" in story.title and "be_cart" in story.title
+    assert "roll back" not in " ".join(story.recommendations).lower()
+    assert "c3" in story.recommendations[0]
+
+
+def test_client_aborts_with_normal_server_time_are_no_server_latency_verdict() -> None:
+    now = stats(4000, ta=(60, 400, 30000), tr=(40, 110, 180), terms={"cD--": 300})
+    raw = answer(_site(now, stats(24000)), scope("backend", "be_mobile_api", now, stats(24000)))
+    d = diagnose(case(raw))
+    assert d.severity("latency") == "ok" and d.severity("traffic") == "ok" and d.problems == []
+    assert {h.mode for h in d.hypotheses} == {"client_time", "clients_going_away"}  # told apart, as notes
+    story = tell(d, DONE, None)
+    assert "cD--" in story.diagnosis and "client" in story.recommendations[0]
+    assert "roll back" not in " ".join(story.recommendations).lower()
+
+
+def test_retries_with_few_errors_name_the_refusing_server() -> None:
+    now = stats(6000, e5=12, codes={503: 12}, retried=720, redispatches=700, retries=2100,
+                ta=(45, 1200, 3100), tr=(40, 110, 190), tc=350)
+    servers = {"r1": stats(3000, retried=360), "r2": stats(2990, retried=360),
+               "r3": stats(10, e5=12, codes={503: 12}, terms={"SC--": 12})}
+    before = {k: stats(10000) for k in servers}
+    raw = answer(_site(now, stats(30000)), scope("backend", "be_pay", now, stats(30000)), *_pool("be_pay", servers, before))
+    d = diagnose(case(raw))
+    modes = {(h.mode, h.server) for h in d.problems}
+    assert ("server_refusing", "r3") in modes
+    assert d.severity("latency") != "ok"  # users do wait ...
+    story = tell(d, DONE, None)
+    assert "r3" in story.title  # ... but the story starts at the refused connections
+    text = (story.diagnosis + " ".join(story.recommendations)).lower()
+    assert "deploy" not in text and "roll back" not in text
+
+
+def test_backend_fed_in_bursts_is_not_gone_between_bursts() -> None:
+    burst = [0.0] * 9 + [400.0]
+    before_minutes = burst * 6
+    now_minutes = [0.0] * 10  # the window falls between two bursts ... almost
+    now_minutes[0] = 400.0
+    raw = answer(
+        _site(stats(400), stats(2400), now_minutes=now_minutes, before_minutes=before_minutes),
+        scope("backend", "be_batch", stats(400), stats(2400), now_minutes=now_minutes, before_minutes=before_minutes),
+    )
+    assert diagnose(case(raw)).severity("traffic") == "ok"
+
+
+def test_a_frontend_losing_most_of_its_traffic_is_graded_while_the_site_barely_moves() -> None:
+    site_now = [800.0] * 7 + [560.0] * 3
+    fe_now = [200.0] * 7 + [80.0] * 3
+    raw = answer(
+        _site(stats(int(sum(site_now))), stats(48000), now_minutes=site_now, before_minutes=[800.0] * 60),
+        scope("frontend", "fe_app", stats(int(sum(fe_now))), stats(12000), now_minutes=fe_now,
+              before_minutes=[200.0] * 60, routes=("be_app",)),
+    )
+    d = diagnose(case(raw))
+    drops = [h for h in d.problems if h.mode == "traffic_drop"]
+    assert [(h.scope.name, h.severity) for h in drops] == [("fe_app", "warning")]
+
+
+def test_two_independent_problems_are_each_named_with_their_own() -> None:
+    slow = stats(3000, ta=(700, 2400, 3900), tr=(690, 2300, 3800))
+    failing = stats(3000, e5=600, codes={500: 600})
+    raw = answer(
+        _site(stats(6000), stats(36000)),
+        scope("backend", "be_a", slow, stats(18000)), scope("backend", "be_b", failing, stats(18000)),
+    )
+    story = tell(diagnose(case(raw)), DONE, None)
+    assert "be_a" in story.title and "be_b" in story.title
+    assert story.title.index("be_a") != story.title.index("be_b")
