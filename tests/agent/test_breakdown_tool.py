@@ -104,3 +104,15 @@ async def test_response_times_and_backends_tools_carry_tr_and_retries(ingestion:
         assert {s["name"]: s["redispatches"] for s in api["servers"]} == {"api1": 1, "api2": 0}
     finally:
         await client.aclose()
+
+
+def test_the_model_sees_a_big_breakdown_cut_by_whole_scopes() -> None:
+    """The rules engine reads every scope; a model's tool result keeps whole scopes and says it was cut."""
+    import json
+
+    from agent_service.tools.ingestion import cap
+
+    scopes = [{"kind": "backend", "name": f"be_{i}", "window": {"requests": i}} for i in range(400)]
+    seen = cap({"window": {}, "scopes": scopes}, 4000)
+    assert len(json.dumps(seen)) <= 4000 and 0 < len(seen["scopes"]) < 400
+    assert seen["scopes"] == scopes[: len(seen["scopes"])] and "narrow the query" in seen["truncated"]

@@ -18,6 +18,7 @@ from agent_service.llm.metrics import LlmMetrics
 from agent_service.llm.turns import ToolCall, ToolOutcome
 from agent_service.models import Evidence
 from agent_service.tools.base import Tool, ToolResult
+from agent_service.tools.ingestion import cap
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,11 @@ class ToolRunner:
         self.usage.tool_calls += 1
         self._meter(use.name, result.status)
         if result.status == "ok":
-            text, truncated = cut(to_json(result.data), self.max_chars)
-            self.evidence.append(Evidence(tool=use.name, arguments=arguments, result=text if truncated else result.data))
+            # What the model sees (and what grounds it): a big answer (the breakdown) loses whole
+            # list entries with a note saying so before any raw cut.
+            data = cap(result.data, self.max_chars)
+            text, truncated = cut(to_json(data), self.max_chars)
+            self.evidence.append(Evidence(tool=use.name, arguments=arguments, result=text if truncated else data))
             return ToolOutcome(use.id, text)
         error = result.error or "tool failed"
         self.evidence.append(Evidence(tool=use.name, arguments=arguments, result={"error": error}))
