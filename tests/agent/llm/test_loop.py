@@ -111,8 +111,10 @@ async def test_oversized_result_is_cut_with_a_note_to_narrow_the_query(fake_llm,
     finding, _ = await engine_for(url, tool_result_max_chars=2000).investigate(spec(), [big], context())
     [result] = tool_results(fake.bodies[1])
     assert len(result["content"]) <= 2000
-    assert "truncated" in result["content"] and "Narrow the query" in result["content"]
-    assert finding.evidence[0].result == result["content"]  # evidence is what the model saw
+    assert "truncated" in result["content"] and "narrow the query" in result["content"].lower()
+    cut_down = json.loads(result["content"])  # whole entries dropped: still JSON, with the note
+    assert 0 < len(cut_down["paths"]) < 5000 and cut_down["paths"] == [f"/p/{i}" for i in range(len(cut_down["paths"]))]
+    assert finding.evidence[0].result == cut_down  # evidence is what the model saw
 
 
 async def test_invalid_finding_gets_one_forced_repair_turn(fake_llm, engine_for) -> None:
