@@ -11,6 +11,7 @@ from agent_service.diagnosis.diagnose import Diagnosis
 from agent_service.diagnosis.hypothesis import RANK, Hypothesis, worst
 from agent_service.engine import AnalysisContext, Synthesis
 from agent_service.models import Finding
+from agent_service.diagnosis.fmt import scope_text as _scope_text
 
 MAX_RECOMMENDATIONS = 6
 MAX_TITLE_GROUPS = 3
@@ -43,15 +44,6 @@ def groups(problems: Sequence[Hypothesis]) -> list[Group]:
         by.setdefault(h.backend or h.where, []).append(h)
     out = [Group(subject, tuple(items)) for subject, items in by.items()]
     return sorted(out, key=lambda g: (-RANK[g.severity], g.root.causal_rank, g.subject))
-
-
-def _scope_text(context: AnalysisContext | None) -> str:
-    if context is None:
-        return ""
-    parts = [f"backend {context.scope.backend}" if context.scope.backend else "",
-             f"frontend {context.scope.frontend}" if context.scope.frontend else ""]
-    text = ", ".join(p for p in parts if p)
-    return f" ({text})" if text else ""
 
 
 def _distinct(items: Sequence[Hypothesis]) -> list[Hypothesis]:

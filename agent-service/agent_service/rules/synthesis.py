@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from agent_service.engine import AnalysisContext, Synthesis
 from agent_service.models import SPECIALISTS, Finding
+from agent_service.diagnosis.fmt import scope_text
 from agent_service.rules.facts import Facts, read
 
 _LABEL = {"latency": "high latency", "errors": "errors", "saturation": "saturation", "traffic": "traffic"}
@@ -20,7 +21,7 @@ def synthesize(findings: Sequence[Finding], context: AnalysisContext | None = No
     facts = read(findings)
     overall = facts.overall()
     ordered = sorted(findings, key=lambda f: SPECIALISTS.index(f.specialist))
-    where = _scope_text(context)
+    where = scope_text(context)
     done = [f.specialist for f in ordered if f.status == "completed"]
     if not done:
         title = f"Analysis incomplete: no signal could be read{where}"
@@ -56,15 +57,6 @@ def essentials(summary: str, *, limit: int = 3) -> str:
 
 def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _scope_text(context: AnalysisContext | None) -> str:
-    if context is None:
-        return ""
-    scope = [f"backend {context.scope.backend}" if context.scope.backend else "",
-             f"frontend {context.scope.frontend}" if context.scope.frontend else ""]
-    text = ", ".join(s for s in scope if s)
-    return f" ({text})" if text else ""
 
 
 def _on(facts: Facts) -> str:

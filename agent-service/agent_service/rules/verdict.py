@@ -1,8 +1,8 @@
-"""What a rules check receives and returns."""
+"""What a rules-engine specialist is asked about: the window (and where its baseline ends)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from agent_service.engine import AnalysisContext
@@ -21,20 +21,3 @@ class CheckInput:
         window = f"{minutes // 60}h" if minutes % 60 == 0 and minutes >= 60 else f"{minutes}m"
         return cls(window=window, start=context.window.start, end=context.window.end,
                    baseline_end=context.baseline_end)
-
-    @property
-    def minutes(self) -> int:
-        value = int(self.window[:-1])
-        return value * 60 if self.window.endswith("h") else value
-
-    @property
-    def end_of_previous(self) -> datetime:
-        return self.start
-
-
-@dataclass
-class Verdict:
-    severity: str
-    summary: str
-    details: str = ""
-    signals: dict[str, float] = field(default_factory=dict)
