@@ -50,13 +50,20 @@ def wilson_low(successes: float, n: float, z: float = Z_ONE_SIDED_95) -> float:
     return max(0.0, (centre - margin) / denom)
 
 
+def wilson_high(successes: float, n: float, z: float = Z_ONE_SIDED_95) -> float:
+    """Upper bound of the Wilson interval (1 when n = 0)."""
+    if n <= 0:
+        return 1.0
+    return 1.0 - wilson_low(n - successes, n, z)
+
+
 def proportion_above(bad: float, n: float, base_bad: float, base_n: float) -> bool:
-    """Is bad/n significantly above the baseline proportion (one-sided, ~95 %)? A baseline with no
-    requests cannot decide: False."""
+    """Is bad/n clearly above the baseline's proportion: the window's lower bound above the
+    baseline's upper bound (each one-sided ~95 %), so neither a small window nor a small baseline
+    decides by chance? A baseline with no requests cannot decide: False."""
     if n <= 0 or base_n <= 0:
         return False
-    p0 = (base_bad + 0.5) / (base_n + 1)  # smoothed: a clean baseline is not a zero rate
-    return wilson_low(bad, n) > p0
+    return wilson_low(bad, n) > wilson_high(base_bad, base_n)
 
 
 def median(values: Sequence[float]) -> float:
