@@ -141,7 +141,7 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
     before = b.before
     clean = before.requests >= case.min_requests_of(b) and before.rate_5xx <= th.error_5xx_warning_pct
     if clean and proportion_above(e5, now.requests, before.errors_5xx, before.requests) and timing.onset:
-        at = f" at {timing.onset:%H:%M} UTC"
+        at = timing.at()
         return [Hypothesis(
             "regression", "errors", sev, b, headline="errors since a change",
             sentence=(f"{b.name} started failing{at}: {seen}, against {pct(before.rate_5xx)} in the baseline, "

@@ -31,16 +31,26 @@ class Timing:
     ongoing: bool = True
     recovered: bool = False
     flapping: bool = False
+    from_start: bool = False  # already there in the window's first minute: it began before it
 
     @classmethod
     def of(cls, p: Profile, series: Series) -> Timing:
         onset = None
         if p.onset is not None and series.start is not None:
             onset = series.start + timedelta(minutes=p.onset)
-        return cls(onset, p.ongoing, p.recovered, p.flapping)
+        return cls(onset, p.ongoing, p.recovered, p.flapping, p.onset == 0)
+
+    def at(self) -> str:
+        """" at 14:02 UTC", or " before 14:02 UTC" when the window began inside it."""
+        if self.onset is None:
+            return ""
+        return f" {'before' if self.from_start else 'at'} {self.onset:%H:%M} UTC"
 
     def words(self) -> str:
         at = f" at {self.onset:%H:%M} UTC" if self.onset else ""
+        if self.from_start and self.onset and not self.flapping:
+            since = f"It was already going on when the window began ({self.onset:%H:%M} UTC)"
+            return since + (" and has recovered since." if self.recovered else " and still is.")
         if self.recovered:
             return f"It started{at} and has recovered: the latest minutes are back to normal."
         if self.flapping:

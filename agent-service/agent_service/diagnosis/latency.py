@@ -131,7 +131,7 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
     why = f"server time Tr p95 {ms(basis.p95)}" if use_tr else f"p95 {ms(basis.p95)}"
     if base_ok and level(before.p95, before.p99, th) == "ok" and basis.p95 is not None and before.p95 \
             and basis.p95 >= th.rise_factor * before.p95:
-        at = f" at {timing.onset:%H:%M} UTC" if timing.onset else ""
+        at = timing.at()
         return [Hypothesis(
             "regression", "latency", sev, b, headline="latency regression",
             sentence=(f"{b.name} slowed down{at}: {seen}, against p95 {ms(before.p95)}, p99 {ms(before.p99)} in the "

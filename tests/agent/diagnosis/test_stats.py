@@ -54,3 +54,19 @@ def test_profile_tells_ongoing_recovered_and_flapping() -> None:
     flapping = profile([True, False, True, False, True, False, True, False, True, False])
     assert flapping.flapping and flapping.ongoing
     assert not profile([False] * 8).seen
+
+
+def test_timing_says_when_a_problem_began_before_the_window() -> None:
+    from datetime import UTC, datetime
+
+    from agent_service.diagnosis.data import Series
+    from agent_service.diagnosis.hypothesis import Timing
+
+    series = Series(start=datetime(2026, 12, 2, 14, 0, tzinfo=UTC), columns={"requests": (1.0,) * 6})
+    inside = Timing.of(profile([False, False, True, True, True, True]), series)
+    assert inside.at() == " at 14:02 UTC" and inside.words() == "It started at 14:02 UTC and is still going on."
+    before = Timing.of(profile([True] * 6), series)
+    assert before.at() == " before 14:00 UTC"
+    assert before.words() == "It was already going on when the window began (14:00 UTC) and still is."
+    over = Timing.of(profile([True, True, False, False, False, False]), series)
+    assert over.recovered and "has recovered" in over.words()
