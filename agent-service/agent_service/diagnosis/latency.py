@@ -12,6 +12,9 @@ from agent_service.diagnosis.stats import median
 from agent_service.diagnosis.fmt import ms, num, pct
 
 
+FEW_FOR_A_TAIL = 200  # below this many requests a p99 rests on one or two of them
+
+
 def _p(t: Timer | None) -> tuple[float | None, float | None]:
     return (t.p95, t.p99) if t else (None, None)
 
@@ -63,6 +66,8 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
     numbers = {k: v for k, v in {"p95_ms": now.ta.p95, "p99_ms": now.ta.p99,
                                  "tr_p95_ms": tr.p95 if tr else None, "requests": now.requests}.items() if v is not None}
     seen = f"p95 {ms(now.ta.p95)}, p99 {ms(now.ta.p99)} over {num(now.requests)} requests"
+    if now.requests < FEW_FOR_A_TAIL:
+        seen += " (few requests: the p99 is one or two of them)"
     if sev == "ok" and outlier is None:
         return []
     if outlier is not None and (tr is None or level(*_p(tr), th) != "ok" or sev == "ok"):

@@ -100,3 +100,13 @@ def test_two_independent_problems_are_each_named_with_their_own() -> None:
     story = tell(diagnose(case(raw)), DONE, None)
     assert "be_a" in story.title and "be_b" in story.title
     assert story.title.index("be_a") != story.title.index("be_b")
+
+
+def test_a_tail_quantile_over_few_requests_is_marked_as_such() -> None:
+    slow = stats(60, ta=(700, 2400, 3900), tr=(690, 2300, 3800))
+    raw = answer(_site(slow, stats(360)), scope("backend", "be_tiny", slow, stats(360)))
+    [h] = diagnose(case(raw)).problems
+    assert "few requests: the p99 is one or two of them" in h.sentence
+    big = stats(6000, ta=(700, 2400, 3900), tr=(690, 2300, 3800))
+    raw = answer(_site(big, stats(36000)), scope("backend", "be_big", big, stats(36000)))
+    assert "few requests" not in diagnose(case(raw)).problems[0].sentence
