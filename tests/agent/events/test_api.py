@@ -93,3 +93,12 @@ async def test_bad_bodies_and_queries_are_422_never_500(redis_url, notifier) -> 
     assert "retention" in answers[4].text
     assert [q.status_code for q in queries] == [422] * len(queries), [q.text for q in queries]
     assert redis.Redis.from_url(redis_url).hlen(EVENTS_BY_ID) == 0
+
+
+async def test_redis_down_is_503_with_retry_after(fresh_redis, notifier) -> None:
+    async with running_app(settings_for(fresh_redis.url, notifier.url, alert_worker_enabled=False)) as (_app, client):
+        fresh_redis.stop()
+        posted = await client.post("/events", json=_event())
+        listed = await client.get("/events")
+    assert (posted.status_code, listed.status_code) == (503, 503)
+    assert posted.headers["retry-after"] == "5" and "event store unavailable" in listed.text
