@@ -1,7 +1,8 @@
 """The offline rules engine: the Engine protocol over the same tools, deterministic from the
 thresholds. Each specialist reads one breakdown of every scope (shared between the four by the
 tools: one query) → the catalogue of failure modes judges it (agent_service/diagnosis, pure) →
-words. The synthesis tells the diagnosis of all four. No network but ingestion."""
+words. The synthesis tells the diagnosis of all four. No network but ingestion (and the change
+events the latency and errors specialists read with `get_changes`)."""
 
 from __future__ import annotations
 
