@@ -21,11 +21,14 @@ from oncall_common.web import create_base_app
 from agent_service.api.alerts import alerts_router
 from agent_service.api.analyze import analyze_router
 from agent_service.api.deps import redis_client
+from agent_service.api.events import events_router, github_router
 from agent_service.api.incidents import incidents_router
 from agent_service.api.integrations import slack_router, telegram_router
 from agent_service.api.reports import reports_router
 from agent_service.container import Agent
 from agent_service.engine import Engine
+from agent_service.events.store import EventStore
+from agent_service.events.tool import GetChangesTool
 from agent_service.incidents.analysis import IncidentAnalysis
 from agent_service.incidents.config import ServiceConfig
 from agent_service.incidents.escalation import EscalationPolicy
@@ -157,7 +160,8 @@ def create_app(
 
     `http`: the client for ingestion-service (its base_url set); `engine` overrides LLM_ENGINE;
     `analyzer` replaces the whole analysis (POST /analyze and incident analyses alike);
-    `extra_tools` reach every specialist and the synthesis besides `search_past_incidents`;
+    `extra_tools` reach every specialist and the synthesis besides `search_past_incidents` and
+    `get_changes`;
     `similar_incidents` fills the report's similar_incidents instead of the incident memory."""
     registry = CollectorRegistry()
     llm_metrics = LlmMetrics(registry)
@@ -181,9 +185,10 @@ def create_app(
         escalation = escalation_policy(settings)
         store = IncidentStore(client, escalation=escalation)
         memory = IncidentMemory(store)
+        events = EventStore(client, retention_s=settings.events_retention_s, cap=settings.events_max)
         the_analyzer = analyzer or Analyzer(
             engine=the_engine, ingestion=ingestion, settings=settings, metrics=metrics,
-            extra_tools=[*extra_tools, memory.tool()],
+            extra_tools=[*extra_tools, memory.tool(), GetChangesTool(events)],
             similar_incidents=similar_incidents or memory.similar_incidents,
             save_report=reports.save,
             meter_tools=the_engine.kind == "rules",  # the model engines count their own tool calls
@@ -206,7 +211,7 @@ def create_app(
             redis=client, ingestion=ingestion, engine=the_engine, reports=reports, store=store, memory=memory,
             analyzer=the_analyzer, notifier=notifier, incidents=incidents,
             intake=AlertIntake(client, dedup_ttl_s=settings.alert_dedup_ttl_s), watchdog=watchdog, worker=worker,
-            chat_http=chat_http,
+            chat_http=chat_http, events=events,
         )
         try:
             async with running(worker, enabled=settings.alert_worker_enabled):
@@ -231,6 +236,9 @@ def create_app(
                                      max_body_bytes=settings.alerts_max_body_bytes))
     app.include_router(incidents_router(api_auth, handoff_writer=handoff_writer(settings, the_engine)))
     include_chat(app, settings)
+    app.include_router(events_router(api_auth))
+    if settings.github_webhook_secret:  # unset: the route does not exist (404)
+        app.include_router(github_router(settings.github_webhook_secret))
 
     app.include_router(ready_router(redis_client))
     return app

@@ -9,6 +9,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from agent_service.engine import Engine
+from agent_service.events.store import EventStore
 from agent_service.incidents.intake import AlertIntake
 from agent_service.incidents.memory import IncidentMemory
 from agent_service.incidents.service import IncidentService
@@ -35,4 +36,5 @@ class Agent:
     intake: AlertIntake
     watchdog: Watchdog
     worker: AlertWorker
+    events: EventStore | None = None  # change events (api/events.py, the get_changes tool)
     chat_http: httpx.AsyncClient | None = None  # Slack response_url, Telegram sendMessage (api/integrations.py)

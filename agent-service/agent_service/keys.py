@@ -1,7 +1,8 @@
 """Every Redis key of the agent-service, in one place (as ingestion's `store/keys.py`), in one
 style: `<family>:<what>[:<id>]`, the family plural — `incidents:*` (the incident store, its
 indexes and drain locks), `alerts:*` (webhook intake: deliveries stream, dedup, group → incident),
-`watchdog:*` (the dead man's switch), `reports:*` (reports, with a TTL).
+`watchdog:*` (the dead man's switch), `reports:*` (reports, with a TTL), `events:*` (change
+events: deploys, config changes, feature flags; trimmed to EVENTS_RETENTION_S and EVENTS_MAX).
 
 Earlier releases wrote `incident:{id}`, `lock:incident:{id}` and `oncall:agent:report:{id}`.
 Incidents have no TTL: `migrate.py` renames them once at start-up (marker `LAYOUT`). Reports
@@ -100,3 +101,8 @@ def report_key(report_id: str) -> str:
 
 def legacy_report_key(report_id: str) -> str:
     return LEGACY_REPORT_PREFIX + report_id
+
+
+# --- change events (events/store.py) -------------------------------------------------------------
+EVENTS_BY_ID = "events:by_id"  # hash id → ChangeEvent JSON
+EVENTS_BY_TIME = "events:by_time"  # zset id → at (epoch seconds)

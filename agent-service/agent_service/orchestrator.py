@@ -31,7 +31,7 @@ from agent_service.models import (
 from agent_service.rules.synthesis import synthesize as deterministic_synthesis
 from agent_service.settings import Settings
 from agent_service.specialists import specialist_specs, tools_for
-from agent_service.tools.base import Tool
+from agent_service.tools.base import Tool, bind_tools
 from agent_service.tools.ingestion import Defaults, SourceTracker
 from agent_service.tools.metered import MeteredTool
 from agent_service.tools.registry import build_tools
@@ -172,14 +172,15 @@ class Analyzer:
         defaults = Defaults(window=request.window, end=window.end, backend=scope.backend, frontend=scope.frontend)
         tools = build_tools(self.ingestion, defaults, tracker, max_chars=self.settings.tool_result_max_chars)
 
-        runs = [self._run_specialist(spec, tools, context) for spec in self.specs.values()]
+        extra = bind_tools(self.extra_tools, window, scope)  # e.g. get_changes: this window's defaults
+        runs = [self._run_specialist(spec, tools, context, extra) for spec in self.specs.values()]
         results = await asyncio.gather(*runs)
         findings = [finding for finding, _ in results]
         usage = Usage()
         for _, used in results:
             usage.add(used)
 
-        synthesis, used, source, error = await self._synthesize(findings, context)
+        synthesis, used, source, error = await self._synthesize(findings, context, extra)
         usage.add(used)
         overall = worst_known(findings)
         if overall is None:  # nothing could be read: never claim "ok"
@@ -230,11 +231,11 @@ class Analyzer:
         return report
 
     async def _run_specialist(
-        self, spec: SpecialistSpec, tools: dict[str, Tool], context: AnalysisContext
+        self, spec: SpecialistSpec, tools: dict[str, Tool], context: AnalysisContext, extra: Sequence[Tool]
     ) -> tuple[Finding, Usage]:
         metered = [
             MeteredTool(tool, specialist=spec.name, metrics=self.metrics if self.meter_tools else None)
-            for tool in tools_for(spec, tools, self.extra_tools)
+            for tool in tools_for(spec, tools, extra)
         ]
         deadline = self.settings.specialist_deadline_s
         started = time.perf_counter()
@@ -264,12 +265,12 @@ class Analyzer:
         return finding, usage
 
     async def _synthesize(
-        self, findings: list[Finding], context: AnalysisContext
+        self, findings: list[Finding], context: AnalysisContext, extra: Sequence[Tool]
     ) -> tuple[Synthesis, Usage, str, str | None]:
         fallback_usage = Usage()
         try:
             synthesis, usage = await asyncio.wait_for(
-                self.engine.synthesize(findings, context, list(self.extra_tools)),
+                self.engine.synthesize(findings, context, list(extra)),
                 self.settings.synthesis_deadline_s,
             )
         except TimeoutError:

@@ -98,6 +98,11 @@ class Settings(ServiceSettings):
     escalate_after_s: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)
     escalation_to: str = Field(default="", max_length=4000)
 
+    # --- Change events (agent_service/events): POST /events, GET /events, get_changes ---
+    github_webhook_secret: str | None = None  # unset: POST /integrations/github/webhook is 404
+    events_retention_s: int = Field(default=30 * 24 * 3600, ge=3600, le=400 * 24 * 3600)
+    events_max: int = Field(default=10_000, ge=10, le=1_000_000)  # beyond it the oldest go first
+
     # --- Claude engine (agent_service/llm) ---
     max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer
     llm_max_tokens: int = Field(default=2048, ge=256, le=32_000)

@@ -25,7 +25,7 @@ from tests.scenarios.changes import (
 from tests.scenarios.changes import Strict as _Strict
 from tests.scenarios.changes import seconds
 
-__all__ = ["Backend", "Baseline", "Expect", "Phase", "Scenario", "load_scenario", "scenario_files", "seconds"]
+__all__ = ["Backend", "Baseline", "ChangeEvent", "Expect", "Phase", "Scenario", "load_scenario", "scenario_files", "seconds"]
 
 Severity = Literal["ok", "warning", "critical"]
 Specialist = Literal["latency", "errors", "saturation", "traffic"]
@@ -148,6 +148,30 @@ class Phase(_Strict):
         return seconds(value) if isinstance(value, str) else value
 
 
+class ChangeEvent(_Strict):
+    """A change recorded with agent-service `POST /events` before the analysis (deploy, config, …)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:@+-]{1,128}$")
+    kind: str = "deploy"
+    at: float = Field(description="offset from the scenario's start, e.g. 10m")
+    backend: str | None = None
+    version: str | None = None
+    summary: str = ""
+    by: str | None = None
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _offset(cls, value: object) -> object:
+        return seconds(value) if isinstance(value, str) else value
+
+    def body(self, start: float) -> dict[str, object]:
+        """The POST /events body, `at` turned into a time (start = the scenario's first second)."""
+        from datetime import UTC, datetime
+
+        fields = self.model_dump(exclude={"at"}, exclude_none=True)
+        return {**fields, "at": datetime.fromtimestamp(start + self.at, tz=UTC).isoformat()}
+
+
 class Expect(_Strict):
     overall_severity: Severity | list[Severity]
     flagged: list[Specialist] = Field(default_factory=list)
@@ -206,6 +230,7 @@ class Scenario(_Strict):
     analyze: Analyze = Field(default_factory=Analyze)
     baseline: Baseline
     phases: list[Phase] = Field(default_factory=list)
+    events: list[ChangeEvent] = Field(default_factory=list, description="changes POSTed to /events first")
     redis: RedisCondition | None = None
     transport: Literal["http", "syslog", "mixed"] | None = Field(
         default=None, description="how the lines reach ingestion (default: the runner's --transport)")
@@ -238,6 +263,11 @@ class Scenario(_Strict):
                     raise ValueError(f"{label}: frontend {phase.frontend!r} routes to no such backend")
             if phase.refuse is not None and phase.server is None:
                 raise ValueError(f"{label}: refuse needs a backend and a server")
+        for event in self.events:
+            if not 0 <= event.at <= self.duration:
+                raise ValueError(f"event {event.id}: needs 0 <= at <= duration")
+            if event.backend is not None and event.backend not in backends:
+                raise ValueError(f"event {event.id}: unknown backend {event.backend!r}")
         for name in self.expect.named_backends:
             if name not in backends:
                 raise ValueError(f"expect.backend {name!r} is not a baseline backend")

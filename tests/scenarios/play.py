@@ -21,6 +21,7 @@ from tests.scenarios.replay import (
     ingest_http,
     ingest_syslog,
     paced,
+    post_events,
     split_mixed,
 )
 from tests.scenarios.score import Score, failed, score
@@ -85,6 +86,7 @@ def play(scenario: Scenario, stack: Stack, *, transport: Transport = "http", rea
             if stack.redis_url is None:
                 raise RuntimeError("this scenario fills Redis: give the runner the stack's --redis-url")
             redis_fill.fill(stack.redis_url, scenario.redis)
+        post_events(scenario, stack.agent_url, start=generated.start, token=stack.api_token)
         analysis_end = datetime.fromtimestamp(end, tz=UTC) if pass_end else None
         report, wall_ms = analyze(scenario, stack.agent_url, end=analysis_end, token=stack.api_token)
         result = score(scenario.name, scenario.expect, report, wall_ms=wall_ms)

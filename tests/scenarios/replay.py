@@ -108,6 +108,16 @@ def paced(lines_at: list[tuple[float, str]]) -> Iterator[list[str]]:
         yield pending
 
 
+def post_events(scenario: Scenario, agent_url: str, *, start: float, token: str | None = None) -> int:
+    """POST the scenario's change events to agent-service /events (offsets from `start`)."""
+    for event in scenario.events:
+        response = httpx.post(f"{agent_url}/events", json=event.body(start), timeout=30.0,
+                              headers=_headers(token, f"scenario-{scenario.name}"))
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"POST /events answered {response.status_code}: {response.text[:500]}")
+    return len(scenario.events)
+
+
 def analyze(scenario: Scenario, agent_url: str, *, end: datetime | None, token: str | None = None,
             timeout: float = 180.0) -> tuple[dict[str, Any], float]:
     """POST /analyze with the scenario's window and scope; returns (report JSON, wall ms)."""

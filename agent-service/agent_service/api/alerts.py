@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from oncall_common.request_id import current_request_id
 from oncall_common.security import BearerAuth
 from agent_service.api.deps import IntakeDep, WatchdogDep
+from agent_service.api.events import EventsDep, record_annotations
 from agent_service.incidents.lifecycle import now_utc
 from agent_service.incidents.metrics import IncidentMetrics
 from agent_service.incidents.watchdog import is_heartbeat
@@ -67,7 +68,8 @@ def alerts_router(auth: BearerAuth, metrics: IncidentMetrics, *, max_body_bytes:
     @router.post("/alerts", status_code=202, response_model=AlertsAccepted, dependencies=[Depends(auth)],
                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                      "schema": WebhookPayload.model_json_schema(by_alias=True)}}}})
-    async def receive_alerts(request: Request, intake: IntakeDep, watchdog: WatchdogDep) -> AlertsAccepted:
+    async def receive_alerts(request: Request, intake: IntakeDep, watchdog: WatchdogDep,
+                             events: EventsDep) -> AlertsAccepted:
         raw = await _bounded_body(request, max_body_bytes)
         try:
             body = parse_delivery(raw)
@@ -80,6 +82,8 @@ def alerts_router(auth: BearerAuth, metrics: IncidentMetrics, *, max_body_bytes:
             return AlertsAccepted(incident_ids=[], duplicate=False)
         result = await intake.accept(body, request_id=current_request_id() or "")
         metrics.received(body.delivery_status, "duplicate" if result.duplicate else "accepted")
+        if not result.duplicate:
+            await record_annotations(events, body)  # `deploy_version` / `change`: data, never a command
         return AlertsAccepted(incident_ids=result.incident_ids, duplicate=result.duplicate)
 
     return router

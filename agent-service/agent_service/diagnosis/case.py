@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_service.diagnosis.changes import Change
 from agent_service.diagnosis.data import Breakdown, ScopeData, Series
 from agent_service.diagnosis.hypothesis import Level, Timing
 from agent_service.diagnosis.stats import profile
@@ -36,6 +37,8 @@ class Case:
     limits: Limits
     redis: Mapping[str, Any] = field(default_factory=dict)  # the saturation tool's `redis` block
     baseline_note: str = ""  # why this baseline ("the hour before the alert's onset")
+    # Change events read for the window and the hour before (None: not read — no store, or failed).
+    changes: tuple[Change, ...] | None = None
 
     @property
     def last_minute_fraction(self) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent_service.diagnosis.case import Case
+from agent_service.diagnosis.changes import tie
 from agent_service.diagnosis.errors import error_hypotheses
 from agent_service.diagnosis.fmt import ms, num
 from agent_service.diagnosis.hypothesis import Hypothesis, Level, ranked, worst
@@ -43,6 +44,7 @@ def diagnose(case: Case, specialists: tuple[SpecialistName, ...] = tuple(CATALOG
     for name in specialists:
         found += CATALOGUE[name](case)
     found += [h for h in small_samples(case) if h.specialist in specialists]
+    found = [tie(h, case) for h in found]  # a regression: the change before its onset, or none
     return Diagnosis(case, tuple(ranked(found)))
 
 

@@ -1,7 +1,8 @@
 """The offline rules engine: the Engine protocol over the same tools, deterministic from the
 thresholds. Each specialist reads one breakdown of every scope (shared between the four by the
 tools: one query) → the catalogue of failure modes judges it (agent_service/diagnosis, pure) →
-words. The synthesis tells the diagnosis of all four. No network but ingestion."""
+words. The synthesis tells the diagnosis of all four. No network but ingestion (and the change
+events the latency and errors specialists read with `get_changes`)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agent_service.diagnosis.case import Case, Limits
+from agent_service.diagnosis.changes import changes_from
 from agent_service.diagnosis.data import Breakdown, Span
 from agent_service.diagnosis.diagnose import diagnose
 from agent_service.diagnosis.story import tell
 from agent_service.diagnosis.words import verdict
 from agent_service.engine import AnalysisContext, SpecialistSpec, Synthesis, Usage
+from agent_service.events.tool import LOOKBACK as CHANGES_LOOKBACK
+from agent_service.events.tool import NAME as GET_CHANGES
 from agent_service.models import SPECIALISTS, EngineKind, Evidence, Finding, Scope, SpecialistName
 from agent_service.rules.recorder import Recorder
 from agent_service.rules.verdict import CheckInput
@@ -45,13 +49,18 @@ def baseline_note(inp: CheckInput, data: Breakdown) -> str:
     return f"each scope against itself over {span}, the hour before the window"
 
 
-async def fetch_case(rec: Recorder, inp: CheckInput, limits: Limits, *, redis: bool, scope: Scope) -> Case:
-    """The breakdown (and, for saturation, Redis' own memory) as one Case."""
+async def fetch_case(rec: Recorder, inp: CheckInput, limits: Limits, *, redis: bool, scope: Scope,
+                     changes: bool = False) -> Case:
+    """The breakdown (and, for saturation, Redis' own memory; for the specialists that can call a
+    regression, the change events of the window and the hour before) as one Case."""
     baseline_end = inp.baseline_end if inp.baseline_end is not None and inp.baseline_end < inp.start else inp.start
     calls: list[tuple[str, dict[str, Any]]] = [
         (tool.BREAKDOWN, {"window": inp.window, "baseline": BASELINE, "baseline_end": _iso(baseline_end)})]
     if redis:
         calls.append((tool.SATURATION, {"window": inp.window}))
+    changes = changes and rec.has(GET_CHANGES)
+    if changes:
+        calls.append((GET_CHANGES, {"since": _iso(inp.start - CHANGES_LOOKBACK), "until": _iso(inp.end)}))
     answers = await rec.call_many(calls)
     if answers[0] is None:
         raise LookupError("; ".join(rec.errors) or "no breakdown")
@@ -60,7 +69,9 @@ async def fetch_case(rec: Recorder, inp: CheckInput, limits: Limits, *, redis: b
     data = Breakdown.of(answers[0], window=asked, baseline=Span(baseline_end - timedelta(minutes=minutes), baseline_end))
     data = data.scoped(scope.backend, scope.frontend)
     sat = answers[1] if redis and len(answers) > 1 else None
-    case = Case(data=data, limits=limits, redis=dict((sat or {}).get("redis") or {}))
+    read = answers[-1] if changes else None
+    case = Case(data=data, limits=limits, redis=dict((sat or {}).get("redis") or {}),
+                changes=changes_from(read) if read is not None else None)
     return replace(case, baseline_note=baseline_note(inp, data))
 
 
@@ -103,7 +114,8 @@ class RulesEngine:
         else:
             prev = known[1]
             limits = replace(prev.limits, **{name: getattr(case.limits, name)})
-            self._cases[key] = (context, replace(prev, limits=limits, redis=case.redis or prev.redis))
+            self._cases[key] = (context, replace(prev, limits=limits, redis=case.redis or prev.redis,
+                                                 changes=case.changes if case.changes is not None else prev.changes))
         while len(self._cases) > _KEEP:
             self._cases.popitem(last=False)
 
@@ -114,7 +126,8 @@ class RulesEngine:
         recorder = Recorder(tools)
         try:
             case = await fetch_case(recorder, CheckInput.of(context), self._limits_for(spec),
-                                    redis=spec.name == "saturation", scope=context.scope)
+                                    redis=spec.name == "saturation", scope=context.scope,
+                                    changes=spec.name in ("latency", "errors"))
         except LookupError as exc:
             finding = Finding(specialist=spec.name, severity="unknown", status="failed",
                               summary=f"The {spec.name} signals could not be read.",
