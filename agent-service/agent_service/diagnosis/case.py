@@ -9,6 +9,7 @@ from typing import Any
 
 from agent_service.diagnosis.data import Breakdown, ScopeData, Series
 from agent_service.diagnosis.hypothesis import Level, Timing
+from agent_service.diagnosis.prometheus import PrometheusFacts
 from agent_service.diagnosis.stats import profile
 from agent_service.specialists.specs import (
     ErrorsThresholds,
@@ -36,6 +37,7 @@ class Case:
     limits: Limits
     redis: Mapping[str, Any] = field(default_factory=dict)  # the saturation tool's `redis` block
     baseline_note: str = ""  # why this baseline ("the hour before the alert's onset")
+    prometheus: PrometheusFacts | None = None  # what Prometheus said (rules/prometheus.py); None: not asked
 
     @property
     def last_minute_fraction(self) -> float:

@@ -1,0 +1,84 @@
+"""Fast tests of the Prometheus pieces that need no Prometheus: the summary and step (pure), the
+answers a real Prometheus rarely gives on loopback (422, a proxy's HTML 502, an oversized answer,
+NaN), faked at the transport, and the words the story says."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from agent_service.diagnosis.prometheus import PrometheusFacts, TargetCheck, down_servers, sentences
+from agent_service.prometheus.client import PrometheusClient
+from agent_service.prometheus.summary import Bounds, range_step
+from agent_service.tools.prometheus import QueryPrometheusTool
+
+T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+
+
+def _tool(handler, *, max_bytes: int = 1 << 20, bounds: Bounds | None = None) -> QueryPrometheusTool:  # type: ignore[no-untyped-def]
+    client = PrometheusClient.create("http://prometheus", timeout_s=1, transport=httpx.MockTransport(handler),
+                                     max_bytes=max_bytes)
+    return QueryPrometheusTool(client, bounds or Bounds())
+
+
+def test_the_step_is_never_finer_than_the_range_over_max_points() -> None:
+    assert range_step(T0, T0 + timedelta(hours=1), 1.0, 240) == 15.0
+    assert range_step(T0, T0 + timedelta(hours=1), 60.0, 240) == 60.0  # a coarser step is kept
+    assert range_step(T0, T0 + timedelta(seconds=10), None, 240) == 1.0
+
+
+async def test_an_execution_error_and_a_proxy_page_are_clear_errors() -> None:
+    def execution(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"status": "error", "errorType": "execution", "error": "many-to-many matching"})
+
+    def proxy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="<html>Bad Gateway</html>")
+
+    refused = await _tool(execution).run({"query": "a / b"})
+    page = await _tool(proxy).run({"query": "up"})
+    assert refused.status == "error" and refused.error == (
+        "Prometheus refused the query (HTTP 422, execution): many-to-many matching")
+    assert page.status == "error" and page.error == "HTTP 502 from Prometheus, not an API answer"
+
+
+async def test_an_oversized_answer_is_refused_not_loaded() -> None:
+    series = [{"metric": {"i": str(i)}, "value": [1.0, "1"]} for i in range(2000)]
+    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": series}})
+
+    result = await _tool(lambda r: httpx.Response(200, text=body), max_bytes=10_000).run({"query": "x"})
+    assert result.status == "error" and "larger than 10,000 bytes: narrow the query" in (result.error or "")
+
+
+async def test_non_finite_values_and_warnings_are_kept_as_text() -> None:
+    values = [[1767261600.0, "1"], [1767261615.0, "NaN"], [1767261630.0, "3"], [1767261645.0, "+Inf"]]
+    body = {"status": "success", "warnings": ["PromQL info: metric might not be a counter"],
+            "data": {"resultType": "matrix", "result": [{"metric": {"job": "a"}, "values": values}]}}
+    result = await _tool(lambda r: httpx.Response(200, json=body)).run(
+        {"query": "rate(x[1m])", "start": "2026-01-01T10:00:00Z", "end": "2026-01-01T10:01:00Z"})
+    assert result.status == "ok", result.error
+    (series,) = result.data["series"]
+    assert series == {"labels": {"job": "a"}, "points": 4, "first_at": "2026-01-01T10:00:00Z",
+                      "last_at": "2026-01-01T10:00:45Z", "last": "+Inf", "min": 1.0, "max": 3.0, "mean": 2.0,
+                      "non_finite_points": 2}
+    assert result.data["warnings"] == ["PromQL info: metric might not be a counter"]
+    json.dumps(result.data, allow_nan=False)  # evidence stays valid JSON
+
+
+def test_a_server_matches_a_down_target_by_label_value_host_or_domain() -> None:
+    down = [{"labels": {"instance": "API3.example.net:9100", "job": "node"}}, {"labels": {"host": "web1"}}]
+    assert down_servers(("api1", "api3", "web1", "web"), down) == ("api3", "web1")
+
+
+def test_the_story_says_counts_and_our_names_only() -> None:
+    facts = PrometheusFacts(checks=(TargetCheck("be_api", ("s1", "s2"), ("s2",)), TargetCheck("be_web", ("w1",), ())),
+                            targets=5, targets_down=2, firing=3, pending=1)
+    assert sentences(facts) == [
+        "Prometheus agrees: the scrape target of be_api/s2 is down (up == 0).",
+        "Prometheus sees 2 of 5 scrape targets down (up == 0), none of them named after be_web's w1: it cannot "
+        "confirm this from its side.",
+        "Prometheus has 3 alerts firing and 1 pending (list_alerts in the errors finding's evidence).",
+    ]
+    assert sentences(PrometheusFacts(firing=0, pending=0)) == ["Prometheus has no alert firing."]
+    assert sentences(None) == []
