@@ -187,6 +187,9 @@ async def test_rules_engine_grades_a_refusing_server_with_up_and_says_what_fires
     asked = [(e.tool, e.arguments.get("query")) for e in errors.evidence if e.tool in (QUERY_PROMETHEUS, LIST_ALERTS)]
     assert asked == [(LIST_ALERTS, None), (QUERY_PROMETHEUS, "up == 0"), (QUERY_PROMETHEUS, "count(up)")]
     assert report.ungrounded_claims == []
+    # Prometheus' own text (alert names, annotations, label values) stays in the tool results
+    assert "AlwaysFiring" not in report.diagnosis and "always true" not in report.diagnosis
+    assert "AlwaysFiring" in str(errors.evidence)
     # the other specialists do not ask again
     assert all(e.tool not in (QUERY_PROMETHEUS, LIST_ALERTS) for f in report.findings if f is not errors for e in f.evidence)
 

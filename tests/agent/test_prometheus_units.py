@@ -5,6 +5,7 @@ NaN), faked at the transport, and the words the story says."""
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -82,3 +83,15 @@ def test_the_story_says_counts_and_our_names_only() -> None:
     ]
     assert sentences(PrometheusFacts(firing=0, pending=0)) == ["Prometheus has no alert firing."]
     assert sentences(None) == []
+
+
+async def test_a_prometheus_that_never_answers_is_a_timeout_error() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        client = PrometheusClient.create(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout_s=0.3)
+        try:
+            result = await QueryPrometheusTool(client, Bounds()).run({"query": "up"})
+        finally:
+            await client.aclose()
+    assert result.status == "error" and result.error == "Prometheus did not answer within 0.3 s"

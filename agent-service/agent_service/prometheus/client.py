@@ -46,14 +46,14 @@ class PrometheusClient:
 
     async def query(self, expr: str, *, at: datetime | None = None) -> tuple[QueryData, list[str]]:
         """An instant query (at `at`, else Prometheus' now): the data and Prometheus' warnings."""
-        params = {"query": expr, "timeout": f"{self.timeout_s:g}s"}
+        params = {"query": expr, "timeout": f"{self.timeout_s:g}"}
         if at is not None:
             params["time"] = _unix(at)
         return await self._query("/api/v1/query", params)
 
     async def query_range(self, expr: str, *, start: datetime, end: datetime, step_s: float) -> tuple[QueryData, list[str]]:
         params = {"query": expr, "start": _unix(start), "end": _unix(end), "step": f"{step_s:g}",
-                  "timeout": f"{self.timeout_s:g}s"}
+                  "timeout": f"{self.timeout_s:g}"}
         return await self._query("/api/v1/query_range", params)
 
     async def alerts(self) -> list[Alert]:
