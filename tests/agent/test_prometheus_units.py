@@ -7,13 +7,19 @@ from __future__ import annotations
 import json
 import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
+from agent_service.diagnosis.diagnose import diagnose
 from agent_service.diagnosis.prometheus import PrometheusFacts, TargetCheck, down_servers, sentences
 from agent_service.prometheus.client import PrometheusClient
 from agent_service.prometheus.summary import Bounds, range_step
-from agent_service.tools.prometheus import QueryPrometheusTool
+from agent_service.rules.prometheus import ask_prometheus, in_question
+from agent_service.rules.recorder import Recorder
+from agent_service.tools.base import ToolResult
+from agent_service.tools.prometheus import LIST_ALERTS, QUERY_PROMETHEUS, QueryPrometheusTool
+from tests.agent.diagnosis.builders import answer, case, scope, stats
 
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 
@@ -95,3 +101,36 @@ async def test_a_prometheus_that_never_answers_is_a_timeout_error() -> None:
         finally:
             await client.aclose()
     assert result.status == "error" and result.error == "Prometheus did not answer within 0.3 s"
+
+
+class _Scripted:
+    """A tool answering from a script (the real tools are tested against the real Prometheus)."""
+
+    def __init__(self, name: str, answers: dict[str | None, Any]) -> None:
+        self.name, self.description, self.input_schema = name, name, {"type": "object"}
+        self.answers = answers
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        return ToolResult.ok(self.answers[arguments.get("query")])
+
+
+async def test_no_server_asks_up_for_every_server_of_the_backend() -> None:
+    down = stats(300, e5=300, codes={503: 300}, terms={"SC--": 300})
+    raw = answer(scope("site", "", down, stats(3000)), scope("backend", "be_app", down, stats(3000)),
+                 scope("server", "be_app/<NOSRV>", down, stats(0)),
+                 scope("server", "be_app/a1", stats(0), stats(1500)), scope("server", "be_app/a2", stats(0), stats(1500)))
+    diagnosis = diagnose(case(raw), ("errors",))
+    assert diagnosis.problems[0].mode == "no_server"
+    assert in_question(diagnosis) == {"be_app": ("a1", "a2")}
+    rec = Recorder([
+        _Scripted(LIST_ALERTS, {None: {"firing": 2, "pending": 0, "alerts": []}}),
+        _Scripted(QUERY_PROMETHEUS, {
+            "up == 0": {"series_total": 2, "series": [{"labels": {"instance": "a1:9100"}}, {"labels": {"instance": "a2:9100"}}]},
+            "count(up)": {"series_total": 1, "series": [{"labels": {}, "value": 7.0}]}}),
+    ])
+    facts = await ask_prometheus(rec, diagnosis, at=T0)
+    assert facts == PrometheusFacts(checks=(TargetCheck("be_app", ("a1", "a2"), ("a1", "a2")),), targets=7,
+                                    targets_down=2, firing=2, pending=0)
+    assert sentences(facts)[0] == "Prometheus agrees: the scrape targets of be_app's servers a1 and a2 are down (up == 0)."
+    assert [e.tool for e in rec.evidence] == [LIST_ALERTS, QUERY_PROMETHEUS, QUERY_PROMETHEUS]
+    assert await ask_prometheus(Recorder([]), diagnosis, at=T0) is None  # not configured: not asked

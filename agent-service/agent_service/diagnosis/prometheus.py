@@ -59,9 +59,9 @@ def sentences(facts: PrometheusFacts | None) -> list[str]:
     if facts.targets is not None and facts.targets_down is not None:
         for check in facts.checks:
             if check.down:
-                whose = (f"of {check.backend}/{check.down[0]} is" if len(check.down) == 1
-                         else f"of {check.backend}'s servers {_list(check.down)} are")
-                out.append(f"Prometheus agrees: the scrape target {whose} down (up == 0).")
+                whose = (f"target of {check.backend}/{check.down[0]} is" if len(check.down) == 1
+                         else f"targets of {check.backend}'s servers {_list(check.down)} are")
+                out.append(f"Prometheus agrees: the scrape {whose} down (up == 0).")
             elif check.servers:
                 out.append(f"Prometheus sees {num(facts.targets_down)} of {num(facts.targets)} scrape targets down "
                            f"(up == 0), none of them named after {check.backend}'s {_list(check.servers)}: it cannot "
