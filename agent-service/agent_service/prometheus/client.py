@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from agent_service.prometheus.api import Alert, AlertsData, Envelope, QueryAnswer, QueryData
 
 MAX_BYTES = 8 * 1024 * 1024
+M = TypeVar("M", bound=BaseModel)
 
 
 class PrometheusError(Exception):
@@ -66,7 +68,7 @@ class PrometheusClient:
         return answer.data, envelope.warnings[:5]
 
     @staticmethod
-    def _parse(model: type[BaseModel], data: object, what: str):  # type: ignore[no-untyped-def]
+    def _parse(model: type[M], data: object, what: str) -> M:
         try:
             return model.model_validate(data)
         except ValidationError as exc:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agent_service.prometheus.api import MatrixData, MatrixSeries, QueryData, Sample, ScalarData, StringData, VectorData
+from agent_service.prometheus.api import MatrixSeries, QueryData, Sample, ScalarData, StringData, VectorData
 
 MAX_LABELS = 30
 MAX_LABEL_CHARS = 200
@@ -82,7 +82,6 @@ def summarise(data: QueryData, bounds: Bounds) -> dict[str, Any]:
                 row.update(histogram=True, at=_iso(v.histogram[0]))
             rows.append((repr(sorted(v.metric.items())), row))
     else:
-        assert isinstance(data, MatrixData)
         rows = [(repr(sorted(s.metric.items())), _matrix_series(s)) for s in data.result]
     rows.sort(key=lambda r: r[0])  # Prometheus does not promise an order: the same answer reads the same
     total = len(rows)
