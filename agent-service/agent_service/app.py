@@ -49,11 +49,14 @@ from agent_service.llm.metrics import LlmMetrics
 from agent_service.metrics import AgentMetrics
 from agent_service.notifier_client import NotifierClient
 from agent_service.orchestrator import Analysis, Analyzer, SimilarHook
+from agent_service.prometheus.client import PrometheusClient
+from agent_service.prometheus.summary import Bounds
 from agent_service.report.store import ReportStore
 from agent_service.rules import RulesEngine
 from agent_service.rules.rules_engine import limits_from
 from agent_service.settings import Settings
 from agent_service.tools.base import Tool
+from agent_service.tools.prometheus import prometheus_tools
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,13 @@ def build_notifier(settings: Settings, transport: httpx.AsyncBaseTransport | Non
         return None
     return NotifierClient(settings.notifier_url, token=settings.notifier_token, timeout_s=settings.notifier_timeout_s,
                           attempts=settings.notifier_attempts, transport=transport)
+
+
+def build_prometheus(settings: Settings) -> PrometheusClient | None:
+    """PROMETHEUS_URL set: the client behind the query_prometheus and list_alerts tools."""
+    if not settings.prometheus_url:
+        return None
+    return PrometheusClient.create(settings.prometheus_url, timeout_s=settings.prometheus_timeout_s)
 
 
 def escalation_policy(settings: Settings) -> EscalationPolicy:
@@ -160,8 +170,8 @@ def create_app(
 
     `http`: the client for ingestion-service (its base_url set); `engine` overrides LLM_ENGINE;
     `analyzer` replaces the whole analysis (POST /analyze and incident analyses alike);
-    `extra_tools` reach every specialist and the synthesis besides `search_past_incidents` and
-    `get_changes`;
+    `extra_tools` reach every specialist and the synthesis besides `search_past_incidents`,
+    `get_changes` (and `query_prometheus`, `list_alerts` when PROMETHEUS_URL is set);
     `similar_incidents` fills the report's similar_incidents instead of the incident memory."""
     registry = CollectorRegistry()
     llm_metrics = LlmMetrics(registry)
@@ -186,9 +196,12 @@ def create_app(
         store = IncidentStore(client, escalation=escalation)
         memory = IncidentMemory(store)
         events = EventStore(client, retention_s=settings.events_retention_s, cap=settings.events_max)
+        prometheus = build_prometheus(settings)
+        evidence_tools = prometheus_tools(prometheus, Bounds(
+            max_series=settings.prometheus_max_series, max_points=settings.prometheus_max_points)) if prometheus else ()
         the_analyzer = analyzer or Analyzer(
             engine=the_engine, ingestion=ingestion, settings=settings, metrics=metrics,
-            extra_tools=[*extra_tools, memory.tool(), GetChangesTool(events)],
+            extra_tools=[*extra_tools, *evidence_tools, memory.tool(), GetChangesTool(events)],
             similar_incidents=similar_incidents or memory.similar_incidents,
             save_report=reports.save,
             meter_tools=the_engine.kind == "rules",  # the model engines count their own tool calls
@@ -221,6 +234,8 @@ def create_app(
                 await notifier.aclose()
             if chat_http is not None:
                 await chat_http.aclose()
+            if prometheus is not None:
+                await prometheus.aclose()
             if http is None:
                 await ingestion.aclose()
             if engine is None and hasattr(the_engine, "aclose"):

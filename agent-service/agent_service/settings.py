@@ -55,6 +55,13 @@ class Settings(ServiceSettings):
     report_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
     ingestion_timeout_s: float = Field(default=5.0, gt=0, le=120)
     tool_result_max_chars: int = Field(default=16_000, ge=1_000)
+    # Prometheus (unset = off): the query_prometheus and list_alerts tools, and the rules engine's
+    # `up` and firing-alerts context. A query returns at most PROMETHEUS_MAX_SERIES series; a range
+    # query's step is widened to at most PROMETHEUS_MAX_POINTS points per series.
+    prometheus_url: str | None = None
+    prometheus_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    prometheus_max_series: int = Field(default=20, ge=1, le=500)
+    prometheus_max_points: int = Field(default=240, ge=10, le=11_000)
 
     # --- Alert intake and incidents (agent_service/incidents) ---
     notifier_token: str | None = None

@@ -10,6 +10,7 @@ from typing import Any
 from agent_service.diagnosis.changes import Change
 from agent_service.diagnosis.data import Breakdown, ScopeData, Series
 from agent_service.diagnosis.hypothesis import Level, Timing
+from agent_service.diagnosis.prometheus import PrometheusFacts
 from agent_service.diagnosis.stats import profile
 from agent_service.specialists.specs import (
     ErrorsThresholds,
@@ -39,6 +40,7 @@ class Case:
     baseline_note: str = ""  # why this baseline ("the hour before the alert's onset")
     # Change events read for the window and the hour before (None: not read — no store, or failed).
     changes: tuple[Change, ...] | None = None
+    prometheus: PrometheusFacts | None = None  # what Prometheus said (rules/prometheus.py); None: not asked
 
     @property
     def last_minute_fraction(self) -> float:

@@ -12,6 +12,7 @@ from agent_service.diagnosis.hypothesis import RANK, Hypothesis, worst
 from agent_service.engine import AnalysisContext, Synthesis
 from agent_service.models import Finding
 from agent_service.diagnosis.fmt import scope_text as _scope_text
+from agent_service.diagnosis.prometheus import sentences as prometheus_sentences
 
 MAX_RECOMMENDATIONS = 6
 MAX_TITLE_GROUPS = 3
@@ -109,6 +110,7 @@ def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisCon
         lines.append(("Also noted: " if gs else "") + " ".join(h.sentence for h in notes))
     for f in failed:
         lines.append(f"The {f.specialist} specialist did not finish ({f.status}): {f.error or 'no reason given'}.")
+    lines += prometheus_sentences(diagnosis.case.prometheus)
     if diagnosis.case.baseline_note:
         lines.append(f"Baseline: {diagnosis.case.baseline_note}.")
     recs: list[str] = []

@@ -23,6 +23,7 @@ from agent_service.engine import AnalysisContext, SpecialistSpec, Synthesis, Usa
 from agent_service.events.tool import LOOKBACK as CHANGES_LOOKBACK
 from agent_service.events.tool import NAME as GET_CHANGES
 from agent_service.models import SPECIALISTS, EngineKind, Evidence, Finding, Scope, SpecialistName
+from agent_service.rules.prometheus import ask_prometheus
 from agent_service.rules.recorder import Recorder
 from agent_service.rules.verdict import CheckInput
 from agent_service.settings import Settings
@@ -115,7 +116,8 @@ class RulesEngine:
             prev = known[1]
             limits = replace(prev.limits, **{name: getattr(case.limits, name)})
             self._cases[key] = (context, replace(prev, limits=limits, redis=case.redis or prev.redis,
-                                                 changes=case.changes if case.changes is not None else prev.changes))
+                                                 changes=case.changes if case.changes is not None else prev.changes,
+                                                 prometheus=case.prometheus or prev.prometheus))
         while len(self._cases) > _KEEP:
             self._cases.popitem(last=False)
 
@@ -133,8 +135,10 @@ class RulesEngine:
                               summary=f"The {spec.name} signals could not be read.",
                               evidence=recorder.evidence, error=str(exc))
         else:
-            self._remember(context, case, spec.name)
             diagnosis = diagnose(case, (spec.name,))
+            if spec.name == "errors":  # once per analysis: what Prometheus says, when it is configured
+                case = replace(case, prometheus=await ask_prometheus(recorder, diagnosis, at=context.window.end))
+            self._remember(context, case, spec.name)
             said = verdict(diagnosis, spec.name)
             names = {h.scope.name for h in diagnosis.hypotheses} | {h.where for h in diagnosis.hypotheses}
             signals = {k: float(v) for k, v in said.signals.items()}
