@@ -48,6 +48,8 @@ from agent_service.notifier_client import NotifierClient
 from agent_service.orchestrator import Analysis, Analyzer, SimilarHook
 from agent_service.report.store import ReportStore
 from agent_service.rules import RulesEngine
+from agent_service.runbooks.index import KnowledgeIndex
+from agent_service.runbooks.tool import SearchRunbooksTool
 from agent_service.rules.rules_engine import limits_from
 from agent_service.settings import Settings
 from agent_service.tools.base import Tool
@@ -121,6 +123,19 @@ def include_chat(app: FastAPI, settings: Settings) -> None:
             api_url=settings.telegram_api_url, chat_ids=settings.telegram_chat_id, public_url=settings.public_url))
 
 
+async def open_knowledge(settings: Settings, memory: IncidentMemory) -> KnowledgeIndex | None:
+    """RUNBOOKS_DIR set: the runbooks indexed now (and again when a file changes)."""
+    if not settings.runbooks_dir:
+        return None
+    index = KnowledgeIndex(settings.runbooks_dir)
+    await index.arefresh()
+    return index
+
+
+def knowledge_tools(index: KnowledgeIndex | None, memory: IncidentMemory) -> list[Tool]:
+    return [] if index is None else [SearchRunbooksTool(index, incidents=memory.documents)]
+
+
 @asynccontextmanager
 async def running(worker: AlertWorker, *, enabled: bool) -> AsyncIterator[None]:
     """The alert worker's loop for the life of the app (when ALERT_WORKER_ENABLED)."""
@@ -181,9 +196,10 @@ def create_app(
         escalation = escalation_policy(settings)
         store = IncidentStore(client, escalation=escalation)
         memory = IncidentMemory(store)
+        knowledge = await open_knowledge(settings, memory)
         the_analyzer = analyzer or Analyzer(
             engine=the_engine, ingestion=ingestion, settings=settings, metrics=metrics,
-            extra_tools=[*extra_tools, memory.tool()],
+            extra_tools=[*extra_tools, memory.tool(), *knowledge_tools(knowledge, memory)],
             similar_incidents=similar_incidents or memory.similar_incidents,
             save_report=reports.save,
             meter_tools=the_engine.kind == "rules",  # the model engines count their own tool calls
@@ -222,6 +238,8 @@ def create_app(
                 await the_engine.aclose()
             if redis is None:
                 await client.aclose()
+            if knowledge is not None:
+                knowledge.close()
 
     app = create_base_app(settings, service="agent-service", registry=registry, lifespan=lifespan)
     api_auth = BearerAuth(settings.api_token, name="API_TOKEN")

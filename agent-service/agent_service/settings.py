@@ -98,6 +98,9 @@ class Settings(ServiceSettings):
     escalate_after_s: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)
     escalation_to: str = Field(default="", max_length=4000)
 
+    # --- Runbooks (agent_service/runbooks): markdown with front matter, unset = off ---
+    runbooks_dir: str | None = None
+
     # --- Claude engine (agent_service/llm) ---
     max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer
     llm_max_tokens: int = Field(default=2048, ge=256, le=32_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from agent_service.diagnosis.data import Breakdown, ScopeData, Series
@@ -31,11 +32,26 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A runbook section or a resolved incident that applies to the case (fetched by the rules
+    engine with search_runbooks; the story cites it). Its text is untrusted: renderers escape it."""
+
+    kind: str  # "runbook" | "incident"
+    title: str
+    file: str
+    heading: str
+    incident_id: int | None = None
+    resolution: str | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     data: Breakdown
     limits: Limits
     redis: Mapping[str, Any] = field(default_factory=dict)  # the saturation tool's `redis` block
     baseline_note: str = ""  # why this baseline ("the hour before the alert's onset")
+    references: tuple[Reference, ...] = ()  # runbook sections and past incidents that apply
 
     @property
     def last_minute_fraction(self) -> float:
