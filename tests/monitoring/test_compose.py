@@ -118,7 +118,7 @@ def test_dockerignore_keeps_secrets_and_venv_out_of_the_build_context() -> None:
 
 
 # Settings the project added beside the contract's table (documented in README.md).
-ADDED_VARS = {"agent": {"INGESTION_READ_TOKEN"}}
+ADDED_VARS = {"agent": {"INGESTION_READ_TOKEN", "RUNBOOKS_DIR"}}  # RUNBOOKS_DIR: its "Evidence" contract
 
 
 @pytest.mark.parametrize("name", sorted(OURS))

@@ -23,13 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def alert_refs(incident: Incident) -> list[AlertRef]:
-    """The incident's distinct alert names with their runbook_url annotation (at most 20)."""
+    """The incident's distinct alert names, each with a runbook_url annotation when one has it (at most 20)."""
     refs: dict[str, AlertRef] = {}
     for alert in incident.alerts:
-        name = alert.labels.get("alertname")
-        if name and name not in refs:
-            url = alert.annotations.get("runbook_url")
-            refs[name[:200]] = AlertRef(name=name[:200], runbook_url=url[:1000] if url else None)
+        name = (alert.labels.get("alertname") or "")[:200]
+        url = (alert.annotations.get("runbook_url") or "")[:1000] or None
+        if name and (name not in refs or (url and not refs[name].runbook_url)):
+            refs[name] = AlertRef(name=name, runbook_url=url)
     return list(refs.values())[:20]
 
 
