@@ -234,3 +234,16 @@ async def test_a_rules_report_cites_the_runbook_that_applies_and_the_last_fix(
 
     other = await analyze(ingestion, tools=[tool], alerts=[AlertRef(name="RedisDown")], backend="be_api")
     assert not any(r.startswith(("Follow runbook", "Last seen")) for r in other.recommendations)
+
+    # POST /analyze (no alert): the runbook of the alert that watches the root problem's mode …
+    adhoc = await analyze(ingestion, tools=[tool], backend="be_api")
+    assert [r for r in adhoc.recommendations if r.startswith("Follow runbook")] == [
+        "Follow runbook HighP99Latency › First checks (runbooks/high-p99-latency.md)."], adhoc.recommendations
+    # … and in a runbook dir that names no alert, the runbook whose words match the problem.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "slow.md").write_text("# Slow backends\n\n## First checks\nA latency regression on a backend: compare its servers.\n")
+    (plain / "disk.md").write_text("# Disks\n\n## First checks\nA full disk on a database host.\n")
+    words = await analyze(ingestion, tools=[SearchRunbooksTool(KnowledgeIndex(plain))], backend="be_api")
+    assert [r for r in words.recommendations if r.startswith("Follow runbook")] == [
+        "Follow runbook Slow backends › First checks (plain/slow.md)."], (words.title, words.recommendations)

@@ -165,7 +165,7 @@ class KnowledgeIndex:
                 "SELECT rowid, kind, file, ref, title, heading, body, alerts, backends FROM docs")}
         wanted_alerts = {a.lower() for a in match.alerts}
         wanted_files = {url_file(u) for u in match.runbook_urls if u}
-        hits: list[Hit] = []
+        hits: list[tuple[float, Hit]] = []
         for rowid, (_, kind, file, ref, title, heading, body, alerts, backends) in rows.items():
             if match.kinds and kind not in match.kinds:
                 continue
@@ -180,15 +180,15 @@ class KnowledgeIndex:
             score = (text or 0.0) + ALERT_BONUS * by_alert + URL_BONUS * by_url
             score += BACKEND_BONUS * bool(match.backend and match.backend.lower() in theirs)
             doc = self._docs.get(int(ref)) if kind == "incident" and ref else None
-            hits.append(Hit(
+            hits.append((score, Hit(
                 kind=kind, title=title, file=file, heading=heading, excerpt=_excerpt(body),
-                score=round(score, 4), matched_by=[n for n, on in (("runbook_url", by_url), ("alert", by_alert),
+                score=round(score, 6), matched_by=[n for n, on in (("runbook_url", by_url), ("alert", by_alert),
                                                                    ("text", text is not None)) if on],
                 incident_id=doc.incident_id if doc else None, resolution=doc.resolution if doc else None,
                 resolved_at=doc.resolved_at if doc else None,
-            ))
-        hits.sort(key=lambda h: (-h.score, h.file, h.heading))
-        return hits[: match.limit]
+            )))
+        hits.sort(key=lambda sh: (-sh[0], sh[1].file, sh[1].heading))  # the exact score: a tiny corpus' are small
+        return [h for _, h in hits[: match.limit]]
 
     async def asearch(self, match: Match) -> list[Hit]:
         return await asyncio.to_thread(self.search, match)
