@@ -106,17 +106,10 @@ class KnowledgeIndex:
             if seen == self._seen:
                 return False
             rows: list[_Row] = []
-            assert self.directory is not None or not seen
             for rel, (_, size) in seen.items():
-                if size > MAX_FILE_BYTES:
-                    log.warning("runbook %s is over %d bytes: not indexed", rel, MAX_FILE_BYTES)
-                    continue
-                try:
-                    text = (self.directory / rel).read_text(encoding="utf-8", errors="replace")  # type: ignore[operator]
-                except OSError as exc:
-                    log.warning("runbook %s unreadable: %s", rel, exc)
-                    continue
-                rows += _runbook_rows(parse_runbook(text, file=self._shown(rel)))
+                book = self._read(rel, size)
+                if book is not None:
+                    rows += _runbook_rows(book)
             with self._db:
                 self._db.execute("DELETE FROM docs WHERE kind = 'runbook'")
                 self._insert(rows)
@@ -124,10 +117,19 @@ class KnowledgeIndex:
             log.info("runbooks indexed: %d files, %d sections", len(seen), len(rows))
             return True
 
-    def _shown(self, rel: str) -> str:
-        """A runbook's file as reports cite it: `runbooks/high-latency.md` (the folder's name)."""
-        assert self.directory is not None
-        return f"{self.directory.name}/{rel}"
+    def _read(self, rel: str, size: int) -> Runbook | None:
+        """One file of the folder (the caller found it there), cited as `<folder name>/<rel>`."""
+        if self.directory is None:
+            return None
+        if size > MAX_FILE_BYTES:
+            log.warning("runbook %s is over %d bytes: not indexed", rel, MAX_FILE_BYTES)
+            return None
+        try:
+            text = (self.directory / rel).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            log.warning("runbook %s unreadable: %s", rel, exc)
+            return None
+        return parse_runbook(text, file=f"{self.directory.name}/{rel}")
 
     def _insert(self, rows: Sequence[_Row]) -> None:
         self._db.executemany(
@@ -196,7 +198,7 @@ class KnowledgeIndex:
     async def arefresh(self) -> bool:
         return await asyncio.to_thread(self.refresh)
 
-    async def async_incidents(self, docs: Sequence[IncidentDoc]) -> bool:
+    async def resync_incidents(self, docs: Sequence[IncidentDoc]) -> bool:
         return await asyncio.to_thread(self.sync_incidents, docs)
 
     def close(self) -> None:

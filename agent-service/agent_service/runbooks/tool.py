@@ -55,7 +55,7 @@ class SearchRunbooksTool:
             return ToolResult.fail(f"{self.name} needs a query, an alert or a runbook_url")
         if self.incidents is not None and args.kind != "runbook":
             try:
-                await self.index.async_incidents(await self.incidents())
+                await self.index.resync_incidents(await self.incidents())
             except Exception as exc:  # noqa: BLE001 - runbooks still answer without the incident store
                 log.warning("resolved incidents not indexed: %s", exc)
         match = Match(query=args.query, alerts=[args.alert] if args.alert else [], backend=args.backend,

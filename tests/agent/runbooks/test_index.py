@@ -140,3 +140,10 @@ def test_resolved_incidents_are_indexed_with_their_fix(tmp_path: Path) -> None:
 
 def test_query_words_cannot_inject_fts_syntax() -> None:
     assert fts_query('a" OR b* NEAR(c) -d') == '"a" OR "or" OR "b" OR "near" OR "c" OR "d"'
+
+
+def test_an_oversized_file_is_skipped_and_an_absent_folder_is_empty(tmp_path: Path) -> None:
+    write(tmp_path, "huge.md", "## Big\n" + "haproxy " * 40_000)
+    write(tmp_path, "redis.md", REDIS)
+    assert [h.title for h in KnowledgeIndex(tmp_path).search(Match(query="haproxy redis"))] == ["RedisMemoryHigh"]
+    assert KnowledgeIndex(tmp_path / "missing").search(Match(query="redis")) == []
