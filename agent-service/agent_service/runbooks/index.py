@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 MAX_FILES = 500
 MAX_FILE_BYTES = 256 * 1024
 EXCERPT_CHARS = 600
-# Weights of title, heading, body, alerts, backends, tags in bm25().
-_WEIGHTS = "3.0, 2.0, 1.0, 4.0, 2.0, 2.0"
+# bm25() weights per column: kind, file, ref (unindexed) 0; title 3, heading 2, body 1, alerts 4,
+# backends 2, tags 2.
+_RANKED = "SELECT rowid, bm25(docs, 0, 0, 0, 3.0, 2.0, 1.0, 4.0, 2.0, 2.0) FROM docs WHERE docs MATCH ?"
 _WORD = re.compile(r"[A-Za-z0-9]+")
 ALERT_BONUS = 10.0  # the runbook names the alert (front matter `alerts`)
 URL_BONUS = 20.0  # the alert's runbook_url annotation points at this file
@@ -159,9 +160,7 @@ class KnowledgeIndex:
         with self._lock:
             text_scores: dict[int, float] = {}
             if query:
-                for rowid, rank in self._db.execute(
-                    f"SELECT rowid, bm25(docs, 0, 0, 0, {_WEIGHTS}) FROM docs WHERE docs MATCH ?", (query,)
-                ):
+                for rowid, rank in self._db.execute(_RANKED, (query,)):
                     text_scores[rowid] = -rank  # bm25() is lower-is-better; negate: higher is better
             rows = {r[0]: r for r in self._db.execute(
                 "SELECT rowid, kind, file, ref, title, heading, body, alerts, backends FROM docs")}
