@@ -74,7 +74,8 @@ def webhook(status: str, backend: str, started: datetime, ended: datetime | None
     """What Alertmanager POSTs for the High5xxRate rule of monitoring/alert-rules.yml (version 4)."""
     labels = {"alertname": "High5xxRate", "backend": backend, "severity": "critical"}
     annotations = {"summary": f"25% of requests to backend {backend} fail with 5xx",
-                   "description": "More than 5% of responses over 5m were 5xx, for 2 minutes."}
+                   "description": "More than 5% of responses over 5m were 5xx, for 2 minutes.",
+                   "runbook_url": "monitoring/runbooks/high-5xx-rate.md"}
     return {
         "version": "4", "status": status, "receiver": "oncall-agent", "truncatedAlerts": 0,
         "groupKey": f'{{}}:{{backend="{backend}"}}', "groupLabels": {"backend": backend},
@@ -129,7 +130,8 @@ def run(workdir: Path) -> None:
             ready_path="/health/ready")
         agent = stack.start_service("agent-service", {
             "REDIS_URL": redis_url, "INGESTION_URL": ingestion, "NOTIFIER_URL": notifier,
-            "NOTIFIER_TOKEN": notifier_token, "ALERTS_TOKEN": alerts_token, "LLM_ENGINE": "rules"})
+            "NOTIFIER_TOKEN": notifier_token, "ALERTS_TOKEN": alerts_token, "LLM_ENGINE": "rules",
+            "RUNBOOKS_DIR": str(Path(__file__).resolve().parents[1] / "monitoring" / "runbooks")})
 
         section("1. Replaying an incident into ingestion-service")
         plan = Plan()

@@ -53,6 +53,8 @@ from agent_service.prometheus.client import PrometheusClient
 from agent_service.prometheus.summary import Bounds
 from agent_service.report.store import ReportStore
 from agent_service.rules import RulesEngine
+from agent_service.runbooks.index import KnowledgeIndex
+from agent_service.runbooks.tool import SearchRunbooksTool
 from agent_service.rules.rules_engine import limits_from
 from agent_service.settings import Settings
 from agent_service.tools.base import Tool
@@ -134,6 +136,19 @@ def include_chat(app: FastAPI, settings: Settings) -> None:
             api_url=settings.telegram_api_url, chat_ids=settings.telegram_chat_id, public_url=settings.public_url))
 
 
+async def open_knowledge(settings: Settings, memory: IncidentMemory) -> KnowledgeIndex | None:
+    """RUNBOOKS_DIR set: the runbooks indexed now (and again when a file changes)."""
+    if not settings.runbooks_dir:
+        return None
+    index = KnowledgeIndex(settings.runbooks_dir)
+    await index.arefresh()
+    return index
+
+
+def knowledge_tools(index: KnowledgeIndex | None, memory: IncidentMemory) -> list[Tool]:
+    return [] if index is None else [SearchRunbooksTool(index, incidents=memory.documents)]
+
+
 @asynccontextmanager
 async def running(worker: AlertWorker, *, enabled: bool) -> AsyncIterator[None]:
     """The alert worker's loop for the life of the app (when ALERT_WORKER_ENABLED)."""
@@ -199,9 +214,11 @@ def create_app(
         prometheus = build_prometheus(settings)
         evidence_tools = prometheus_tools(prometheus, Bounds(
             max_series=settings.prometheus_max_series, max_points=settings.prometheus_max_points)) if prometheus else ()
+        knowledge = await open_knowledge(settings, memory)
         the_analyzer = analyzer or Analyzer(
             engine=the_engine, ingestion=ingestion, settings=settings, metrics=metrics,
-            extra_tools=[*extra_tools, *evidence_tools, memory.tool(), GetChangesTool(events)],
+            extra_tools=[*extra_tools, *evidence_tools, memory.tool(), GetChangesTool(events),
+                         *knowledge_tools(knowledge, memory)],
             similar_incidents=similar_incidents or memory.similar_incidents,
             save_report=reports.save,
             meter_tools=the_engine.kind == "rules",  # the model engines count their own tool calls
@@ -242,6 +259,8 @@ def create_app(
                 await the_engine.aclose()
             if redis is None:
                 await client.aclose()
+            if knowledge is not None:
+                knowledge.close()
 
     app = create_base_app(settings, service="agent-service", registry=registry, lifespan=lifespan)
     api_auth = BearerAuth(settings.api_token, name="API_TOKEN")

@@ -15,6 +15,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from agent_service.models import (
+    AlertRef,
     EngineKind,
     EngineUsage,
     Finding,
@@ -37,6 +38,8 @@ class AnalysisContext:
     # The end of the baseline the window is compared with (None: the window's start). An analysis
     # started by an alert ends it before the alert's onset, so the baseline is not the incident.
     baseline_end: datetime | None = None
+    # The alerts behind an incident's analysis (name, runbook_url): for matching runbooks only.
+    alerts: tuple[AlertRef, ...] = ()
 
 
 @dataclass(frozen=True)

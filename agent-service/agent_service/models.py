@@ -32,6 +32,16 @@ def sane_instant(when: datetime, *, now: datetime | None = None) -> datetime:
     return aware
 
 
+class AlertRef(BaseModel):
+    """An alert an analysis is about: its name and runbook_url annotation (used to match runbooks;
+    never put in a model prompt)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200)
+    runbook_url: str | None = Field(default=None, max_length=1000)
+
+
 class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -43,6 +53,8 @@ class AnalyzeRequest(BaseModel):
     # Compare with the hour before this instant (default: the hour before the window). An alert's
     # analysis sets it before the alert's onset.
     baseline_end: datetime | None = None
+    # The alerts an incident's analysis is about (set by the incident analysis; runbook matching).
+    alerts: list[AlertRef] = Field(default_factory=list, max_length=20)
 
     @field_validator("end", "baseline_end")
     @classmethod

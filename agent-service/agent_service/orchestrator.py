@@ -167,7 +167,7 @@ class Analyzer:
         window = report_window(request.window, request.end)
         scope = Scope(backend=request.backend, frontend=request.frontend)
         context = AnalysisContext(window=window, scope=scope, question=request.question,
-                                  baseline_end=request.baseline_end)
+                                  baseline_end=request.baseline_end, alerts=tuple(request.alerts))
         tracker = SourceTracker()
         defaults = Defaults(window=request.window, end=window.end, backend=scope.backend, frontend=scope.frontend)
         tools = build_tools(self.ingestion, defaults, tracker, max_chars=self.settings.tool_result_max_chars)

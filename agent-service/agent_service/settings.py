@@ -109,6 +109,8 @@ class Settings(ServiceSettings):
     github_webhook_secret: str | None = None  # unset: POST /integrations/github/webhook is 404
     events_retention_s: int = Field(default=30 * 24 * 3600, ge=3600, le=400 * 24 * 3600)
     events_max: int = Field(default=10_000, ge=10, le=1_000_000)  # beyond it the oldest go first
+    # --- Runbooks (agent_service/runbooks): markdown with front matter, unset = off ---
+    runbooks_dir: str | None = None
 
     # --- Claude engine (agent_service/llm) ---
     max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer

@@ -63,7 +63,8 @@ async def test_bad_bodies_are_422_with_the_reason(fake_redis: Any, body: Any) ->
     async with client(app_with(ingestion(), fake_redis)) as http:
         response = await http.post("/analyze", json=body, headers=AUTH)
     assert response.status_code == 422
-    assert response.json()["detail"]
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and all({"loc", "msg", "type"} <= set(d) for d in detail), detail
 
 
 async def test_empty_body_and_markdown_format(fake_redis: Any) -> None:

@@ -38,7 +38,8 @@ def report(**overrides: object) -> IncidentReport:
         engine=EngineUsage(kind="anthropic", specialist_model="m-small", synthesis_model="m-big", llm_calls=9,
                            input_tokens=1000, output_tokens=200, cost_usd=0.0123),
         sources={"ingestion": "ok"},
-        similar_incidents=[SimilarIncident(incident_id=4, title="be_api 5xx after deploy", resolution="rolled back")],
+        similar_incidents=[SimilarIncident(incident_id=4, title="be_api 5xx after deploy", resolution="rolled back",
+                                           resolved_at=datetime(2026, 11, 3, 9, 30, tzinfo=UTC))],
         synthesis="deterministic",
         synthesis_error="Anthropic API error 529",
         ungrounded_claims=["diagnosis: 12345"],
@@ -57,7 +58,7 @@ def test_sections_in_reading_order() -> None:
     assert order == sorted(order)
     assert "1. Roll back be_api\n2. Check its dependencies" in text
     assert "### Saturation: UNKNOWN — timed_out" in text and "Error: no answer within 30 s" in text
-    assert "#4 be_api 5xx after deploy — fixed by: rolled back" in text
+    assert "- Last seen as #4 on 3 Nov: fixed by rolled back (be_api 5xx after deploy)" in text
     assert "LLM synthesis failed: Anthropic API error 529" in text and "$0.0123" in text
     assert "> Question: why is checkout failing?" in text
     assert max(len(line) for line in lines) < 400

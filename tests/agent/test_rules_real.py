@@ -4,16 +4,21 @@ traffic for each signal (HTTP JSON entries through POST /logs)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from agent_service.ingestion_client import IngestionClient
-from agent_service.models import AnalyzeRequest, IncidentReport
+from agent_service.models import AlertRef, AnalyzeRequest, IncidentReport
 from agent_service.orchestrator import Analyzer
 from agent_service.rules import RulesEngine
+from agent_service.runbooks.index import KnowledgeIndex
+from agent_service.runbooks.models import IncidentDoc
+from agent_service.runbooks.tool import SearchRunbooksTool
+from agent_service.tools.base import Tool
 from tests.agent.helpers import finding, settings, text
 from tests.agent.traffic_gen import Backend, Phase, Traffic, failing, on_server, queueing, silent, slower
 from tests.support.redis_proc import RedisProcess
@@ -48,10 +53,10 @@ def feed(url: str, traffic: Traffic) -> int:
     return len(entries)
 
 
-async def analyze(url: str, **request: object) -> IncidentReport:
+async def analyze(url: str, *, tools: Sequence[Tool] = (), **request: object) -> IncidentReport:
     client = IngestionClient.create(url, timeout_s=10)
     try:
-        analyzer = Analyzer(engine=RulesEngine(), ingestion=client, settings=settings())
+        analyzer = Analyzer(engine=RulesEngine(), ingestion=client, settings=settings(), extra_tools=tools)
         return await analyzer.analyze(AnalyzeRequest(window="15m", end=END, **request))  # type: ignore[arg-type]
     finally:
         await client.aclose()
@@ -187,3 +192,58 @@ def test_console_script_serves_markdown_over_real_ingestion(ingestion: str, redi
         agent.stop()
     assert response.status_code == 200
     assert response.text.startswith("# [WARNING]") and "401" in response.text
+
+
+ONLY_BE_WEB = """---
+title: be_web latency
+alerts: [HighP99Latency]
+backends: [be_web]
+---
+## First checks
+Latency on be_web: check its CDN first.
+"""
+
+
+async def test_a_rules_report_cites_the_runbook_that_applies_and_the_last_fix(
+    ingestion: str, redis_url: str, tmp_path: Path
+) -> None:
+    feed(ingestion, scenario(Phase("be_api", 15, slower(25))))
+    shipped = Path(__file__).resolve().parents[2] / "monitoring" / "runbooks"
+    books = tmp_path / "runbooks"
+    books.mkdir()
+    (books / "high-p99-latency.md").write_text((shipped / "high-p99-latency.md").read_text())
+    (books / "be-web-latency.md").write_text(ONLY_BE_WEB)  # same alert, another backend: does not apply
+    (books / "redis-memory-high.md").write_text((shipped / "redis-memory-high.md").read_text())
+    fixed = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+
+    async def resolved() -> list[IncidentDoc]:
+        return [IncidentDoc(incident_id=12, title="be_api slow", root_cause="api3 swapping", resolution="draining api3",
+                            resolved_at=fixed, alerts=["HighP99Latency"], backends=["be_api"]),
+                IncidentDoc(incident_id=13, title="be_web slow", root_cause="cdn", resolution="purged the CDN",
+                            resolved_at=fixed, alerts=["HighP99Latency"], backends=["be_web"])]
+
+    tool = SearchRunbooksTool(KnowledgeIndex(books), incidents=resolved)
+    alert = AlertRef(name="HighP99Latency", runbook_url="monitoring/runbooks/high-p99-latency.md")
+    report = await analyze(ingestion, tools=[tool], alerts=[alert], backend="be_api")
+    recs = report.recommendations
+    assert "Follow runbook HighP99Latency › First checks (runbooks/high-p99-latency.md)." in recs, recs
+    assert "Last seen as #12 on 3 Nov: fixed by draining api3." in recs, recs
+    assert recs.index("Follow runbook HighP99Latency › First checks (runbooks/high-p99-latency.md).") == 1
+    assert not any("be_web" in r or "RedisMemoryHigh" in r or "#13" in r for r in recs), recs
+    assert report.ungrounded_claims == []
+
+    other = await analyze(ingestion, tools=[tool], alerts=[AlertRef(name="RedisDown")], backend="be_api")
+    assert not any(r.startswith(("Follow runbook", "Last seen")) for r in other.recommendations)
+
+    # POST /analyze (no alert): the runbook of the alert that watches the root problem's mode …
+    adhoc = await analyze(ingestion, tools=[tool], backend="be_api")
+    assert [r for r in adhoc.recommendations if r.startswith("Follow runbook")] == [
+        "Follow runbook HighP99Latency › First checks (runbooks/high-p99-latency.md)."], adhoc.recommendations
+    # … and in a runbook dir that names no alert, the runbook whose words match the problem.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "slow.md").write_text("# Slow backends\n\n## First checks\nA latency regression on a backend: compare its servers.\n")
+    (plain / "disk.md").write_text("# Disks\n\n## First checks\nA full disk on a database host.\n")
+    words = await analyze(ingestion, tools=[SearchRunbooksTool(KnowledgeIndex(plain))], backend="be_api")
+    assert [r for r in words.recommendations if r.startswith("Follow runbook")] == [
+        "Follow runbook Slow backends › First checks (plain/slow.md)."], (words.title, words.recommendations)

@@ -58,6 +58,9 @@ def test_demo_runs_the_incident_end_to_end() -> None:
     assert "be_checkout" in report
     assert re.search(r"critical", report, re.I)
     assert "engine rules" in report
+    assert re.search(r"^\d\. Follow runbook \w+ › First checks \(runbooks/[a-z0-9-]+\.md\)\.$", report, re.M), report
+    # the alert's runbook_url names the runbook the incident's email cites
+    assert "Follow runbook High5xxRate › First checks (runbooks/high-5xx-rate.md)." in out.split("3. Alertmanager fires")[1]
 
     # incident + the two emails
     assert re.search(r"POST /alerts \(firing\) -> 202, incident \d+", out)

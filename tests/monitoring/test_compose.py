@@ -118,7 +118,7 @@ def test_dockerignore_keeps_secrets_and_venv_out_of_the_build_context() -> None:
 
 
 # Settings the project added beside the contract's table (documented in README.md).
-ADDED_VARS = {"agent": {"INGESTION_READ_TOKEN", "PROMETHEUS_URL"}}  # PROMETHEUS_URL: the contract's "Evidence" list
+ADDED_VARS = {"agent": {"INGESTION_READ_TOKEN", "PROMETHEUS_URL", "RUNBOOKS_DIR"}}  # the contract's "Evidence" list
 
 
 @pytest.mark.parametrize("name", sorted(OURS))

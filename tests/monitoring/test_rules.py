@@ -122,3 +122,16 @@ def test_alertmanager_posts_to_the_agent_with_a_bearer_token_file() -> None:
     auth = webhook["http_config"]["authorization"]
     assert auth["type"] == "Bearer" and auth["credentials_file"] == "/run/secrets/alerts_token"
     assert "credentials" not in auth  # never a token in the repository
+
+
+def test_every_alert_links_a_shipped_runbook_that_names_it() -> None:
+    from agent_service.runbooks.parse import parse_runbook
+
+    for rule in alert_rules():
+        url = rule["annotations"].get("runbook_url", "")
+        assert url.startswith("monitoring/runbooks/") and url.endswith(".md"), rule["alert"]
+        path = REPO / url
+        assert path.is_file(), url
+        book = parse_runbook(path.read_text(), file=url)
+        assert rule["alert"] in book.alerts, url
+        assert {"What it means", "First checks", "Actions"} <= {s.heading for s in book.sections}, url

@@ -35,7 +35,10 @@ def analyze_router(auth: BearerAuth) -> APIRouter:
     ) -> IncidentReport | Response:
         body = body or AnalyzeRequest()
         if not 1 <= window_minutes(body.window) <= MAX_MINUTES:
-            raise HTTPException(status_code=422, detail=f"window must be between 1m and 24h, got {body.window!r}")
+            # FastAPI's own 422 shape (the schema the route declares): a list of {loc, msg, type}.
+            raise HTTPException(status_code=422, detail=[{
+                "loc": ["body", "window"], "type": "value_error",
+                "msg": f"window must be between 1m and 24h, got {body.window!r}"}])
         async with slot_or_429(analyzer):
             report = await analyzer.analyze(body)
         return as_format(report, format)

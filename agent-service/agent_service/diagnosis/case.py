@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from agent_service.diagnosis.changes import Change
@@ -33,6 +34,20 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A runbook section or a resolved incident that applies to the case (fetched by the rules
+    engine with search_runbooks; the story cites it). Its text is untrusted: renderers escape it."""
+
+    kind: str  # "runbook" | "incident"
+    title: str
+    file: str
+    heading: str
+    incident_id: int | None = None
+    resolution: str | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     data: Breakdown
     limits: Limits
@@ -41,6 +56,7 @@ class Case:
     # Change events read for the window and the hour before (None: not read — no store, or failed).
     changes: tuple[Change, ...] | None = None
     prometheus: PrometheusFacts | None = None  # what Prometheus said (rules/prometheus.py); None: not asked
+    references: tuple[Reference, ...] = ()  # runbook sections and past incidents that apply
 
     @property
     def last_minute_fraction(self) -> float:

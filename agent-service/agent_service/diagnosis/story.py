@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent_service.diagnosis.case import Reference
 from agent_service.diagnosis.diagnose import Diagnosis
 from agent_service.diagnosis.hypothesis import RANK, Hypothesis, worst
 from agent_service.engine import AnalysisContext, Synthesis
@@ -78,6 +79,18 @@ def _too_small(diagnosis: Diagnosis) -> bool:
     return site is not None and 0 < site.now.requests < diagnosis.case.limits.min_requests
 
 
+def cited(refs: Sequence[Reference]) -> list[str]:
+    """The runbook sections and the past incidents the case matched, as recommendations."""
+    out = []
+    for r in refs:
+        if r.kind == "runbook":
+            out.append(f"Follow runbook {r.title} › {r.heading} ({r.file}).")
+        elif r.incident_id is not None and r.resolution:
+            on = f" on {r.resolved_at.day} {r.resolved_at:%b}" if r.resolved_at else ""
+            out.append(f"Last seen as #{r.incident_id}{on}: fixed by {r.resolution.rstrip('.')}.")
+    return out
+
+
 def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisContext | None) -> Synthesis:
     where = _scope_text(context)
     failed = [f for f in findings if f.status != "completed"]
@@ -119,6 +132,8 @@ def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisCon
             if h.recommendation and h.recommendation not in recs:
                 recs.append(h.recommendation)
     recs += [h.recommendation for h in notes if h.recommendation and h.recommendation not in recs]
+    if gs:  # the runbook and the last fix right after the first action on the named scope
+        recs[1:1] = [c for c in cited(diagnosis.case.references) if c not in recs]
     if failed:
         recs.append("Some signals could not be read: check ingestion-service and Redis before trusting a calm report.")
     if gs and len(recs) < MAX_RECOMMENDATIONS:

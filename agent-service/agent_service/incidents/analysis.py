@@ -15,11 +15,22 @@ from agent_service.incidents.models import Incident, PendingAction
 from agent_service.incidents.outcomes import AnalysisOutcome, analysis_started, record_analysis, was_started
 from agent_service.incidents.store import IncidentStore
 from agent_service.ingestion_client import IngestionClient
-from agent_service.models import AnalyzeRequest, IncidentReport
+from agent_service.models import AlertRef, AnalyzeRequest, IncidentReport
 from agent_service.orchestrator import Analysis
 from agent_service.window import alert_baseline_end, incident_window
 
 log = logging.getLogger(__name__)
+
+
+def alert_refs(incident: Incident) -> list[AlertRef]:
+    """The incident's distinct alert names, each with a runbook_url annotation when one has it (at most 20)."""
+    refs: dict[str, AlertRef] = {}
+    for alert in incident.alerts:
+        name = (alert.labels.get("alertname") or "")[:200]
+        url = (alert.annotations.get("runbook_url") or "")[:1000] or None
+        if name and (name not in refs or (url and not refs[name].runbook_url)):
+            refs[name] = AlertRef(name=name, runbook_url=url)
+    return list(refs.values())[:20]
 
 
 class IncidentAnalysis:
@@ -55,6 +66,7 @@ class IncidentAnalysis:
                 window=incident_window(incident.detected_at, now_utc()),
                 backend=incident.scope.get("backend"), frontend=incident.scope.get("frontend"),
                 baseline_end=alert_baseline_end(incident.detected_at, config.alert_lookback_s),
+                alerts=alert_refs(incident),
             )  # no `question`: alert text never reaches a model prompt
             try:
                 report = await asyncio.wait_for(analyzer.analyze(request), config.analysis_timeout_s)

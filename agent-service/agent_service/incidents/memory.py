@@ -13,6 +13,7 @@ from agent_service.incidents.models import Incident
 from agent_service.incidents.search import DOMAIN_STOP, idf_scores, memory_tokens, situation_score, tokens
 from agent_service.incidents.store import IncidentStore
 from agent_service.models import IncidentReport, SimilarIncident
+from agent_service.runbooks.models import IncidentDoc
 from agent_service.tools.base import ToolResult
 from agent_service.tools.schema import input_schema, short_errors
 
@@ -51,6 +52,17 @@ class IncidentMemory:
             for i in past
         ]
         return _best(scored, limit=limit, minimum=SITUATION_MIN_SCORE)
+
+    async def documents(self) -> list[IncidentDoc]:
+        """Each remembered incident's post-mortem (title, root cause, resolution, alert names,
+        backend) as the knowledge index keeps it next to the runbooks."""
+        return [
+            IncidentDoc(incident_id=i.id, title=i.title, root_cause=i.root_cause, resolution=i.resolution,
+                        resolved_at=i.resolved_at,
+                        alerts=sorted({a.labels["alertname"] for a in i.alerts if a.labels.get("alertname")}),
+                        backends=[b for b in [i.scope.get("backend")] if b])
+            for i in await self._remembered()
+        ]
 
     def tool(self) -> SearchPastIncidentsTool:
         return SearchPastIncidentsTool(self)

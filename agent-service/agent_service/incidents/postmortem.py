@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from agent_service.incidents.models import Incident
 from agent_service.report.escape import md_escape
+from agent_service.report.markdown import last_seen
 
 
 @dataclass(frozen=True)
@@ -146,5 +147,5 @@ def render_postmortem(incident: Incident) -> str:
     if report and report.similar_incidents:
         lines += ["", "## Similar past incidents", ""]
         for s in report.similar_incidents:
-            lines.append(f"- #{s.incident_id} {_cell(s.title)} — fixed by: {_cell(s.resolution or 'n/a')}")
+            lines.append(f"- {last_seen(s)}")
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agent_service.incidents.models import Incident
 from agent_service.report.escape import md_escape
+from agent_service.report.markdown import last_seen
 
 
 def _line(text: str, limit: int = 300) -> str:
@@ -41,8 +42,7 @@ def incident_markdown(incident: Incident) -> str:
             lines += [f"{i}. {_line(r)}" for i, r in enumerate(report.recommendations, 1)]
         if report.similar_incidents:
             lines += ["", "### Similar past incidents", ""]
-            lines += [f"- #{s.incident_id} {_line(s.title)} — fixed by: {_line(s.resolution or 'n/a')}"
-                      for s in report.similar_incidents]
+            lines += [f"- {last_seen(s)}" for s in report.similar_incidents]
         lines.append("")
     if incident.root_cause:
         lines += ["## Root cause", "", _line(incident.root_cause, 4000), ""]

@@ -62,6 +62,8 @@ def context_payload(context: AnalysisContext, specialist: str | None = None) -> 
     }
     if specialist:
         payload["specialist"] = specialist
+    if context.alerts:  # the incident's alerts (untrusted): for search_runbooks' alert and runbook_url
+        payload["alerts"] = [a.model_dump(mode="json") for a in context.alerts]
     return payload
 
 

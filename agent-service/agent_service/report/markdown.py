@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from agent_service.models import Finding, IncidentReport
+from agent_service.models import Finding, IncidentReport, SimilarIncident
 from agent_service.report.escape import md_escape
 
 _MARK = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "unknown": "UNKNOWN"}
+
+
+def last_seen(incident: SimilarIncident, limit: int | None = 300) -> str:
+    """`Last seen as #12 on 3 Nov: fixed by draining app3 (be_app 5xx)`; outside text escaped."""
+    on = f" on {incident.resolved_at.day} {incident.resolved_at:%b}" if incident.resolved_at else ""
+    fix = f"fixed by {md_escape(incident.resolution, limit)}" if incident.resolution else "no fix recorded"
+    return f"Last seen as #{incident.incident_id}{on}: {fix} ({md_escape(incident.title, limit)})"
 
 
 def _clean(text: str) -> str:
@@ -60,8 +67,7 @@ def render(report: IncidentReport) -> str:
     if report.similar_incidents:
         lines += ["## Similar past incidents", ""]
         for incident in report.similar_incidents:
-            fix = f" — fixed by: {_clean(incident.resolution)}" if incident.resolution else ""
-            lines.append(f"- #{incident.incident_id} {_clean(incident.title)}{fix}")
+            lines.append(f"- {last_seen(incident)}")
         lines.append("")
     if report.ungrounded_claims:
         lines += ["## Numbers not found in the evidence", ""]

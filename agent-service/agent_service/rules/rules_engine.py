@@ -25,6 +25,7 @@ from agent_service.events.tool import NAME as GET_CHANGES
 from agent_service.models import SPECIALISTS, EngineKind, Evidence, Finding, Scope, SpecialistName
 from agent_service.rules.prometheus import ask_prometheus
 from agent_service.rules.recorder import Recorder
+from agent_service.rules.references import fetch_references
 from agent_service.rules.verdict import CheckInput
 from agent_service.settings import Settings
 from agent_service.specialists.specs import THRESHOLDS, parse_thresholds, thresholds
@@ -159,4 +160,8 @@ class RulesEngine:
 
             return synthesize(findings, context), Usage()
         done = tuple(f.specialist for f in findings if f.status == "completed")
-        return tell(diagnose(known[1], done), findings, context), Usage()
+        diagnosis = diagnose(known[1], done)
+        references = await fetch_references(diagnosis, context, tools)
+        if references:
+            diagnosis = replace(diagnosis, case=replace(diagnosis.case, references=references))
+        return tell(diagnosis, findings, context), Usage()

@@ -1,0 +1,1 @@
+"""Runbooks and resolved incidents as one searchable knowledge index (SQLite FTS5, BM25)."""
