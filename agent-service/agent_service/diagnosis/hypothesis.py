@@ -32,13 +32,14 @@ class Timing:
     recovered: bool = False
     flapping: bool = False
     from_start: bool = False  # already there in the window's first minute: it began before it
+    bad_minutes: int = 0  # minutes of the window the condition held
 
     @classmethod
     def of(cls, p: Profile, series: Series) -> Timing:
         onset = None
         if p.onset is not None and series.start is not None:
             onset = series.start + timedelta(minutes=p.onset)
-        return cls(onset, p.ongoing, p.recovered, p.flapping, p.onset == 0)
+        return cls(onset, p.ongoing, p.recovered, p.flapping, p.onset == 0, p.bad_minutes)
 
     def at(self) -> str:
         """" at 14:02 UTC", or " before 14:02 UTC" when the window began inside it."""

@@ -19,8 +19,7 @@ def backend_queueing(case: Case, b: ScopeData) -> list[Hypothesis]:
         return []
     floor = th.queue_warning_pct / 100
     timing = case.timing(b, lambda i: (minute_rate(b.now_minutes, "queued", i) or 0.0) >= floor)
-    bad = sum(timing_flags(b.now_minutes, floor))
-    if bad < min(3, len(b.now_minutes)):
+    if timing.bad_minutes < min(3, len(b.now_minutes)):
         return []  # a blip, not sustained queueing
     queue_timeouts = now.ended("s", "Q")
     sev: Level = "critical" if now.share(queue_timeouts) > errors.error_5xx_warning_pct else "warning"
@@ -41,10 +40,6 @@ def backend_queueing(case: Case, b: ScopeData) -> list[Hypothesis]:
                                                     "max_srv_queue": now.max_srv_queue,
                                                     "max_backend_queue": now.max_backend_queue},
         timing=timing)]
-
-
-def timing_flags(series: Series, floor: float) -> list[bool]:
-    return [(minute_rate(series, "queued", i) or 0.0) >= floor for i in range(len(series))]
 
 
 def redis_memory(case: Case) -> list[Hypothesis]:

@@ -85,12 +85,12 @@ def spans(case: Case, s: ScopeData) -> list[Span]:
     return out
 
 
-def change(case: Case, s: ScopeData) -> Change | None:
+def change(case: Case, s: ScopeData, measured: list[Span] | None = None) -> Change | None:
     """A drop or surge: very unlikely under the baseline's rate (Poisson) and beyond the baseline's
     own quietest (busiest) span by more than chance."""
     th = case.limits.traffic
     worst: Change | None = None
-    for sp in spans(case, s):
+    for sp in spans(case, s) if measured is None else measured:
         observed, expected, scaled = sp.observed, sp.expected, sp.scaled
         if expected < th.min_requests or expected / sp.minutes < th.min_typical_per_minute:
             continue
@@ -174,8 +174,9 @@ def _clients(case: Case, b: ScopeData) -> list[Hypothesis]:
 def traffic_hypotheses(case: Case) -> list[Hypothesis]:
     changes: dict[tuple[str, str], tuple[ScopeData, Change]] = {}
     scopes = [s for s in case.data.scopes if s.kind in ("site", "frontend", "backend")]
+    measured = {(s.kind, s.name): spans(case, s) for s in scopes}  # each scope's spans, once
     for s in scopes:
-        c = change(case, s)
+        c = change(case, s, measured[(s.kind, s.name)])
         if c is not None:
             changes[(s.kind, s.name)] = (s, c)
     out: list[Hypothesis] = []
@@ -207,7 +208,7 @@ def traffic_hypotheses(case: Case) -> list[Hypothesis]:
             continue
         lost = c.expected - c.observed
         for t in case.data.of_kind("backend"):
-            d = next((sp for sp in spans(case, t) if sp.span == c.minutes), None)
+            d = next((sp for sp in measured.get(("backend", t.name), []) if sp.span == c.minutes), None)
             if t is s or d is None or ("backend", t.name) in drops:
                 continue
             gained = d.observed - d.expected

@@ -25,6 +25,7 @@ from agent_service.events.tool import NAME as GET_CHANGES
 from agent_service.models import SPECIALISTS, EngineKind, Evidence, Finding, Scope, SpecialistName
 from agent_service.rules.prometheus import ask_prometheus
 from agent_service.rules.recorder import Recorder
+from agent_service.rules.synthesis import synthesize as findings_synthesis
 from agent_service.rules.references import fetch_references
 from agent_service.rules.verdict import CheckInput
 from agent_service.settings import Settings
@@ -155,10 +156,8 @@ class RulesEngine:
         self, findings: Sequence[Finding], context: AnalysisContext, tools: Sequence[Tool]
     ) -> tuple[Synthesis, Usage]:
         known = self._cases.pop(id(context), None)
-        if known is None or known[0] is not context:
-            from agent_service.rules.synthesis import synthesize  # facts unread: tell the findings
-
-            return synthesize(findings, context), Usage()
+        if known is None or known[0] is not context:  # facts unread: tell the findings
+            return findings_synthesis(findings, context), Usage()
         done = tuple(f.specialist for f in findings if f.status == "completed")
         diagnosis = diagnose(known[1], done)
         references = await fetch_references(diagnosis, context, tools)
