@@ -33,13 +33,20 @@ class Timing:
     flapping: bool = False
     from_start: bool = False  # already there in the window's first minute: it began before it
     bad_minutes: int = 0  # minutes of the window the condition held
+    episodes: int = 0  # separate runs of bad minutes
+    minutes: int = 0  # minutes judged
+    first: datetime | None = None  # the first bad minute of the window
 
     @classmethod
     def of(cls, p: Profile, series: Series) -> Timing:
-        onset = None
-        if p.onset is not None and series.start is not None:
-            onset = series.start + timedelta(minutes=p.onset)
-        return cls(onset, p.ongoing, p.recovered, p.flapping, p.onset == 0, p.bad_minutes)
+        onset = first = None
+        if series.start is not None:
+            if p.onset is not None:
+                onset = series.start + timedelta(minutes=p.onset)
+            if p.first_bad is not None:
+                first = series.start + timedelta(minutes=p.first_bad)
+        return cls(onset, p.ongoing, p.recovered, p.flapping, p.onset == 0, p.bad_minutes,
+                   p.episodes, len(p.bad), first)
 
     def at(self) -> str:
         """" at 14:02 UTC", or " before 14:02 UTC" when the window began inside it."""
@@ -55,8 +62,21 @@ class Timing:
         if self.recovered:
             return f"It started{at} and has recovered: the latest minutes are back to normal."
         if self.flapping:
-            return f"It comes and goes (latest episode from{at.replace(' at', '') or ' the window start'}), still flapping."
+            return self._flapping()
         return f"It started{at} and is still going on." if at else ""
+
+    def _flapping(self) -> str:
+        """"It comes and goes: bad in 7 of 15 minutes, in 4 episodes since 14:02 UTC; the latest from
+        14:12 UTC." The pattern of an intermittent cause (a flapping link, a health check
+        bouncing a server in and out, a periodic job), not of a steady one."""
+        if not self.episodes or not self.minutes:
+            latest = f" (latest episode from {self.onset:%H:%M} UTC)" if self.onset else ""
+            return f"It comes and goes{latest}, still flapping."
+        since = f" since {self.first:%H:%M} UTC" if self.first else ""
+        latest = f"; the latest from {self.onset:%H:%M} UTC" if self.onset else ""
+        return (f"It comes and goes: bad in {self.bad_minutes} of {self.minutes} minutes, in "
+                f"{self.episodes} episodes{since}{latest} and still going on — look for what switches on and off "
+                "(a health check bouncing a server, a flapping link, a periodic job).")
 
 
 @dataclass(frozen=True)

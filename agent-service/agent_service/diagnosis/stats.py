@@ -113,6 +113,15 @@ class Profile:
     bad_minutes: int
 
     @property
+    def episodes(self) -> int:
+        """Runs of consecutive bad minutes."""
+        return sum(1 for i, f in enumerate(self.bad) if f and (i == 0 or not self.bad[i - 1]))
+
+    @property
+    def first_bad(self) -> int | None:
+        return next((i for i, f in enumerate(self.bad) if f), None)
+
+    @property
     def seen(self) -> bool:
         return self.bad_minutes > 0
 

@@ -70,3 +70,20 @@ def test_timing_says_when_a_problem_began_before_the_window() -> None:
     assert before.words() == "It was already going on when the window began (14:00 UTC) and still is."
     over = Timing.of(profile([True, True, False, False, False, False]), series)
     assert over.recovered and "has recovered" in over.words()
+
+
+def test_flapping_is_worded_with_its_episodes_and_share_of_minutes() -> None:
+    from datetime import UTC, datetime
+
+    from agent_service.diagnosis.data import Series
+    from agent_service.diagnosis.hypothesis import Timing
+
+    flags = [False, False, True, False, True, True, False, False, True, False, True, True]
+    p = profile(flags)
+    assert p.flapping and p.episodes == 4 and p.first_bad == 2
+    series = Series(start=datetime(2026, 12, 2, 14, 0, tzinfo=UTC), columns={"requests": (1.0,) * len(flags)})
+    words = Timing.of(p, series).words()
+    assert words.startswith("It comes and goes: bad in 6 of 12 minutes, in 4 episodes since 14:02 UTC")
+    assert "still going on" in words and "health check" in words
+    over = Timing.of(profile(flags + [False] * 4), series).words()
+    assert over.startswith("It started at 14:02 UTC and has recovered")  # recovery wins over flapping
