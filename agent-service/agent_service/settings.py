@@ -42,7 +42,8 @@ class Settings(ServiceSettings):
     error_4xx_warning_pct: float = Field(default=20.0, gt=0, le=100)
     redis_memory_warning_pct: float = Field(default=80.0, gt=0, le=100)
     traffic_drop_critical_pct: float = Field(default=80.0, gt=0, le=100)
-    traffic_surge_warning_pct: float = Field(default=200.0, gt=0)
+    # growth over the baseline's rate: 100 = twice the usual traffic (and beyond the baseline's busiest span)
+    traffic_surge_warning_pct: float = Field(default=100.0, gt=0)
     # Sustained queueing: at least this share of the window's requests waited in a queue.
     queue_warning_pct: float = Field(default=5.0, gt=0, le=100)
     # Below this many requests a rate (5xx %, p99) is noise and not judged.

@@ -60,7 +60,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, ready_path: str = "/health", timeout: float = 20.0) -> ServiceProcess:
+    def start(self, *, ready_path: str = "/health", timeout: float = 60.0) -> ServiceProcess:
         executable = VENV_BIN / self.command
         self._log = log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([str(executable)], env=self.env, stdout=log, stderr=log, cwd=REPO)

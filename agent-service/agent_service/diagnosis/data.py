@@ -126,6 +126,18 @@ class Stats:
                 if s[:1] and s[0] in first and (second is None or s[1:2] in second) and n}
 
     @property
+    def proxy_ended(self) -> int:
+        """Requests HAProxy itself ended (`P`: denied, tarpitted, rate-limited by a rule): no
+        server saw them, and a tarpit's hold is in their `Tw`, which is no queue."""
+        return self.ended("P")
+
+    @property
+    def server_queued(self) -> int:
+        """Requests that waited in a server or backend queue: `queued` (Tw > 0) without the
+        tarpitted ones, whose Tw is HAProxy's hold."""
+        return max(0, self.queued - self.ended("P", "T"))
+
+    @property
     def client_ended(self) -> int:
         """Requests the client ended (abort `C`, timeout `c`), from the states or the counter."""
         return max(self.ended("Cc"), self.client_aborts)
@@ -244,6 +256,15 @@ class Breakdown:
 
     def servers(self, backend: str) -> list[ScopeData]:
         return [s for s in self.scopes if s.kind == "server" and _backend_of(s) == backend]
+
+    def proxy_only(self, b: ScopeData) -> bool:
+        """A "backend" that is HAProxy answering by itself: a frontend's own name in the backend
+        field (a request denied, tarpitted or redirected in the frontend logs the frontend there)
+        with no real server behind it in the window (a `listen` section has both names alike
+        and real servers)."""
+        if b.kind != "backend" or not any(s.kind == "frontend" and s.name == b.name for s in self.scopes):
+            return False
+        return not any(s.now.requests for s in real_servers(self.servers(b.name)))
 
     def find(self, kind: Kind, name: str) -> ScopeData | None:
         return next((s for s in self.scopes if s.kind == kind and s.name == name), None)

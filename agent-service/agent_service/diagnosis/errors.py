@@ -10,7 +10,7 @@ from agent_service.diagnosis.case import Case, minute_rate, rate_level
 from agent_service.diagnosis.data import NOSRV, ScopeData, real_servers, server_name
 from agent_service.diagnosis.hypothesis import Hypothesis, Level, Timing
 from agent_service.diagnosis.stats import proportion_above
-from agent_service.diagnosis.fmt import num, pct
+from agent_service.diagnosis.fmt import ms, num, pct
 
 
 def _codes(counts: dict[int, int], limit: int = 3) -> str:
@@ -60,29 +60,40 @@ def refusing_candidate(case: Case, b: ScopeData) -> tuple[str, str, dict[str, fl
     return None
 
 
+def proxy_made_5xx(case: Case, b: ScopeData) -> int:
+    """5xx HAProxy answered itself by a rule (a tarpit's 500, `P` on `<NOSRV>`): no server
+    failed them, the proxy-denial mode tells them."""
+    if case.data.proxy_only(b):
+        return min(b.now.errors_5xx, b.now.proxy_ended)
+    nosrv = next((s for s in case.data.servers(b.name) if server_name(s) == NOSRV), None)
+    return min(nosrv.now.errors_5xx, nosrv.now.proxy_ended) if nosrv is not None else 0
+
+
 def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
     th = case.limits.errors
     now = b.now
-    e5 = now.errors_5xx
-    sev = rate_level(now.rate_5xx, th.error_5xx_warning_pct, th.error_5xx_critical_pct)
+    e5 = now.errors_5xx - proxy_made_5xx(case, b)
+    rate = now.share(e5)
+    sev = rate_level(rate, th.error_5xx_warning_pct, th.error_5xx_critical_pct)
     if e5 < th.min_errors or sev == "ok":
         return []
     timing = _timing_5xx(case, b)
     sev = _downgrade(sev, timing)
     codes = _codes(now.codes(500, 600))
-    seen = f"{pct(now.rate_5xx)} of {num(now.requests)} requests answered 5xx ({codes})"
-    numbers = {"error_rate_5xx_pct": now.rate_5xx, "errors_5xx": e5, "requests": now.requests}
+    seen = f"{pct(rate)} of {num(now.requests)} requests answered 5xx ({codes})"
+    numbers = {"error_rate_5xx_pct": rate, "errors_5xx": e5, "requests": now.requests}
     servers = case.data.servers(b.name)
     nosrv = next((s for s in servers if server_name(s) == NOSRV), None)
-    if nosrv is not None and nosrv.now.errors_5xx * 2 >= e5:
+    # no server at all: HAProxy's 503 with SC on <NOSRV> (every server down, in maintenance or drained)
+    if nosrv is not None and nosrv.now.ended("S", "C") * 2 >= e5:
         return [Hypothesis(
             "no_server", "errors", sev, b, headline="no server available",
-            sentence=(f"No server of {b.name} was available: {num(nosrv.now.errors_5xx)} requests were answered "
+            sentence=(f"No server of {b.name} was available: {num(nosrv.now.ended('S', 'C'))} requests were answered "
                       f"503 by HAProxy itself (<NOSRV>, SC--: all servers down or out of the pool); {seen}."),
             recommendation=(f"Bring {b.name}'s servers back: all of them are down or out of the pool — check their "
                             f"health checks (`show servers state {b.name}` on the runtime API), whether they crashed, "
                             f"and the last change made to them."),
-            support=(f"{num(nosrv.now.errors_5xx)} requests on <NOSRV>",), numbers=numbers, timing=timing)]
+            support=(f"{num(nosrv.now.ended('S', 'C'))} requests SC-- on <NOSRV>",), numbers=numbers, timing=timing)]
     pool = real_servers(servers)
     for s in sorted(pool, key=lambda s: -s.now.errors_5xx):
         share = s.now.errors_5xx / e5
@@ -148,7 +159,7 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
                       f"spread over its servers."),
             recommendation=(f"{b.name} regressed{at}: check what changed on it just before (a deploy or release, "
                             f"config, a feature flag) and roll back that change."),
-            support=(f"5xx {pct(now.rate_5xx)} against {pct(before.rate_5xx)} before", "clear onset"),
+            support=(f"5xx {pct(rate)} against {pct(before.rate_5xx)} before", "clear onset"),
             against=("spread over every server: not one bad server",),
             numbers={**numbers, "baseline_error_rate_5xx_pct": before.rate_5xx}, timing=timing)]
     return [Hypothesis(
@@ -192,21 +203,47 @@ def _retries(case: Case, b: ScopeData) -> list[Hypothesis]:
         support=(seen,), numbers=numbers, timing=timing)]
 
 
+def _frontend_of(case: Case, b: ScopeData) -> ScopeData | None:
+    return case.data.find("frontend", b.name) if case.data.proxy_only(b) else None
+
+
+def _denial(case: Case, b: ScopeData, denied: int, whole: ScopeData) -> Hypothesis:
+    """HAProxy answering by a rule of its own: `PR` (denied: `http-request deny`, a rate limit's
+    429), `PT` (tarpitted: held, then 500). Told on the frontend when the frontend itself did it."""
+    now = b.now
+    states = _states(now.states("P"))
+    where = f"frontend {b.name}" if case.data.proxy_only(b) else f"backend {b.name}"
+    held = now.ended("P", "T")
+    codes = {c: n for c, n in now.status.items() if n and c >= 400}
+    limited = codes.get(429, 0) * 2 >= denied
+    what, done = (("tarpits", "tarpitted") if held * 2 >= denied else ("rate-limits", "rate-limited") if limited
+                  else ("denies", "denied"))
+    rule = ("the `http-request tarpit` rule" if what == "tarpits" else
+            "the stick-table rate limit (`http-request deny deny_status 429` on a tracked counter)" if limited
+            else "the `http-request deny` rule (an ACL)")
+    return Hypothesis(
+        "proxy_denial", "errors", "warning", b, headline=f"requests {done} by HAProxy",
+        sentence=(f"HAProxy itself {what} {pct(whole.now.share(denied))} of the requests of {where} ({states}; "
+                  f"{_codes(codes)}): a rule of the proxy answers them, no server sees them"
+                  + (f" — each held {ms(now.tw_mean)} on average before its answer" if what == "tarpits"
+                     and now.tw_mean and held >= 0.9 * now.requests else "") + "."),
+        recommendation=(f"Check {rule} on {where} and when it last changed: HAProxy is already answering these "
+                        f"requests itself; loosen the rule if it hits real users, keep it if they are abuse."),
+        support=(states,), against=("no server saw these requests: not the servers' fault",),
+        numbers={"denied_pct": whole.now.share(denied), "requests": whole.now.requests})
+
+
 def _four_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
     th = case.limits.errors
     now, before = b.now, b.before
     out: list[Hypothesis] = []
-    denied = now.ended("P")
-    if denied >= th.min_errors and now.share(denied) >= th.denial_warning_pct and (
-            not before.requests or proportion_above(denied, now.requests, before.ended("P"), before.requests)):
-        states = _states(now.states("P"))
-        out.append(Hypothesis(
-            "proxy_denial", "errors", "warning", b, headline="requests denied by HAProxy",
-            sentence=(f"HAProxy itself denies {pct(now.share(denied))} of {b.name}'s requests ({states}; "
-                      f"{_codes(now.codes(400, 500))}): a deny or rate-limit rule matches them, no server sees them."),
-            recommendation=(f"Check the HAProxy rule that denies {b.name}'s requests (an `http-request deny` ACL or a "
-                            f"stick-table rate limit, and when it last changed); loosen it if it hits real users."),
-            support=(states,), numbers={"denied_pct": now.share(denied), "requests": now.requests}))
+    denied = now.proxy_ended
+    # what the denials are a share of: the frontend's traffic when the frontend itself answers
+    whole = _frontend_of(case, b) or b
+    if denied >= th.min_errors and whole.now.share(denied) >= th.denial_warning_pct and (
+            not whole.before.requests
+            or proportion_above(denied, whole.now.requests, before.proxy_ended, whole.before.requests)):
+        out.append(_denial(case, b, denied, whole))
     e4 = now.errors_4xx
     if e4 < th.min_errors or now.rate_4xx <= th.error_4xx_warning_pct or out:
         return out
@@ -215,6 +252,9 @@ def _four_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
     kind = {401: ("authentication failures (401)", "check credentials, API keys, token signing and certificates: "
                   "an expired or rotated secret, or a client with old keys"),
             403: ("forbidden requests (403)", "check the authorization rules and which clients are refused"),
+            408: ("request timeouts (408)", "clients do not send a complete request within HAProxy's `timeout "
+                  "http-request` (a slowloris-style attack, a broken client, or a network losing packets): find "
+                  "the clients by source address and block or fix them"),
             429: ("rate-limited clients (429)", "find the client sending too many requests (its IP or key) and "
                   "rate limit or block it")}.get(top, (f"client errors ({top})", "find the client or path sending them"))
     out.append(Hypothesis(

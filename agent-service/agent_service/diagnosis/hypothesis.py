@@ -21,7 +21,7 @@ CAUSAL_ORDER = (
     "no_server", "server_refusing", "server_errors", "server_slow", "servers_aborting", "network_connect",
     "server_timeout", "traffic_surge", "overloaded_queueing", "regression", "slow_upstream", "app_errors",
     "retry_storm", "retry_wait", "proxy_denial", "client_errors_4xx", "traffic_drop", "traffic_shift",
-    "clients_going_away", "client_time", "data_transfer", "small_sample", "redis_memory", "site_latency", "site_errors",
+    "clients_going_away", "client_time", "proxy_time", "not_server_time", "data_transfer", "small_sample", "redis_memory", "site_latency", "site_errors",
 )
 
 

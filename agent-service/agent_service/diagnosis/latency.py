@@ -53,6 +53,46 @@ def _timing(case: Case, b: ScopeData, use_tr: bool) -> Timing:
     return case.timing(b, lambda i: (means[i] or 0.0) >= limit)
 
 
+def _proxy_time(b: ScopeData, seen: str, numbers: dict[str, float], held: float, servers: str) -> Hypothesis:
+    return Hypothesis(
+        "proxy_time", "latency", "ok", b, headline="HAProxy's tarpit, not server time",
+        sentence=(f"{b.name}'s Ta tail ({seen}) is HAProxy's own hold: {pct(held)} of the requests were tarpitted "
+                  f"(PT--, held in Tw, then answered by the proxy); {servers}. Not a server-latency problem."),
+        recommendation="", support=(f"tarpitted {pct(held)}",), numbers={**numbers, "tarpitted_pct": held},
+        against=("requests HAProxy held itself never make a server-latency verdict",))
+
+
+def _not_server_time(case: Case, b: ScopeData, seen: str, numbers: dict[str, float]) -> list[Hypothesis]:
+    """When most requests never reached a server (`Tr` -1: the frontend answered them, the client
+    left before its request was complete, HAProxy held or denied them), their `Ta` is no server's
+    time: say what it is, or leave it to the modes that judge those requests (errors, queueing)."""
+    now = b.now
+    reached = now.tr.count if now.tr is not None else None
+    proxy_only = case.data.proxy_only(b)
+    if not proxy_only and (reached is None or reached * 2 >= now.requests):
+        return []
+    client, held = now.share(now.client_ended), now.share(now.ended("P", "T"))
+    what = "no server is behind it (HAProxy's frontend answers these requests itself)" if proxy_only else (
+        f"only {num(reached)} of {num(now.requests)} requests reached a server")
+    if held >= 25:
+        return [_proxy_time(b, seen, numbers, held, what)]
+    if client >= 25:
+        states = ", ".join(f"{k} ×{num(v)}" for k, v in sorted(now.states("Cc").items(), key=lambda kv: -kv[1])[:3])
+        return [Hypothesis(
+            "client_time", "latency", "ok", b, headline="client time, not server time",
+            sentence=(f"{b.name}'s Ta ({seen}) is client time: {what}, and {pct(client)} were ended by the client "
+                      f"({states}) — HAProxy waited for them until its client or http-request timeout. Not a "
+                      f"server-latency problem."),
+            recommendation="", support=(f"client-ended {pct(client)}",), numbers={**numbers, "client_ended_pct": client},
+            against=("requests ended on the client side never make a server-latency verdict",))]
+    if proxy_only or now.share(now.server_queued) < case.limits.saturation.queue_warning_pct:
+        return [Hypothesis(  # the errors modes tell why they never reached one (no server, refused, denied)
+            "not_server_time", "latency", "ok", b, headline="no server time to judge",
+            sentence=f"{b.name}'s Ta ({seen}) is not server time: {what}.", recommendation="",
+            numbers=numbers, against=("requests that reached no server never make a server-latency verdict",))]
+    return []
+
+
 def _downgrade(sev: Level, timing: Timing) -> Level:
     return "warning" if sev == "critical" and timing.recovered else sev
 
@@ -70,6 +110,8 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
         seen += " (few requests: the p99 is one or two of them)"
     if sev == "ok" and outlier is None:
         return []
+    if not_server_time := _not_server_time(case, b, seen, numbers):
+        return not_server_time
     if outlier is not None and (tr is None or level(*_p(tr), th) != "ok" or sev == "ok"):
         server, p95, peers = outlier
         name = server_name(server)
@@ -85,11 +127,12 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
             against=("the other servers are fast: not the backend's code or a shared dependency",),
             numbers={**numbers, "server_p95_ms": p95, "peers_max_p95_ms": peers}, timing=timing)]
     client = now.share(now.client_ended)
-    queued = now.share(now.queued)
+    queued = now.share(now.server_queued)
+    held = now.share(now.ended("P", "T"))
     retried = now.share(max(now.retried, now.redispatches))
     if tr is not None and level(*_p(tr), th) == "ok":
         # The servers answer in time: the rest of Ta is waiting, connecting or the client.
-        if queued >= sat.queue_warning_pct or (now.tw_mean or 0) >= th.p95_warning_ms / 4:
+        if queued >= sat.queue_warning_pct or (not held and (now.tw_mean or 0) >= th.p95_warning_ms / 4):
             return [Hypothesis(
                 "overloaded_queueing", "latency", sev, b, headline="requests wait in the queue",
                 sentence=(f"{b.name} is slow for its users ({seen}) while its servers answer in time (Tr p95 "
@@ -108,6 +151,8 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
                 recommendation=f"Find the server of {b.name} that refuses or drops connections (see the errors finding).",
                 support=(f"retried {pct(retried)}", f"Tr p95 {ms(tr.p95)}"), numbers={**numbers, "retried_pct": retried},
                 against=("server time Tr is normal: not a regression of the servers' code",))]
+        if held >= th.client_tail_pct:
+            return [_proxy_time(b, seen, numbers, held, f"the servers answer in time (Tr p95 {ms(tr.p95)})")]
         if client >= th.client_tail_pct:
             return [Hypothesis(
                 "client_time", "latency", "ok", b, headline="client time, not server time",

@@ -14,8 +14,9 @@ EMPTY_SITE = ScopeData("site", "", None, None, (), Stats(), Stats(), Series(), S
 def backend_queueing(case: Case, b: ScopeData) -> list[Hypothesis]:
     th, errors = case.limits.saturation, case.limits.errors
     now = b.now
-    share = now.share(now.queued)
-    if now.queued < errors.min_errors or share < th.queue_warning_pct:
+    queued = now.server_queued  # a tarpit's hold is in Tw too, and is no queue
+    share = now.share(queued)
+    if queued < errors.min_errors or share < th.queue_warning_pct or case.data.proxy_only(b):
         return []
     floor = th.queue_warning_pct / 100
     timing = case.timing(b, lambda i: (minute_rate(b.now_minutes, "queued", i) or 0.0) >= floor)
@@ -36,7 +37,7 @@ def backend_queueing(case: Case, b: ScopeData) -> list[Hypothesis]:
                   f"{wait}" + (f" ({detail})." if detail else ".")),
         recommendation=(f"Add capacity to {b.name} (more servers, or a higher maxconn if its servers have headroom), "
                         f"or shed load: its servers are all busy and requests queue."),
-        support=(f"queued {pct(share)}",), numbers={"queued_pct": share, "queued_requests": now.queued,
+        support=(f"queued {pct(share)}",), numbers={"queued_pct": share, "queued_requests": queued,
                                                     "max_srv_queue": now.max_srv_queue,
                                                     "max_backend_queue": now.max_backend_queue},
         timing=timing)]

@@ -171,6 +171,17 @@ def _clients(case: Case, b: ScopeData) -> list[Hypothesis]:
         support=(listed,), against=("the servers answered: a client-side problem",))]
 
 
+def _carried_by_frontends(case: Case, site: Change, drops: dict[tuple[str, str], tuple[ScopeData, Change]]) -> bool:
+    """A site-wide drop that some frontends carry while others hold: the frontends that lost it
+    are the finding (the site is the sum of them), not the site."""
+    frontends = case.data.of_kind("frontend")
+    dropped = [c for (kind, _), (_, c) in drops.items() if kind == "frontend"]
+    if not dropped or len(dropped) >= len(frontends):
+        return False
+    lost = sum((c.expected - c.observed) / c.minutes for c in dropped)
+    return lost >= 0.7 * (site.expected - site.observed) / site.minutes
+
+
 def traffic_hypotheses(case: Case) -> list[Hypothesis]:
     changes: dict[tuple[str, str], tuple[ScopeData, Change]] = {}
     scopes = [s for s in case.data.scopes if s.kind in ("site", "frontend", "backend")]
@@ -185,9 +196,12 @@ def traffic_hypotheses(case: Case) -> list[Hypothesis]:
     surges = {k: v for k, v in changes.items() if v[1].direction == "surge"}
     folded: set[tuple[str, str]] = set()
     if site and site[1].direction == "drop":
-        for key, (s, c) in drops.items():
-            if key != ("site", "") and c.pct < site[1].pct + 20:
-                folded.add(key)
+        if _carried_by_frontends(case, site[1], drops):
+            folded.add(("site", ""))  # told on the frontends that lost it, not on the site
+        else:
+            for key, (s, c) in drops.items():
+                if key != ("site", "") and c.pct < site[1].pct + 20:
+                    folded.add(key)
     for key, (s, c) in drops.items():
         if s.kind == "frontend" and key not in folded:
             for route in s.routes:

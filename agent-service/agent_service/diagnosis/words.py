@@ -38,7 +38,7 @@ def _calm(specialist: SpecialistName, case: Case) -> tuple[str, dict[str, float]
         return (f"Errors within thresholds: {pct(now.rate_5xx)} 5xx and {pct(now.rate_4xx)} 4xx over "
                 f"{num(now.requests)} requests."), {"error_rate_5xx_pct": now.rate_5xx, "error_rate_4xx_pct": now.rate_4xx}
     if specialist == "saturation":
-        share = now.share(now.queued)
+        share = now.share(now.server_queued)
         return f"No sustained queueing: {pct(share)} of the requests waited in a queue.", {"queued_pct": share}
     if site.before.requests < lim.min_requests:
         return (f"No baseline to compare the traffic with ({num(site.before.requests)} requests in it): "

@@ -46,10 +46,20 @@ def limits_from(settings: Settings) -> Limits:
 
 
 def baseline_note(inp: CheckInput, data: Breakdown) -> str:
-    span = f"{data.baseline.start:%H:%M}–{data.baseline.end:%H:%M} UTC"
-    if inp.baseline_end is not None and inp.baseline_end < inp.start:
-        return f"each scope against itself over {span}, the hour before the alert's onset"
-    return f"each scope against itself over {span}, the hour before the window"
+    """Which baseline, and how much of it the data covers: logs that began inside it make a
+    shorter one ("the 18 minutes of logs before the window"), said as such."""
+    start, end = data.baseline.start, data.baseline.end
+    counts = data.site.before_minutes.col("requests") if data.site is not None else ()
+    first = next((i for i, n in enumerate(counts) if n > 0), None)
+    covered = first is not None and first > 1 and data.site is not None and data.site.before_minutes.start is not None
+    if covered:
+        start = data.site.before_minutes.start + timedelta(minutes=first)  # type: ignore[union-attr,operator]
+    span = f"{start:%H:%M}–{end:%H:%M} UTC"
+    before = "the alert's onset" if inp.baseline_end is not None and inp.baseline_end < inp.start else "the window"
+    if covered:
+        minutes = max(1, round((end - start).total_seconds() / 60))
+        return f"each scope against itself over {span}, the {minutes} minutes of logs before {before} (the logs begin there)"
+    return f"each scope against itself over {span}, the hour before {before}"
 
 
 async def fetch_case(rec: Recorder, inp: CheckInput, limits: Limits, *, redis: bool, scope: Scope,

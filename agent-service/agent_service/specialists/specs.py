@@ -79,7 +79,7 @@ class TrafficThresholds(_Thresholds):
     # below this many requests in a typical minute, empty minutes are chance, not a drop
     min_typical_per_minute: float = Field(default=5, exclude=True)
     # a drop this deep (but short of traffic_drop_critical_pct) is a warning
-    traffic_drop_warning_pct: float = Field(default=50.0, exclude=True)
+    traffic_drop_warning_pct: float = Field(default=30.0, exclude=True)
     # requests the client ended (cD, CD, cR, CR, cL, cH) above this share, and above the baseline's
     client_abort_warning_pct: float = Field(default=5.0, exclude=True)
     # a count this unlikely under the baseline's rate (Poisson) is a change, not chance

@@ -78,7 +78,7 @@ def test_backend_fed_in_bursts_is_not_gone_between_bursts() -> None:
 
 
 def test_a_frontend_losing_most_of_its_traffic_is_graded_while_the_site_barely_moves() -> None:
-    site_now = [800.0] * 7 + [560.0] * 3
+    site_now = [800.0] * 7 + [680.0] * 3
     fe_now = [200.0] * 7 + [80.0] * 3
     raw = answer(
         _site(stats(int(sum(site_now))), stats(48000), now_minutes=site_now, before_minutes=[800.0] * 60),
@@ -110,3 +110,63 @@ def test_a_tail_quantile_over_few_requests_is_marked_as_such() -> None:
     big = stats(6000, ta=(700, 2400, 3900), tr=(690, 2300, 3800))
     raw = answer(_site(big, stats(36000)), scope("backend", "be_big", big, stats(36000)))
     assert "few requests" not in diagnose(case(raw)).problems[0].sentence
+
+
+def test_a_frontend_tarpit_is_the_proxys_own_answer_not_a_backend_without_servers() -> None:
+    """A frontend's `http-request tarpit` logs the frontend as the backend, `<NOSRV>`, PT--, a 500
+    after the hold in Tw: HAProxy's rule, no server down, no queue, no slow server."""
+    tarpit = stats(2000, e5=2000, codes={500: 2000}, terms={"PT--": 2000}, ta=(8000, 8000, 8000), queued=2000,
+                   tw=8000)
+    tarpit["tr"] = {"count": 0}
+    raw = answer(
+        _site(stats(12000, e5=2000, codes={500: 2000}), stats(60000)),
+        scope("frontend", "www-edge", stats(12000, e5=2000, codes={500: 2000}), stats(60000),
+              routes=("catalog", "www-edge")),
+        scope("backend", "www-edge", tarpit, stats(0)),
+        scope("server", "www-edge/<NOSRV>", tarpit, stats(0)),
+        scope("backend", "catalog", stats(10000), stats(60000)),
+        scope("server", "catalog/c1", stats(5000), stats(30000)), scope("server", "catalog/c2", stats(5000), stats(30000)),
+    )
+    d = diagnose(case(raw))
+    [problem] = d.problems
+    assert problem.mode == "proxy_denial" and problem.severity == "warning"
+    assert "HAProxy itself tarpits" in problem.sentence and "frontend www-edge" in problem.sentence
+    assert "http-request tarpit" in problem.recommendation
+    assert not any(h.mode in ("no_server", "overloaded_queueing", "slow_upstream") for h in d.hypotheses)
+    assert any(h.mode == "proxy_time" for h in d.of("latency"))
+
+
+def test_no_server_needs_haproxys_sc_not_any_nosrv_5xx() -> None:
+    down = stats(3000, e5=3000, codes={503: 3000}, terms={"SC--": 3000})
+    raw = answer(_site(down, stats(18000)), scope("backend", "be_x", down, stats(18000)),
+                 scope("server", "be_x/<NOSRV>", down, stats(0)), scope("server", "be_x/x1", stats(0), stats(18000)))
+    assert [h.mode for h in diagnose(case(raw)).problems] == ["no_server"]
+
+
+def test_clients_that_never_finish_their_request_are_not_slow_servers() -> None:
+    """`cR--` 408 after `timeout http-request`, `<BADREQ>` on the frontend: client time."""
+    slow = stats(1000, e4=1000, codes={408: 1000}, terms={"cR--": 1000}, ta=(10000, 10000, 10000))
+    slow["tr"] = {"count": 0}
+    raw = answer(_site(stats(9000, e4=1000, codes={408: 1000}), stats(60000)),
+                 scope("frontend", "fe-www", stats(9000), stats(60000), routes=("fe-www", "be_app")),
+                 scope("backend", "fe-www", slow, stats(0)), scope("server", "fe-www/<NOSRV>", slow, stats(0)),
+                 scope("backend", "be_app", stats(8000), stats(60000)))
+    d = diagnose(case(raw))
+    assert d.severity("latency") == "ok"
+    assert [h.mode for h in d.of("latency")] == ["client_time"]
+    [h] = [h for h in d.problems if h.mode == "client_errors_4xx"]
+    assert "timeout http-request" in h.recommendation
+
+
+def test_a_site_drop_carried_by_one_frontend_is_told_on_that_frontend() -> None:
+    """The site loses half, one frontend of two loses it all: the frontend is the finding."""
+    site_now = [1000.0] * 4 + [500.0] * 6
+    fe_now = [800.0] * 4 + [300.0] * 6
+    raw = answer(
+        _site(stats(int(sum(site_now))), stats(60000), now_minutes=site_now, before_minutes=[1000.0] * 60),
+        scope("frontend", "fe-us", stats(int(sum(fe_now))), stats(48000), now_minutes=fe_now,
+              before_minutes=[800.0] * 60, routes=("be_us",)),
+        scope("frontend", "fe-internal", stats(2000), stats(12000), routes=("be_int",)),
+    )
+    drops = [h for h in diagnose(case(raw)).problems if h.mode == "traffic_drop"]
+    assert [(h.scope.kind, h.scope.name, h.severity) for h in drops] == [("frontend", "fe-us", "warning")]
