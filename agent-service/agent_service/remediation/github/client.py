@@ -65,6 +65,15 @@ class GitHubConfig(BaseModel):
     def owner(self) -> str:
         return self.repo.split("/", 1)[0]
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> GitHubConfig | None:
+        """GITHUB_TOKEN + GITHUB_REPO (+ GITHUB_API_URL); None when either is unset (GitHub off)."""
+        token, repo = environ.get("GITHUB_TOKEN"), environ.get("GITHUB_REPO")
+        if not token or not repo:
+            return None
+        return cls(token=SecretStr(token), repo=repo,
+                   api_url=environ.get("GITHUB_API_URL") or "https://api.github.com")
+
 
 def path_part(value: str) -> str:
     """A repository path or a branch name inside a URL: each segment quoted, the slashes kept."""

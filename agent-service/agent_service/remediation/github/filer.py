@@ -31,6 +31,7 @@ from agent_service.remediation.github.errors import (
     NothingToChange,
     RevertNeedsHuman,
 )
+from agent_service.remediation.github.haproxy_config import ServerChange, edit_server
 from agent_service.remediation.github.record import FiledRecord, MemoryFiledRecord
 from agent_service.remediation.github.revert import ChangedFile, revert_entries, tree_of
 
@@ -38,6 +39,14 @@ _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 _ISSUE_PAGES = 5
 _TYPE_LABELS = {"issue": "report", "revert": "rollback", "config": "config"}
+
+
+def _check_path(path: str) -> None:
+    """A repository file path: no empty, `.` or `..` segment (a URL must not climb out of /contents/)."""
+    parts = path.split("/")
+    if not path or len(path) > 1000 or any(p in {"", ".", ".."} for p in parts) or \
+            any(ord(ch) < 32 or ch in "?#\\" for ch in path):
+        raise GitHubRejected(f"not a repository file path: {path[:50]!r}")
 
 
 def _type_label(kind: str) -> str:
@@ -153,6 +162,7 @@ class GitHubFiler:
         """A draft PR setting `path` to `new_content`. With `based_on` (the text the change was
         computed from), a base whose file differs by now gets an issue saying a human must look."""
         self._check_branch(base)
+        _check_path(path)
         digest = hashlib.sha256(f"{path}\0{new_content}".encode()).hexdigest()[:8]
         kind, branch = f"config-{digest}", f"oncall/incident-{incident_id}-config-{digest}"
         known = await self._known(incident_id, kind) or await self._pull_of(branch)
@@ -177,8 +187,20 @@ class GitHubFiler:
         note = f"Draft change of `{path}` onto `{base}`, proposed by oncall-copilot. Review it before merging."
         return await self._pull(incident_id, kind, branch, base, title, body, labels, note=note)
 
+    async def open_haproxy_pr(self, incident_id: int, title: str, body: str, *, path: str, backend: str,
+                              server: str, change: ServerChange, base: str = "main",
+                              labels: Sequence[str] = ()) -> Filed:
+        """open_config_pr for one `server` line of the HAProxy config at `path` (GITHUB_HAPROXY_CONFIG_PATH);
+        ServerLineNotFound when the line is not there exactly once."""
+        self._check_branch(base)
+        current, _ = await self.read_text(path, base)
+        proposed = edit_server(current, backend=backend, server=server, change=change)
+        return await self.open_config_pr(incident_id, title, body, path, proposed, base=base, labels=labels,
+                                         based_on=current)
+
     async def read_text(self, path: str, ref: str) -> tuple[str, str]:
         """The text of `path` at `ref` and its blob sha (to compute a change, or to replace it)."""
+        _check_path(path)
         item = await self._gh.repo_call("GET", f"/contents/{path_part(path)}", params={"ref": ref})
         if not isinstance(item, dict) or item.get("type") != "file" or item.get("encoding") != "base64":
             raise GitHubRejected(f"{path} at {ref} is not a file the API returns inline")

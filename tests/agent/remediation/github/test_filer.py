@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from agent_service.remediation.github import (
     GitHubClient,
+    GitHubConfig,
     GitHubFiler,
     GitHubUnavailable,
     LinkPolicy,
@@ -14,6 +15,7 @@ from agent_service.remediation.github import (
     NothingToChange,
     RedisFiledRecord,
     ServerChange,
+    ServerLineNotFound,
     edit_server,
 )
 from agent_service.remediation.github.bodies import marker
@@ -223,3 +225,34 @@ async def test_bad_input_is_refused_before_any_call(github: FakeGitHub, filer: G
     with pytest.raises(Exception, match="not a branch name"):
         await filer.open_config_pr(7, "t", REPORT, "x", "y", base="../main")
     assert github.calls == []
+
+
+async def test_open_haproxy_pr_edits_the_server_line_of_the_configured_file(
+        github: FakeGitHub, filer: GitHubFiler) -> None:
+    seed(github)
+    filed = await filer.open_haproxy_pr(7, "Drain app2", REPORT, path="haproxy/haproxy.cfg", backend="be_app",
+                                        server="app2", change=ServerChange(disabled=False, weight=20))
+    branch = github.repo.pulls[filed.number]["head"]
+    assert changed_lines(github.files_at("main")["haproxy/haproxy.cfg"], github.files_at(branch)["haproxy/haproxy.cfg"]) == [
+        "-    server app2 127.0.0.1:9002 check maxconn 30 disabled",
+        "+    server app2 127.0.0.1:9002 check maxconn 30 weight 20"]
+    with pytest.raises(ServerLineNotFound):
+        await filer.open_haproxy_pr(7, "t", REPORT, path="haproxy/haproxy.cfg", backend="be_app",
+                                    server="app9", change=ServerChange(weight=1))
+    assert len(github.repo.pulls) == 1
+
+
+@pytest.mark.parametrize("path", ["../../../user", "a/../b", "/etc/passwd", "a//b", "x?ref=y", ""])
+async def test_a_path_that_could_leave_contents_is_refused(github: FakeGitHub, filer: GitHubFiler, path: str) -> None:
+    with pytest.raises(Exception, match="not a repository file path"):
+        await filer.open_config_pr(7, "t", REPORT, path, "x")
+    assert github.calls == []
+
+
+def test_config_from_the_environment() -> None:
+    assert GitHubConfig.from_env({"GITHUB_TOKEN": "t"}) is None
+    config = GitHubConfig.from_env({"GITHUB_TOKEN": "ghp_x", "GITHUB_REPO": "acme/shop", "GITHUB_API_URL": ""})
+    assert config is not None and config.api_url == "https://api.github.com" and config.owner == "acme"
+    assert "ghp_x" not in repr(config)
+    with pytest.raises(ValueError):
+        GitHubConfig.from_env({"GITHUB_TOKEN": "t", "GITHUB_REPO": "no-slash"})
