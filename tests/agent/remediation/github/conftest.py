@@ -4,15 +4,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from agent_service.remediation.github import GitHubClient, GitHubConfig, GitHubFiler, LinkPolicy
+from agent_service.remediation.github import GitHubClient, GitHubFiler, LinkPolicy
+from tests.agent.remediation.github.helpers import PUBLIC_URL, Sleeps, config_for
 from tests.fakes.github_api import FakeGitHub, running_github
-
-PUBLIC_URL = "http://127.0.0.1:8001"
-
-
-class Sleeps(list[float]):
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture
@@ -24,11 +18,6 @@ def github() -> Iterator[FakeGitHub]:
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
-
-
-def config_for(fake: FakeGitHub, **overrides: object) -> GitHubConfig:
-    values: dict[str, object] = {"token": fake.token, "repo": fake.full_name, "api_url": fake.url, **overrides}
-    return GitHubConfig.model_validate(values)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from agent_service.remediation.github import (
     GitHubRateLimited,
     GitHubUnavailable,
 )
-from tests.agent.remediation.github.conftest import Sleeps, config_for
+from tests.agent.remediation.github.helpers import Sleeps, config_for
 from tests.fakes.github_api import FakeGitHub
 from tests.support.net import free_port
 

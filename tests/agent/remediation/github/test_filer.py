@@ -19,8 +19,7 @@ from agent_service.remediation.github import (
     edit_server,
 )
 from agent_service.remediation.github.bodies import marker
-from tests.agent.remediation.github.conftest import PUBLIC_URL
-from tests.agent.remediation.github.test_haproxy_config import CONFIG, changed_lines
+from tests.agent.remediation.github.helpers import CONFIG, PUBLIC_URL, changed_lines
 from tests.fakes.github_api import FakeGitHub
 
 REPORT = "# Incident 7: be_app 5xx\n\nSee [runbook](https://evil.example/rb) and @alice.\n"

@@ -1,38 +1,11 @@
 from __future__ import annotations
 
-import difflib
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agent_service.remediation.github import ServerChange, ServerLineNotFound, edit_server
-
-CONFIG = """global
-    maxconn 2000   # whole process
-
-defaults
-    timeout connect 5s
-
-frontend fe_main
-    bind 127.0.0.1:8080
-    default_backend be_app
-
-backend be_app
-    balance roundrobin
-    default-server check inter 2s weight 10
-    server app1 127.0.0.1:9001 check weight 100   # primary
-    server app2 127.0.0.1:9002 check maxconn 30 disabled
-    server app3\t127.0.0.1:9003
-
-backend be_search
-    server app1 127.0.0.1:9101 check weight 50
-"""
-
-
-def changed_lines(before: str, after: str) -> list[str]:
-    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+from tests.agent.remediation.github.helpers import CONFIG, changed_lines
 
 
 def test_weight_of_one_server_is_a_one_line_diff() -> None:
