@@ -5,6 +5,7 @@ from agent_service.remediation.github.bodies import LinkPolicy
 from agent_service.remediation.github.client import GitHubClient, GitHubConfig
 from agent_service.remediation.github.errors import (
     GitHubAuthError,
+    GitHubBusy,
     GitHubError,
     GitHubForbidden,
     GitHubNotFound,
@@ -19,7 +20,7 @@ from agent_service.remediation.github.haproxy_config import ServerChange, Server
 from agent_service.remediation.github.record import FiledRecord, MemoryFiledRecord, RedisFiledRecord
 
 __all__ = [
-    "Filed", "FiledRecord", "GitHubAuthError", "GitHubClient", "GitHubConfig", "GitHubError", "GitHubFiler",
+    "Filed", "FiledRecord", "GitHubAuthError", "GitHubBusy", "GitHubClient", "GitHubConfig", "GitHubError", "GitHubFiler",
     "GitHubForbidden", "GitHubNotFound", "GitHubRateLimited", "GitHubRejected", "GitHubUnavailable",
     "LinkPolicy", "MemoryFiledRecord", "NothingToChange", "RedisFiledRecord", "RevertNeedsHuman",
     "ServerChange", "ServerLineNotFound", "edit_server",

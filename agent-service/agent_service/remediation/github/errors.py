@@ -37,6 +37,10 @@ class GitHubUnavailable(GitHubError):
     """5xx or a transport failure after the bounded retries."""
 
 
+class GitHubBusy(GitHubError):
+    """Another worker is filing the same thing for this incident right now: retry later."""
+
+
 class RevertNeedsHuman(GitHubError):
     """The commit cannot be reverted mechanically (base moved on one of its files, a huge tree)."""
 

@@ -13,10 +13,10 @@ revert or not at all), on top of the base branch's head — see docs/remediation
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import hashlib
-import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from agent_service.remediation.github import bodies
 from agent_service.remediation.github.client import GitHubClient, path_part
 from agent_service.remediation.github.errors import (
+    GitHubBusy,
     GitHubError,
     GitHubNotFound,
     GitHubRejected,
@@ -32,26 +33,19 @@ from agent_service.remediation.github.errors import (
     RevertNeedsHuman,
 )
 from agent_service.remediation.github.haproxy_config import ServerChange, edit_server
+from agent_service.remediation.github.names import (
+    ISSUE,
+    check_branch,
+    check_path,
+    check_sha,
+    config_names,
+    revert_names,
+    type_label,
+)
 from agent_service.remediation.github.record import FiledRecord, MemoryFiledRecord
 from agent_service.remediation.github.revert import ChangedFile, revert_entries, tree_of
 
-_SHA = re.compile(r"^[0-9a-f]{7,40}$")
-_BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 _ISSUE_PAGES = 5
-_TYPE_LABELS = {"issue": "report", "revert": "rollback", "config": "config"}
-
-
-def _check_path(path: str) -> None:
-    """A repository file path: no empty, `.` or `..` segment (a URL must not climb out of /contents/)."""
-    parts = path.split("/")
-    if not path or len(path) > 1000 or any(p in {"", ".", ".."} for p in parts) or \
-            any(ord(ch) < 32 or ch in "?#\\" for ch in path):
-        raise GitHubRejected(f"not a repository file path: {path[:50]!r}")
-
-
-def _type_label(kind: str) -> str:
-    """The label naming what was filed: `report` (the issue), `rollback`, `config`."""
-    return _TYPE_LABELS[kind.split("-", 1)[0]]
 
 
 class Filed(BaseModel):
@@ -71,19 +65,35 @@ class GitHubFiler:
         self._gh = client
         self._policy = policy
         self._record = record or MemoryFiledRecord()
+        self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def _exclusive(self, incident_id: int, kind: str) -> AsyncIterator[None]:
+        """One filing per incident and kind at a time: in this process (a lock: the second caller
+        then finds the record) and across workers (the record's claim: GitHubBusy, retry later)."""
+        async with self._locks.setdefault((incident_id, kind), asyncio.Lock()):
+            token = await self._record.claim(incident_id, kind)
+            if token is None:
+                raise GitHubBusy(f"incident {incident_id} {kind}: another worker is filing it")
+            try:
+                yield
+            finally:
+                await self._record.release(incident_id, kind, token)
 
     # --- issues ---------------------------------------------------------------------------------
 
     async def file_issue(self, incident_id: int, title: str, body_markdown: str,
                          labels: Sequence[str] = ()) -> Filed:
-        return await self._issue(incident_id, "issue", title, body_markdown, labels, note="")
+        async with self._exclusive(incident_id, ISSUE):
+            return await self._issue(incident_id, ISSUE, title, body_markdown, labels, note="")
 
     async def _issue(self, incident_id: int, kind: str, title: str, markdown: str,
                      labels: Sequence[str], *, note: str) -> Filed:
         known = await self._known(incident_id, kind) or await self._marked(incident_id, kind)
         if known:
             return await self._remember(incident_id, kind, known)
-        payload = {"title": bodies.safe_title(title), "labels": bodies.labels_for(_type_label(kind), list(labels)),
+        wanted = bodies.labels_for(type_label(kind), list(labels))
+        payload = {"title": bodies.safe_title(title), "labels": wanted,
                    "body": bodies.body(incident_id=incident_id, kind=kind, markdown=markdown, policy=self._policy, note=note)}
         try:
             issue = await self._gh.repo_call("POST", "/issues", json=payload)
@@ -93,7 +103,7 @@ class GitHubFiler:
             if found:
                 return await self._remember(incident_id, kind, found)
             issue = await self._gh.repo_call("POST", "/issues", json=payload)
-        await self._ensure_labels(issue, payload["labels"])
+        await self._ensure_labels(issue, wanted)
         return await self._remember(incident_id, kind, Filed(url=issue["html_url"], number=issue["number"],
                                                              kind="issue", note=note))
 
@@ -134,11 +144,14 @@ class GitHubFiler:
 
     async def open_revert_pr(self, incident_id: int, title: str, body: str, commit_sha: str,
                              base: str = "main", labels: Sequence[str] = ()) -> Filed:
-        sha = commit_sha.strip().lower()
-        if not _SHA.match(sha):
-            raise GitHubRejected(f"not a commit sha: {commit_sha[:50]!r}")
-        self._check_branch(base)
-        kind, branch = f"revert-{sha[:7]}", f"oncall/incident-{incident_id}-revert-{sha[:7]}"
+        sha = check_sha(commit_sha)
+        check_branch(base)
+        kind, branch = revert_names(incident_id, sha)
+        async with self._exclusive(incident_id, kind):
+            return await self._revert_pr(incident_id, kind, branch, title, body, sha, base, labels)
+
+    async def _revert_pr(self, incident_id: int, kind: str, branch: str, title: str, body: str, sha: str,
+                         base: str, labels: Sequence[str]) -> Filed:
         known = await self._known(incident_id, kind) or await self._pull_of(branch)
         if known:
             return await self._remember(incident_id, kind, known)
@@ -161,10 +174,15 @@ class GitHubFiler:
                              based_on: str | None = None) -> Filed:
         """A draft PR setting `path` to `new_content`. With `based_on` (the text the change was
         computed from), a base whose file differs by now gets an issue saying a human must look."""
-        self._check_branch(base)
-        _check_path(path)
-        digest = hashlib.sha256(f"{path}\0{new_content}".encode()).hexdigest()[:8]
-        kind, branch = f"config-{digest}", f"oncall/incident-{incident_id}-config-{digest}"
+        check_branch(base)
+        check_path(path)
+        kind, branch = config_names(incident_id, path, new_content)
+        async with self._exclusive(incident_id, kind):
+            return await self._config_pr(incident_id, kind, branch, title, body, path, new_content, base,
+                                         labels, based_on)
+
+    async def _config_pr(self, incident_id: int, kind: str, branch: str, title: str, body: str, path: str,
+                         new_content: str, base: str, labels: Sequence[str], based_on: str | None) -> Filed:
         known = await self._known(incident_id, kind) or await self._pull_of(branch)
         if known:
             return await self._remember(incident_id, kind, known)
@@ -192,7 +210,7 @@ class GitHubFiler:
                               labels: Sequence[str] = ()) -> Filed:
         """open_config_pr for one `server` line of the HAProxy config at `path` (GITHUB_HAPROXY_CONFIG_PATH);
         ServerLineNotFound when the line is not there exactly once."""
-        self._check_branch(base)
+        check_branch(base)
         current, _ = await self.read_text(path, base)
         proposed = edit_server(current, backend=backend, server=server, change=change)
         return await self.open_config_pr(incident_id, title, body, path, proposed, base=base, labels=labels,
@@ -200,7 +218,7 @@ class GitHubFiler:
 
     async def read_text(self, path: str, ref: str) -> tuple[str, str]:
         """The text of `path` at `ref` and its blob sha (to compute a change, or to replace it)."""
-        _check_path(path)
+        check_path(path)
         item = await self._gh.repo_call("GET", f"/contents/{path_part(path)}", params={"ref": ref})
         if not isinstance(item, dict) or item.get("type") != "file" or item.get("encoding") != "base64":
             raise GitHubRejected(f"{path} at {ref} is not a file the API returns inline")
@@ -220,7 +238,7 @@ class GitHubFiler:
             return await self._remember(incident_id, kind, found)
         filed = Filed(url=pull["html_url"], number=pull["number"], kind="pull_request")
         await self._gh.repo_call("POST", f"/issues/{pull['number']}/labels", idempotent=True,
-                                 json={"labels": bodies.labels_for(_type_label(kind), list(labels))})
+                                 json={"labels": bodies.labels_for(type_label(kind), list(labels))})
         return await self._remember(incident_id, kind, filed)
 
     async def _pull_of(self, branch: str) -> Filed | None:
@@ -266,11 +284,6 @@ class GitHubFiler:
         made = await self._gh.repo_call("POST", "/git/commits", idempotent=True,
                                         json={"message": message, "tree": tree["sha"], "parents": [base_sha]})
         return str(made["sha"])
-
-    @staticmethod
-    def _check_branch(name: str) -> None:
-        if not _BRANCH.match(name) or ".." in name or name.startswith("/") or name.endswith((".lock", "/")):
-            raise GitHubRejected(f"not a branch name: {name[:50]!r}")
 
 
 __all__ = ["Filed", "GitHubError", "GitHubFiler"]

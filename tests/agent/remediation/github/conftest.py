@@ -13,6 +13,7 @@ from tests.fakes.github_api import FakeGitHub, running_github
 def github() -> Iterator[FakeGitHub]:
     with running_github() as fake:
         yield fake
+    assert fake.problems == []  # every request carried the headers GitHub documents
 
 
 @pytest.fixture

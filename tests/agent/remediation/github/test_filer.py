@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 import redis.asyncio as aioredis
 
 from agent_service.remediation.github import (
+    GitHubAuthError,
+    GitHubBusy,
     GitHubClient,
     GitHubConfig,
     GitHubFiler,
+    GitHubForbidden,
     GitHubUnavailable,
     LinkPolicy,
     MemoryFiledRecord,
@@ -255,3 +261,51 @@ def test_config_from_the_environment() -> None:
     assert "ghp_x" not in repr(config)
     with pytest.raises(ValueError):
         GitHubConfig.from_env({"GITHUB_TOKEN": "t", "GITHUB_REPO": "no-slash"})
+
+
+async def test_concurrent_calls_in_one_process_file_one_issue(github: FakeGitHub, filer: GitHubFiler) -> None:
+    results = await asyncio.gather(*(filer.file_issue(7, "t", REPORT) for _ in range(4)))
+    assert {r.url for r in results} == {results[0].url}
+    assert sum(r.created for r in results) == 1 and len(github.repo.issues) == 1
+
+
+async def test_workers_sharing_redis_never_file_twice(github: FakeGitHub, client: GitHubClient, redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        policy = LinkPolicy(public_url=PUBLIC_URL)
+        workers = [GitHubFiler(client, policy=policy, record=RedisFiledRecord(redis)) for _ in range(3)]
+        outcomes = await asyncio.gather(*(w.file_issue(7, "t", REPORT) for w in workers), return_exceptions=True)
+        filed = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert all(isinstance(o, GitHubBusy) for o in outcomes if isinstance(o, BaseException))
+        assert len(github.repo.issues) == 1 and {f.url for f in filed} == {filed[0].url}
+        later = await workers[1].file_issue(7, "t", REPORT)  # the busy ones retry: the record answers
+        assert later.url == filed[0].url
+        assert await redis.exists("github:filing:7:issue") == 0  # the claim was released
+    finally:
+        await redis.aclose()
+
+
+async def test_a_failed_filing_releases_its_claim(github: FakeGitHub, client: GitHubClient, redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        filer = GitHubFiler(client, policy=LinkPolicy(public_url=PUBLIC_URL), record=RedisFiledRecord(redis))
+        github.fail("POST", "/issues", 502, times=2)
+        with pytest.raises(GitHubUnavailable):
+            await filer.file_issue(7, "t", REPORT)
+        assert (await filer.file_issue(7, "t", REPORT)).created
+    finally:
+        await redis.aclose()
+
+
+async def test_auth_and_permission_errors_reach_the_caller_typed_without_the_token(
+        github: FakeGitHub, filer: GitHubFiler, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    deploy, _ = seed(github)
+    github.fail("POST", "/pulls", 403, message="Resource not accessible by personal access token")
+    with pytest.raises(GitHubForbidden, match="POST /repos/acme/shop/pulls: 403 Resource not accessible"):
+        await filer.open_revert_pr(7, "Roll back", REPORT, deploy)
+    github.fail("GET", "/issues", 401, message="Bad credentials")
+    with pytest.raises(GitHubAuthError) as caught:
+        await filer.file_issue(8, "t", REPORT)
+    assert not github.calls_to("POST", "/issues")
+    assert caplog.records and github.token not in caplog.text and github.token not in repr(caught.value)
