@@ -89,17 +89,17 @@ class GitHubFiler:
 
     async def _issue(self, incident_id: int, kind: str, title: str, markdown: str,
                      labels: Sequence[str], *, note: str) -> Filed:
-        known = await self._known(incident_id, kind) or await self._marked(incident_id, kind)
+        wanted = bodies.labels_for(type_label(kind), list(labels))
+        known = await self._known(incident_id, kind) or await self._marked(incident_id, kind, wanted)
         if known:
             return await self._remember(incident_id, kind, known)
-        wanted = bodies.labels_for(type_label(kind), list(labels))
         payload = {"title": bodies.safe_title(title), "labels": wanted,
                    "body": bodies.body(incident_id=incident_id, kind=kind, markdown=markdown, policy=self._policy, note=note)}
         try:
             issue = await self._gh.repo_call("POST", "/issues", json=payload)
         except GitHubUnavailable:
             # GitHub may have created it before failing: look, and create only if it did not.
-            found = await self._marked(incident_id, kind)
+            found = await self._marked(incident_id, kind, wanted)
             if found:
                 return await self._remember(incident_id, kind, found)
             issue = await self._gh.repo_call("POST", "/issues", json=payload)
@@ -107,16 +107,17 @@ class GitHubFiler:
         return await self._remember(incident_id, kind, Filed(url=issue["html_url"], number=issue["number"],
                                                              kind="issue", note=note))
 
-    async def _marked(self, incident_id: int, kind: str) -> Filed | None:
-        """An issue or pull request of ours whose body carries the marker (newest first)."""
+    async def _marked(self, incident_id: int, kind: str, labels: list[str]) -> Filed | None:
+        """An issue or pull request of ours whose body opens with the marker (newest first), labelled."""
         mark = bodies.marker(incident_id, kind)
         for page in range(1, _ISSUE_PAGES + 1):
             items = await self._gh.repo_call("GET", "/issues", params={
                 "state": "all", "labels": bodies.BASE_LABELS[0], "sort": "created", "direction": "desc",
                 "per_page": 100, "page": page})
             for item in items:
-                if mark in (item.get("body") or ""):
+                if (item.get("body") or "").startswith(mark):  # only ours: report text cannot open a body
                     is_pull = "pull_request" in item
+                    await self._ensure_labels(item, labels)
                     return Filed(url=item["html_url"], number=item["number"], created=False,
                                  kind="pull_request" if is_pull else "issue")
             if len(items) < 100:
@@ -152,15 +153,13 @@ class GitHubFiler:
 
     async def _revert_pr(self, incident_id: int, kind: str, branch: str, title: str, body: str, sha: str,
                          base: str, labels: Sequence[str]) -> Filed:
-        known = await self._known(incident_id, kind) or await self._pull_of(branch)
+        known = await self._known(incident_id, kind) or await self._pull_of(branch, kind, labels)
         if known:
             return await self._remember(incident_id, kind, known)
         commit = await self._gh.repo_call("GET", f"/commits/{sha}")
         try:
-            head = await self._branch_head(branch)
-            if head is None:
-                head = await self._revert_commit(commit, base, incident_id)
-                await self._create_branch(branch, head)
+            if await self._branch_head(branch) is None:  # else left by an earlier attempt: reused
+                await self._create_branch(branch, await self._revert_commit(commit, base, incident_id))
         except RevertNeedsHuman as why:
             note = (f"**The revert of {commit['sha'][:7]} needs a human**: {bodies.safe_markdown(why.reason, self._policy)}. "
                     "No pull request was opened.")
@@ -183,7 +182,7 @@ class GitHubFiler:
 
     async def _config_pr(self, incident_id: int, kind: str, branch: str, title: str, body: str, path: str,
                          new_content: str, base: str, labels: Sequence[str], based_on: str | None) -> Filed:
-        known = await self._known(incident_id, kind) or await self._pull_of(branch)
+        known = await self._known(incident_id, kind) or await self._pull_of(branch, kind, labels)
         if known:
             return await self._remember(incident_id, kind, known)
         base_sha = await self._branch_head(base)
@@ -232,20 +231,22 @@ class GitHubFiler:
             pull = await self._gh.repo_call("POST", "/pulls", json=payload)
         except (GitHubUnavailable, GitHubRejected):
             # 5xx after GitHub acted, or 422 "A pull request already exists": the branch's PR is ours.
-            found = await self._pull_of(branch)
+            found = await self._pull_of(branch, kind, labels)
             if not found:
                 raise
             return await self._remember(incident_id, kind, found)
+        await self._ensure_labels(pull, bodies.labels_for(type_label(kind), list(labels)))
         filed = Filed(url=pull["html_url"], number=pull["number"], kind="pull_request")
-        await self._gh.repo_call("POST", f"/issues/{pull['number']}/labels", idempotent=True,
-                                 json={"labels": bodies.labels_for(type_label(kind), list(labels))})
         return await self._remember(incident_id, kind, filed)
 
-    async def _pull_of(self, branch: str) -> Filed | None:
+    async def _pull_of(self, branch: str, kind: str, labels: Sequence[str]) -> Filed | None:
+        """The pull request of `branch` (open or closed) when there is one, labelled as it should be:
+        an earlier attempt may have stopped between opening it and labelling it."""
         pulls = await self._gh.repo_call("GET", "/pulls", params={
             "head": f"{self._gh.config.owner}:{branch}", "state": "all", "per_page": 10})
         if not pulls:
             return None
+        await self._ensure_labels(pulls[0], bodies.labels_for(type_label(kind), list(labels)))
         return Filed(url=pulls[0]["html_url"], number=pulls[0]["number"], kind="pull_request", created=False)
 
     async def _branch_head(self, branch: str) -> str | None:

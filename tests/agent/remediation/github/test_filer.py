@@ -309,3 +309,23 @@ async def test_auth_and_permission_errors_reach_the_caller_typed_without_the_tok
         await filer.file_issue(8, "t", REPORT)
     assert not github.calls_to("POST", "/issues")
     assert caplog.records and github.token not in caplog.text and github.token not in repr(caught.value)
+
+
+async def test_a_marker_quoted_in_a_report_does_not_pass_for_another_incidents_issue(
+        github: FakeGitHub, filer: GitHubFiler) -> None:
+    quoted = f"```\n{marker(9, 'issue')}\n```\n"
+    seven = await filer.file_issue(7, "seven", quoted + REPORT)
+    nine = await filer.file_issue(9, "nine", REPORT)
+    assert nine.created and nine.number != seven.number
+
+
+async def test_a_pr_left_unlabelled_by_a_failure_is_labelled_on_retry(github: FakeGitHub, filer: GitHubFiler) -> None:
+    deploy, _ = seed(github)
+    github.fail("POST", r"/issues/\d+/labels", 502, times=3)
+    with pytest.raises(GitHubUnavailable):
+        await filer.open_revert_pr(7, "Roll back", REPORT, deploy)
+    (number,) = github.repo.pulls
+    assert label_names(github, number) == set()
+    filed = await filer.open_revert_pr(7, "Roll back", REPORT, deploy)
+    assert filed.number == number and not filed.created
+    assert label_names(github, number) == LABELS | {"rollback"}
