@@ -1,7 +1,8 @@
 """A small GitHub REST client (httpx.AsyncClient) with the headers GitHub documents and bounded retries.
 
 Headers on every request ("Getting started with the REST API"): `Accept: application/vnd.github+json`,
-`X-GitHub-Api-Version: 2022-11-28`, `Authorization: Bearer <GITHUB_TOKEN>`.
+`X-GitHub-Api-Version: 2022-11-28`, `Authorization: Bearer <GITHUB_TOKEN>`, and a `User-Agent`
+(GitHub refuses requests without one).
 
 Retries ("Rate limits for the REST API", "Best practices"), at most `max_attempts` in all:
 - 429, or 403 carrying a rate-limit sign (`retry-after`, `x-ratelimit-remaining: 0`, a message
@@ -125,7 +126,8 @@ class GitHubClient:
     async def __aenter__(self) -> GitHubClient:
         return self
 
-    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
