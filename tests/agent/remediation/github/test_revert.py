@@ -55,3 +55,11 @@ def test_tree_of_keeps_blobs_and_their_modes() -> None:
     listing = {"tree": [{"path": "bin", "mode": "040000", "type": "tree", "sha": "d"},
                         {"path": "bin/run", "mode": "100755", "type": "blob", "sha": "r", "size": 3}]}
     assert tree_of(listing) == {"bin/run": TreeEntry(path="bin/run", mode="100755", type="blob", sha="r")}
+
+
+def test_the_parents_mode_comes_back_with_its_content() -> None:
+    files = [ChangedFile(filename="run.sh", status="modified")]
+    parent = {"run.sh": TreeEntry(path="run.sh", mode="100755", type="blob", sha="old")}
+    commit = {"run.sh": TreeEntry(path="run.sh", mode="100644", type="blob", sha="new")}
+    assert revert_entries(files=files, parent=parent, commit=commit, base=dict(commit)) == [
+        {"path": "run.sh", "mode": "100755", "type": "blob", "sha": "old"}]
