@@ -1,14 +1,17 @@
-"""Titles, labels and bodies of what the copilot files on GitHub (pure).
+r"""Titles, labels and bodies of what the copilot files on GitHub (pure).
 
 A body is the incident report markdown (its outside text already escaped by `report/escape.py`),
 made safe for GitHub, where markdown does more than in a terminal:
 - links: only to GitHub's own hosts (github.com, *.github.com, *.githubusercontent.com, the API's
   host) and to PUBLIC_URL. Any other markdown link keeps its text and loses its target; any other
-  bare URL (GitHub links those by itself) is shown in a code span, readable and not clickable;
-- raw HTML is shown as text (`<` → `&lt;`), so no `<a>`, `<img>` or comment comes from outside —
-  in particular no forged marker of another incident;
-- `@name`, `org/repo#12` and `#12` go into code spans: a report must not page GitHub users or
-  write cross-references into other issues (`#12` in a report is an incident, not an issue);
+  bare URL (GitHub links those by itself) is defanged the way security reports do it —
+  `hxxps://host/…`, `www\[.\]host` — readable, never clickable, whatever backticks surround it;
+- raw HTML is shown as text (`<` → `&lt;`, and `&` → `&amp;` where it would start an entity such
+  as `&#64;`), so no `<a>`, `<img>` or comment comes from outside — in particular no forged marker
+  of another incident;
+- `@name` and `#12` / `org/repo#12` get a zero-width space after `@` / `#` (U+200B): they read the
+  same, but GitHub neither notifies the user nor writes a cross-reference into another issue
+  (`#12` in a report is an incident, not an issue);
 - fenced code blocks are left as they are (GitHub links nothing inside them).
 The hidden marker `<!-- oncall-copilot incident=N kind=K -->` opens every body: it is how a retried
 call finds what an earlier attempt filed.
@@ -24,13 +27,18 @@ MAX_BODY = 60_000  # GitHub refuses bodies over 65,536 characters
 MAX_LABEL = 50
 BASE_LABELS = ("oncall-copilot", "incident")
 
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")
 _MD_LINK = re.compile(r"(!?)(?<!\\)\[((?:\\.|[^\]\\])*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _REF_DEF = re.compile(r"^ {0,3}(?<!\\)\[[^\]]+\]:\s*<?(\S+?)>?(\s.*)?$")
-_BARE_URL = re.compile(r"(?<![\w/`])(?:https?://|www\.)[^\s<>`]+", re.IGNORECASE)
+# A URL ends where another could start: `https://ok/*https://evil` is two, judged one by one.
+_BARE_URL = re.compile(r"(?:(?:https?|ftp)://|www\.)(?:(?!(?:https?|ftp)://|www\.)[^\s<>`\x00])+", re.IGNORECASE)
 _HTML = re.compile(r"(?<!\\)<(?=[A-Za-z/!?])")
-_MENTION = re.compile(r"(?<![\w@`/\\])@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9_.-]+)?")
-_REFERENCE = re.compile(r"(?<![\w`&/\\])(?:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?#\d+\b")
+_ENTITY = re.compile(r"(?<!\\)&(?=#\d+;|#[xX][0-9A-Fa-f]+;|[A-Za-z][A-Za-z0-9]{1,31};)")  # `&#64;` is an @
+_MENTION = re.compile(r"(?<![A-Za-z0-9@/])@(?=[A-Za-z0-9])")
+_REFERENCE = re.compile(r"(?<![A-Za-z0-9&])((?:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?)#(?=\d)")
+_ZWSP = "\u200b"
+_SCHEME = re.compile(r"(https?|ftp)://", re.IGNORECASE)
+_WWW = re.compile(r"www\.", re.IGNORECASE)
 _TRAILING = ".,;:!?)]'\""
 
 
@@ -53,6 +61,19 @@ def labels_for(kind: str, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
     return out
 
 
+def _quiet(text: str) -> str:
+    """No mention, no issue reference: a zero-width space after `@` / `#`."""
+    text = _MENTION.sub("@" + _ZWSP, text)
+    return _REFERENCE.sub(lambda m: m.group(1) + "#" + _ZWSP, text)
+
+
+def defang(url: str) -> str:
+    """`https://evil.example/x` → `hxxps://evil.example/x`, `www.evil.example` → `www\\[.\\]evil.example`
+    (every one inside it too: `https://a/?u=https://b`)."""
+    url = _SCHEME.sub(lambda m: m.group(1).lower().replace("t", "x") + "://", url)
+    return _WWW.sub(r"www\\[.\\]", url)
+
+
 class LinkPolicy:
     """Which URLs a body may link to: GitHub's own and PUBLIC_URL."""
 
@@ -63,54 +84,70 @@ class LinkPolicy:
     def allows(self, url: str) -> bool:
         if url == self.public_url or url.startswith(self.public_url + "/"):
             return True
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:  # `https://[x`: not a URL anyone can follow
+            return False
         if parts.scheme != "https":
             return False
-        host = (parts.hostname or "").lower()
         return host in {"github.com", self.api_host} or host.endswith((".github.com", ".githubusercontent.com"))
 
     def _bare(self, match: re.Match[str]) -> str:
         url = match.group(0)
         cut = len(url.rstrip(_TRAILING))
         url, tail = url[:cut], url[cut:]
-        return (url if self.allows(url) else f"`{url}`") + tail
+        return (url if self.allows(url) else defang(url)) + tail
 
     def _link(self, match: re.Match[str]) -> str:
-        bang, text, url = match.groups()
+        bang, label, url = match.groups()
+        label = self._text(label)
         if self.allows(url):
-            return match.group(0)
-        return f"{text} (link removed)" if not bang else f"{text or 'image'} (image removed)"
+            return f"{bang}[{label}]({url})"
+        return f"{label} (link removed)" if not bang else f"{label or 'image'} (image removed)"
+
+    def _text(self, text: str) -> str:
+        """Plain text of a line (or of a link's label): URLs defanged, then HTML shown as text."""
+        text = _ENTITY.sub("&amp;", text)
+        return _quiet(_HTML.sub("&lt;", _BARE_URL.sub(self._bare, text)))
 
     def line(self, text: str) -> str:
+        # An escaped backslash (`\\`) escapes nothing after it: hold the pairs aside while the
+        # patterns look for unescaped `[`, `<`, `@` and `#`.
+        text = text.replace("\\\\", "\x01")
         ref = _REF_DEF.match(text)
-        if ref and not self.allows(ref.group(1)):
+        if ref and not self.allows(ref.group(1).replace("\x01", "\\")):
             return "(link definition removed)"
-        text = _HTML.sub("&lt;", text)
-        # Links first: their targets become placeholders so the bare-URL pass leaves them alone.
+        # Links first, as placeholders: their targets are judged whole, their labels as text.
         kept: list[str] = []
 
         def hold(match: re.Match[str]) -> str:
             kept.append(self._link(match))
             return f"\x00{len(kept) - 1}\x00"
 
-        text = _MD_LINK.sub(hold, text)
-        text = _BARE_URL.sub(self._bare, text)
-        text = _MENTION.sub(lambda m: f"`{m.group(0)}`", text)
-        text = _REFERENCE.sub(lambda m: f"`{m.group(0)}`", text)
-        return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
+        text = self._text(_MD_LINK.sub(hold, text))
+        text = re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
+        return text.replace("\x01", "\\\\")
 
 
 def safe_markdown(markdown: str, policy: LinkPolicy) -> str:
     out: list[str] = []
-    fenced = False
-    for line in markdown.replace("\x00", "").splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
+    fence = ""  # the open fence's run of ``` or ~~~, while inside one
+    for line in markdown.replace("\x00", "").replace("\x01", "").splitlines():
+        if fence:
+            closing = line.strip()
+            if closing.startswith(fence) and set(closing) == {fence[0]} and line[: len(line) - len(line.lstrip())].count(" ") < 4:
+                fence = ""
+            out.append(line)
+            continue
+        opening = _FENCE_OPEN.match(line)
+        if opening:
+            fence = opening.group(1)
             out.append(line)
         else:
-            out.append(line if fenced else policy.line(line))
-    if fenced:
-        out.append("```")  # an unterminated fence would swallow the footer
+            out.append(policy.line(line))
+    if fence:
+        out.append(fence)  # an unterminated fence would swallow the footer
     return "\n".join(out)
 
 

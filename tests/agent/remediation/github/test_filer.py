@@ -58,7 +58,7 @@ async def test_an_issue_is_filed_labelled_and_safe(github: FakeGitHub, filer: Gi
     issue = github.repo.issues[filed.number]
     assert issue["labels"] == ["oncall-copilot", "incident", "report", "be_app"]
     assert issue["body"].startswith(marker(7, "issue"))
-    assert "evil.example" not in issue["body"] and "`@alice`" in issue["body"]
+    assert "evil.example" not in issue["body"] and "@\u200balice" in issue["body"]
     assert f"{PUBLIC_URL}/console/incidents/7" in issue["body"]
 
 
