@@ -47,8 +47,9 @@ def marker(incident_id: int, kind: str) -> str:
 
 
 def safe_title(title: str) -> str:
+    """One line of at most 200 characters, without mentions or issue references."""
     flat = " ".join(title.split()) or "oncall-copilot"
-    return flat if len(flat) <= MAX_TITLE else flat[: MAX_TITLE - 1].rstrip() + "…"
+    return quiet(flat if len(flat) <= MAX_TITLE else flat[: MAX_TITLE - 1].rstrip() + "…")
 
 
 def labels_for(kind: str, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
@@ -61,7 +62,7 @@ def labels_for(kind: str, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
     return out
 
 
-def _quiet(text: str) -> str:
+def quiet(text: str) -> str:
     """No mention, no issue reference: a zero-width space after `@` / `#`."""
     text = _MENTION.sub("@" + _ZWSP, text)
     return _REFERENCE.sub(lambda m: m.group(1) + "#" + _ZWSP, text)
@@ -109,7 +110,7 @@ class LinkPolicy:
     def _text(self, text: str) -> str:
         """Plain text of a line (or of a link's label): URLs defanged, then HTML shown as text."""
         text = _ENTITY.sub("&amp;", text)
-        return _quiet(_HTML.sub("&lt;", _BARE_URL.sub(self._bare, text)))
+        return quiet(_HTML.sub("&lt;", _BARE_URL.sub(self._bare, text)))
 
     def line(self, text: str) -> str:
         # An escaped backslash (`\\`) escapes nothing after it: hold the pairs aside while the

@@ -279,7 +279,8 @@ class GitHubFiler:
         entries = revert_entries(files=files, parent=trees[0], commit=trees[1], base=trees[2])
         tree = await self._gh.repo_call("POST", "/git/trees", json={"base_tree": base_tree, "tree": entries},
                                         idempotent=True)
-        subject = " ".join(str(commit["commit"].get("message", "")).split("\n", 1)[0].split())[:60]
+        # The original subject, quietened: a "Fixes #12" in it must not close #12 when the revert merges.
+        subject = bodies.quiet(" ".join(str(commit["commit"].get("message", "")).split("\n", 1)[0].split())[:60])
         message = (f"Revert \"{subject}\"\n\nThis reverts commit {commit['sha']}.\n"
                    f"Proposed by oncall-copilot for incident {incident_id}.")
         made = await self._gh.repo_call("POST", "/git/commits", idempotent=True,

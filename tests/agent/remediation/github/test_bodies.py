@@ -70,6 +70,7 @@ def test_a_huge_report_is_cut_under_githubs_limit() -> None:
 
 def test_titles_and_labels() -> None:
     assert safe_title("  be_app\n 5xx  ") == "be_app 5xx"
+    assert safe_title("Fixes #12 for @bob") == "Fixes #\u200b12 for @\u200bbob"
     assert len(safe_title("x" * 500)) == 200
     assert labels_for("rollback", ["Incident", "be,app", "y" * 80]) == [
         "oncall-copilot", "incident", "rollback", "be app", "y" * 50]

@@ -41,7 +41,7 @@ def seed(github: FakeGitHub) -> tuple[str, str]:
     github.commit_files("main", {"app/config.py": "POOL = 10\n", "old.txt": "kept\n", "README.md": "v1\n",
                                  "haproxy/haproxy.cfg": CONFIG}, "initial")
     deploy = github.commit_files("main", {"app/config.py": "POOL = 1\n", "new.txt": "added\n", "old.txt": None},
-                                 "Shrink the pool")
+                                 "Shrink the pool, fixes #1 (@bob)")
     github.commit_files("main", {"README.md": "v2\n"}, "docs")
     return deploy, github.repo.refs["heads/main"]
 
@@ -129,7 +129,9 @@ async def test_the_revert_pr_puts_back_the_parents_content_on_top_of_base(
     assert reverted == {**before, "README.md": "v2\n"}
     head = github.repo.refs[f"heads/{branch}"]
     assert github.repo.commits[head]["parents"] == [base_head]
-    assert f"This reverts commit {deploy}." in github.repo.commits[head]["message"]
+    message = github.repo.commits[head]["message"]
+    assert message.startswith('Revert "Shrink the pool, fixes #\u200b1 (@\u200bbob)"\n\nThis reverts commit ')
+    assert f"This reverts commit {deploy}." in message
 
     assert [c.body["ref"] for c in github.calls_to("POST", "/git/refs")] == [f"refs/heads/{branch}"]
     assert len(github.calls_to("POST", "/git/commits")) == 1
