@@ -1,7 +1,7 @@
 """Edit one `server` line of an HAProxy configuration text (pure), for a config pull request.
 
 Only the named server line of the named `backend` (or `listen`) section changes, and on it only
-the `weight`/`maxconn` values and the `disabled` keyword; every other byte — comments, spacing,
+the `weight`/`maxconn` values and the `disabled` keyword (dropping an `enabled`); every other byte — comments, spacing,
 line endings, the order of the other options — stays as it was. A server line that is not
 found (or found twice) is refused: a pull request that patches the wrong place is worse than none.
 """
@@ -61,6 +61,8 @@ def _edit(line: str, change: ServerChange) -> str:
         options = _set_value(options, "maxconn", change.maxconn)
     if change.disabled is not None:
         options = _set_flag(options, "disabled", change.disabled)
+        if change.disabled:
+            options = _set_flag(options, "enabled", False)  # `enabled` after `disabled` would win
     options = prefix + options
     if options != stripped and comment and not pad:
         pad = " "

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import subprocess  # nosec B404 - the real haproxy binary checks the edited config
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agent_service.remediation.github import ServerChange, ServerLineNotFound, edit_server
 from tests.agent.remediation.github.helpers import CONFIG, changed_lines
+from tests.support.binaries import require_binary
 
 
 def test_weight_of_one_server_is_a_one_line_diff() -> None:
@@ -65,3 +69,23 @@ def test_only_the_server_line_ever_changes(before: list[str], after: list[str], 
     edited = edit_server(text, backend="be_app", server="app1", change=ServerChange(weight=weight))
     assert changed_lines(text, edited) == ["-    server app1 127.0.0.1:1 check",
                                            f"+    server app1 127.0.0.1:1 check weight {weight}"]
+
+
+def test_disabling_drops_an_explicit_enabled() -> None:
+    text = "backend be_app\n    server a 10.0.0.1:80 enabled check\n"
+    after = edit_server(text, backend="be_app", server="a", change=ServerChange(disabled=True))
+    assert after == "backend be_app\n    server a 10.0.0.1:80 check disabled\n"
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("change", [ServerChange(weight=0), ServerChange(maxconn=5, disabled=True),
+                                    ServerChange(disabled=False, weight=256)])
+def test_the_edited_config_is_valid_for_the_real_haproxy(tmp_path: Path, change: ServerChange) -> None:
+    haproxy = require_binary("haproxy")
+    config = tmp_path / "haproxy.cfg"
+    for server in ("app1", "app2", "app3"):
+        config.write_text(edit_server(CONFIG, backend="be_app", server=server, change=change))
+        checked = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, checked.stderr
+    config.write_text(CONFIG.replace("weight 100", "weight 300"))  # and the check does refuse a bad one
+    assert subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, timeout=30).returncode != 0
