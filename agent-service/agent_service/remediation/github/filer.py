@@ -188,15 +188,17 @@ class GitHubFiler:
         base_sha = await self._branch_head(base)
         if base_sha is None:
             raise GitHubNotFound(f"base branch {base} not found")
-        current, _ = await self.read_text(path, base_sha)
+        current, blob = await self.read_text(path, base_sha)
         if based_on is not None and current != based_on:
             note = f"**{bodies.safe_markdown(path, self._policy)} changed on `{base}` since this change was proposed**: a human must apply it. No pull request was opened."
             return await self._issue(incident_id, kind, title, body, labels, note=note)
         if current == new_content:
             raise NothingToChange(f"{path} on {base} already has the proposed content")
+        on_branch = current  # a new branch starts at base_sha: no read of it just after creating it
         if await self._branch_head(branch) is None:
             await self._create_branch(branch, base_sha)
-        on_branch, blob = await self.read_text(path, branch)
+        else:  # left by an earlier attempt, which may have written the file already
+            on_branch, blob = await self.read_text(path, branch)
         if on_branch != new_content:
             await self._gh.repo_call("PUT", f"/contents/{path_part(path)}", json={
                 "message": f"oncall-copilot: {bodies.safe_title(title)}\n\nProposed for incident {incident_id}.",

@@ -331,3 +331,15 @@ async def test_a_pr_left_unlabelled_by_a_failure_is_labelled_on_retry(github: Fa
     filed = await filer.open_revert_pr(7, "Roll back", REPORT, deploy)
     assert filed.number == number and not filed.created
     assert label_names(github, number) == LABELS | {"rollback"}
+
+
+async def test_a_config_pr_resumes_from_a_branch_already_written(github: FakeGitHub, filer: GitHubFiler) -> None:
+    seed(github)
+    current, _ = await filer.read_text("haproxy/haproxy.cfg", "main")
+    proposed = edit_server(current, backend="be_app", server="app3", change=ServerChange(disabled=True))
+    github.fail("POST", "/pulls", 502, times=3)
+    with pytest.raises(GitHubUnavailable):
+        await filer.open_config_pr(7, "Drain app3", REPORT, "haproxy/haproxy.cfg", proposed)
+    filed = await filer.open_config_pr(7, "Drain app3", REPORT, "haproxy/haproxy.cfg", proposed)
+    assert len(github.calls_to("PUT", "/contents/.+")) == 1 and len(github.calls_to("POST", "/git/refs")) == 1
+    assert github.files_at(github.repo.pulls[filed.number]["head"])["haproxy/haproxy.cfg"] == proposed
