@@ -93,6 +93,18 @@ def _not_server_time(case: Case, b: ScopeData, seen: str, numbers: dict[str, flo
     return []
 
 
+def _servers_in_time(case: Case, b: ScopeData, tr: Timer) -> bool:
+    """The servers answer in time: server time `Tr` within the thresholds, or (for a backend whose
+    work is slow by nature) no slower than in its own healthy-enough baseline."""
+    th = case.limits.latency
+    if level(*_p(tr), th) == "ok":
+        return True
+    before = b.before.tr
+    if before is None or before.p95 is None or tr.p95 is None or b.before.requests < case.min_requests_of(b):
+        return False
+    return tr.p95 < th.rise_factor * before.p95 and (tr.p99 or 0) < th.rise_factor * (before.p99 or before.p95)
+
+
 def _downgrade(sev: Level, timing: Timing) -> Level:
     return "warning" if sev == "critical" and timing.recovered else sev
 
@@ -130,7 +142,7 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
     queued = now.share(now.server_queued)
     held = now.share(now.ended("P", "T"))
     retried = now.share(max(now.retried, now.redispatches))
-    if tr is not None and level(*_p(tr), th) == "ok":
+    if tr is not None and _servers_in_time(case, b, tr):
         # The servers answer in time: the rest of Ta is waiting, connecting or the client.
         if queued >= sat.queue_warning_pct or (not held and (now.tw_mean or 0) >= th.p95_warning_ms / 4):
             return [Hypothesis(
@@ -192,12 +204,18 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
             support=(f"{why} against p95 {ms(before.p95)} before", "clear onset against a healthy baseline"),
             against=("all servers are slow: not one bad server", "no queueing: not overload"),
             numbers={**numbers, "baseline_p95_ms": before.p95 or 0.0}, timing=timing)]
-    standing = base_ok and level(before.p95, before.p99, th) != "ok"
+    slow_before = base_ok and level(before.p95, before.p99, th) != "ok"
+    rose = slow_before and basis.p95 is not None and before.p95 and basis.p95 >= th.rise_factor * before.p95
+    history = ""
+    if rose:
+        history = (f" It was already slow in the baseline (p95 {ms(before.p95)}, p99 {ms(before.p99)}) and is "
+                   f"{num(round(basis.p95 / before.p95, 1))}× slower now.")  # type: ignore[operator]
+    elif slow_before:
+        history = (f" It was already slow in the baseline (p95 {ms(before.p95)}, p99 {ms(before.p99)}): a standing "
+                   f"slowness, not a new one.")
     return [Hypothesis(
         "slow_upstream", "latency", sev, b, headline="slow servers",
-        sentence=(f"{b.name} is slow: {seen}; the {why}."
-                  + (f" It was already slow in the baseline (p95 {ms(before.p95)}, p99 {ms(before.p99)}): a standing "
-                     f"slowness, not a new one." if standing else "")),
+        sentence=f"{b.name} is slow: {seen}; the {why}." + history,
         recommendation=(f"Look at what {b.name}'s servers wait on (a database or downstream dependency, CPU, GC): "
                         f"every server is slow, so the cause is shared."),
         support=(why,), against=("all servers are slow: not one bad server",),

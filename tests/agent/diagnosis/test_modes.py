@@ -170,3 +170,14 @@ def test_a_site_drop_carried_by_one_frontend_is_told_on_that_frontend() -> None:
     )
     drops = [h for h in diagnose(case(raw)).problems if h.mode == "traffic_drop"]
     assert [(h.scope.kind, h.scope.name, h.severity) for h in drops] == [("frontend", "fe-us", "warning")]
+
+
+def test_slow_by_nature_servers_no_slower_than_before_leave_the_rise_to_the_queue() -> None:
+    """A PDF renderer's servers take 1.7 s at p95, as in their baseline; users now wait 7 s
+    because requests queue: queueing, not "every server is slow"."""
+    now = stats(3000, ta=(3000, 7100, 9000), tr=(1500, 1700, 2000), queued=1200, tw=4000)
+    before = stats(18000, ta=(1500, 1720, 2000), tr=(1500, 1700, 2000))
+    raw = answer(_site(now, before), scope("backend", "pdf", now, before))
+    latency = diagnose(case(raw)).of("latency")
+    assert [h.mode for h in latency] == ["overloaded_queueing"]
+    assert "its servers answer in time" in latency[0].sentence
