@@ -35,6 +35,15 @@ class Group:
         return worst(h.severity for h in self.items)
 
     @property
+    def headline(self) -> str:
+        """The root's headline; a regression that shows in both latency and errors says both."""
+        root = self.root
+        if root.mode == "regression" and {h.specialist for h in self.items if h.mode == "regression"} >= {
+                "latency", "errors"}:
+            return "regression: slower and failing"
+        return root.headline
+
+    @property
     def named(self) -> str:
         root = self.root
         return f"{self.subject} ({root.server})" if root.server and root.server not in self.subject else self.subject
@@ -112,11 +121,11 @@ def tell(diagnosis: Diagnosis, findings: Sequence[Finding], context: AnalysisCon
         calm = ", ".join(f.specialist for f in done)
         lines.append(f"The {calm} specialists found their signals normal against the baseline and the thresholds.")
     else:
-        named = [f"{g.named} — {g.root.headline}" for g in gs[:MAX_TITLE_GROUPS]]
+        named = [f"{g.named} — {g.headline}" for g in gs[:MAX_TITLE_GROUPS]]
         more = f" and {len(gs) - MAX_TITLE_GROUPS} more" if len(gs) > MAX_TITLE_GROUPS else ""
         title = f"{overall.capitalize()}: " + "; ".join(named) + more
         if len(gs) > 1:
-            lines.append(f"{len(gs)} separate problems: " + "; ".join(f"{g.named} ({g.root.headline})" for g in gs) + ".")
+            lines.append(f"{len(gs)} separate problems: " + "; ".join(f"{g.named} ({g.headline})" for g in gs) + ".")
         lines += [_group_story(g) for g in gs]
     notes = _distinct([h for h in diagnosis.hypotheses if h.severity == "ok"])[:3]
     if notes:

@@ -181,3 +181,17 @@ def test_slow_by_nature_servers_no_slower_than_before_leave_the_rise_to_the_queu
     latency = diagnose(case(raw)).of("latency")
     assert [h.mode for h in latency] == ["overloaded_queueing"]
     assert "its servers answer in time" in latency[0].sentence
+
+
+def test_a_release_that_slows_and_fails_a_backend_says_both_in_the_title() -> None:
+    now = stats(3000, e5=270, codes={500: 270}, ta=(300, 900, 1500), tr=(290, 880, 1450))
+    before = stats(18000, ta=(60, 150, 260), tr=(55, 140, 250))
+    site_now = [300.0] * 10
+    raw = answer(_site(now, before),
+                 scope("backend", "orders", now, before, now_minutes=site_now,
+                       now_cols={"errors_5xx": [0, 0, 0, 0, 54, 54, 54, 54, 54, 0],
+                                 "ta_mean_ms": [60, 60, 60, 60, 400, 400, 400, 400, 400, 400],
+                                 "tr_mean_ms": [55, 55, 55, 55, 390, 390, 390, 390, 390, 390]}))
+    d = diagnose(case(raw))
+    assert {h.specialist for h in d.problems if h.mode == "regression"} == {"latency", "errors"}
+    assert "orders — regression: slower and failing" in tell(d, DONE, None).title
