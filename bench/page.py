@@ -124,8 +124,8 @@ async def _serve_one(case: Case, clock: Clock, rng: random.Random,
         await asyncio.sleep(reply.delay_s)
         writer.write(f"HTTP/1.1 {reply.status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".encode())
         await writer.drain()
-    except ConnectionError:
-        pass
+    except (ConnectionError, asyncio.CancelledError):
+        pass  # the client went away, or the run is over (an answer still sleeping is dropped)
     finally:
         writer.close()
 
