@@ -141,12 +141,12 @@ async def start_servers(clock: Clock, cases: tuple[Case, ...] = CASES) -> tuple[
                 lambda r, w, c=case, g=rng: _serve_one(c, clock, g, r, w), "127.0.0.1", 0)
             ports[case.backend].append(server.sockets[0].getsockname()[1])
             if case.fault == "nosrv" or (case.fault == "refuse" and index == 0):
-                stoppers.append(_stop_at(server, clock.fault_at))
+                stoppers.append(_stop_at(server, clock))
     return ports, stoppers
 
 
-async def _stop_at(server: asyncio.base_events.Server, moment: float) -> None:
-    await asyncio.sleep(max(0.0, moment - time.monotonic()))
+async def _stop_at(server: asyncio.Server, clock: Clock) -> None:
+    await asyncio.sleep(max(0.0, clock.fault_at - time.monotonic()))  # read once the run has started
     server.close()  # stops listening: new connections are refused
 
 
