@@ -40,7 +40,6 @@ async def test_one_minute_of_5xx_is_a_critical_finding_naming_the_backend(ingest
     feed(ingestion, scenario(Phase("be_api", FAULT_MINUTE, failing(0.2, 500))))
     report = await first_analysis(ingestion, "High5xxRate")
     errors = finding(report, "errors")
-    print(report.title, "|", errors.summary, "|", report.diagnosis, "|", report.recommendations)
     assert errors.severity == "critical", errors.summary
     assert "be_api" in errors.summary and "5xx" in errors.summary
     assert "too few to judge" not in text(report)
@@ -51,7 +50,6 @@ async def test_one_minute_of_a_tenfold_slowdown_is_a_latency_finding(ingestion: 
     feed(ingestion, scenario(Phase("be_api", FAULT_MINUTE, slower(10))))
     report = await first_analysis(ingestion, "HighP99Latency")
     latency = finding(report, "latency")
-    print(report.title, "|", latency.summary, "|", report.diagnosis, "|", report.recommendations)
     assert latency.severity in ("warning", "critical"), latency.summary
     assert "be_api" in latency.summary
     assert "too few to judge" not in text(report)
