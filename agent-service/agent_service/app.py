@@ -32,6 +32,7 @@ from agent_service.events.tool import GetChangesTool
 from agent_service.incidents.analysis import IncidentAnalysis
 from agent_service.incidents.config import ServiceConfig
 from agent_service.incidents.escalation import EscalationPolicy
+from agent_service.incidents.followup import FollowUpPolicy
 from agent_service.incidents.handoff import TextWriter
 from agent_service.incidents.impact import BadThresholds
 from agent_service.incidents.intake import AlertIntake
@@ -208,7 +209,8 @@ def create_app(
                                                  token=settings.ingestion_read_token))
         reports = ReportStore(client, ttl_s=settings.report_ttl_s)
         escalation = escalation_policy(settings)
-        store = IncidentStore(client, escalation=escalation)
+        store = IncidentStore(client, escalation=escalation,
+                              follow_up=FollowUpPolicy(after_s=settings.follow_up_analysis_s))
         memory = IncidentMemory(store)
         events = EventStore(client, retention_s=settings.events_retention_s, cap=settings.events_max)
         prometheus = build_prometheus(settings)

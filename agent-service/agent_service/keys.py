@@ -23,6 +23,7 @@ INCIDENTS_RESOLVED = "incidents:resolved"  # zset id → resolved_at (memory of 
 INCIDENTS_PENDING = "incidents:pending"  # set of ids with actions not carried out yet
 INCIDENTS_RETRY_AT = "incidents:retry_at"  # zset id → when its backing-off notification is due
 INCIDENTS_ESCALATION_DUE = "incidents:escalation_due"  # zset id → when its next escalation step is due
+INCIDENTS_FOLLOW_UP_DUE = "incidents:follow_up_due"  # zset id → when its follow-up analysis is due
 # The list indexes (incidents/listing.py), written in the same MULTI as the incident itself:
 INCIDENTS_SUMMARIES = "incidents:summaries"  # hash id → IncidentSummary JSON (what a list page shows)
 

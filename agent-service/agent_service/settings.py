@@ -105,6 +105,9 @@ class Settings(ServiceSettings):
     # of ESCALATION_TO (`;` between steps, `,` between a step's addresses; unset = no escalation).
     escalate_after_s: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)
     escalation_to: str = Field(default="", max_length=4000)
+    # --- Follow-up analysis (incidents/followup.py, issue 21): seconds after an incident's first
+    # report to analyse it once more and send that as an `updated` notification (0 = never).
+    follow_up_analysis_s: float = Field(default=300.0, ge=0, le=24 * 3600)
 
     # --- Change events (agent_service/events): POST /events, GET /events, get_changes ---
     github_webhook_secret: str | None = None  # unset: POST /integrations/github/webhook is 404

@@ -11,6 +11,7 @@ from agent_service.diagnosis.errors import error_hypotheses
 from agent_service.diagnosis.fmt import ms, num
 from agent_service.diagnosis.hypothesis import Hypothesis, Level, ranked, worst
 from agent_service.diagnosis.latency import latency_hypotheses
+from agent_service.diagnosis.onset import recent_error_onsets
 from agent_service.diagnosis.saturation import saturation_hypotheses
 from agent_service.diagnosis.traffic import traffic_hypotheses
 from agent_service.models import SpecialistName
@@ -44,6 +45,8 @@ def diagnose(case: Case, specialists: tuple[SpecialistName, ...] = tuple(CATALOG
     for name in specialists:
         found += CATALOGUE[name](case)
     found += [h for h in small_samples(case) if h.specialist in specialists]
+    if "errors" in specialists:
+        found += recent_error_onsets(case)  # a fast page: the fault is only the window's last minutes
     found = [tie(h, case) for h in found]  # a regression: the change before its onset, or none
     return Diagnosis(case, tuple(ranked(found)))
 

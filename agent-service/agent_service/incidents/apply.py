@@ -10,6 +10,8 @@ Decisions, also documented in docs/post-mortems/README.md:
   a human decided it was over, so a later firing is a new event worth its own post-mortem).
 - group status resolved (all its alerts resolved) → MITIGATED + `mitigated` notification;
   RESOLVED stays a human decision (or the AUTO_RESOLVE_QUIET_MINUTES quiet period).
+- new alerts joining an incident analysed once (a fast page, about a minute of data) → the
+  follow-up analysis runs now, before their `updated` notification (incidents/followup.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from agent_service.incidents import followup
 from agent_service.incidents.webhook import Alert, WebhookPayload
 from agent_service.incidents.lifecycle import transition
 from agent_service.incidents.models import (
@@ -172,8 +175,12 @@ def apply_delivery(incident: Incident, payload: WebhookPayload, *, entry_id: str
             incident.pending.append(PendingAction(kind="notify", event="updated", cause_seq=event.seq,
                                                   key=idempotency_key(incident.id, "updated", entry_id)))
         elif incident.status != IncidentStatus.RESOLVED:
-            incident.pending.append(PendingAction(kind="notify", event="updated", cause_seq=incident.timeline[-1].seq,
-                                                  key=idempotency_key(incident.id, "updated", entry_id)))
+            if followup.wants_follow_up(incident):
+                followup.start(incident, now=now, why="new alerts joined the group")  # its `updated` carries them
+            else:
+                incident.pending.append(PendingAction(kind="notify", event="updated",
+                                                      cause_seq=incident.timeline[-1].seq,
+                                                      key=idempotency_key(incident.id, "updated", entry_id)))
     elif payload.status == "resolved" and incident.status in (IncidentStatus.OPEN, IncidentStatus.INVESTIGATING):
         event = transition(incident, IncidentStatus.MITIGATED, actor=ACTOR, at=now,
                            reason="all alerts of the group resolved")

@@ -102,6 +102,7 @@ class Incident(BaseModel):
     acknowledged_by: str | None = None  # who took it: the first to acknowledge keeps it (incidents/ack.py)
     escalation_step: int = 0  # escalation steps already paged (incidents/escalation.py)
     escalated_at: datetime | None = None  # when the last of them was
+    followed_up_at: datetime | None = None  # when the follow-up analysis started (incidents/followup.py)
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
     root_cause: str | None = None

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from agent_service.incidents.ack import record_ack
 from agent_service.incidents.analysis import IncidentAnalysis
+from agent_service.incidents import followup
 from agent_service.incidents.escalation import EscalationPolicy, claim_step
 from agent_service.incidents.config import ServiceConfig
 from agent_service.incidents.lifecycle import acknowledge, now_utc, transition
@@ -159,6 +160,22 @@ class IncidentService:
                 log.warning("incident %s: escalation step %s paged", incident_id, step)
                 paged.append(incident_id)
         return paged
+
+    async def follow_up_due(self, now: datetime | None = None) -> list[int]:
+        """Start every due follow-up analysis (one WATCH/MULTI update each: it runs once whoever
+        claims it); returns the incidents that got one, whose analysis and update are then drained."""
+        now = now or now_utc()
+        started: list[int] = []
+        for incident_id in await self.store.follow_ups_due(now.timestamp()):
+            try:
+                _, claimed = await self.store.update(
+                    incident_id, partial(followup.claim, policy=self.store.follow_up, now=now))
+            except IncidentNotFound:
+                continue
+            if claimed:
+                log.info("incident %s: follow-up analysis started", incident_id)
+                started.append(incident_id)
+        return started
 
     async def auto_resolve(self, now: datetime | None = None) -> list[int]:
         """RESOLVED after AUTO_RESOLVE_QUIET_MINUTES in MITIGATED without the group firing again."""

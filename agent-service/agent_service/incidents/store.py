@@ -16,6 +16,7 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
+from agent_service.incidents import followup
 from agent_service.incidents.escalation import EscalationPolicy, due_at
 from agent_service.incidents.listing import IncidentLists, index_for_list
 from agent_service.incidents.models import Incident, IncidentStatus
@@ -24,6 +25,7 @@ from agent_service.keys import (
     INCIDENT_SEQ,
     INCIDENTS_BY_CREATED,
     INCIDENTS_ESCALATION_DUE,
+    INCIDENTS_FOLLOW_UP_DUE,
     INCIDENTS_MITIGATED,
     INCIDENTS_OPEN,
     INCIDENTS_PENDING,
@@ -51,9 +53,11 @@ def _text(raw: bytes | str | None) -> str | None:
 
 
 class IncidentStore:
-    def __init__(self, redis: aioredis.Redis, *, escalation: EscalationPolicy | None = None) -> None:
+    def __init__(self, redis: aioredis.Redis, *, escalation: EscalationPolicy | None = None,
+                 follow_up: followup.FollowUpPolicy | None = None) -> None:
         self.redis = redis
         self.escalation = escalation or EscalationPolicy()
+        self.follow_up = follow_up or followup.FollowUpPolicy()
 
     async def next_id(self) -> int:
         return int(await self.redis.incr(INCIDENT_SEQ))
@@ -117,6 +121,11 @@ class IncidentStore:
             pipe.zadd(INCIDENTS_ESCALATION_DUE, {member: escalation.timestamp()})
         else:
             pipe.zrem(INCIDENTS_ESCALATION_DUE, member)
+        follow_up = followup.due_at(incident, self.follow_up)
+        if follow_up is not None:
+            pipe.zadd(INCIDENTS_FOLLOW_UP_DUE, {member: follow_up.timestamp()})
+        else:
+            pipe.zrem(INCIDENTS_FOLLOW_UP_DUE, member)
         if incident.pending:
             pipe.sadd(INCIDENTS_PENDING, member)
         else:
@@ -158,6 +167,11 @@ class IncidentStore:
     async def retries_due(self, timestamp: float, limit: int = 100) -> list[int]:
         """Incidents whose backing-off notification is due at `timestamp` (epoch seconds)."""
         ids = await self.redis.zrangebyscore(INCIDENTS_RETRY_AT, "-inf", timestamp, start=0, num=limit)
+        return [int(_text(i) or 0) for i in ids]
+
+    async def follow_ups_due(self, timestamp: float, limit: int = 100) -> list[int]:
+        """Incidents whose follow-up analysis is due at `timestamp` (claimed with followup.claim)."""
+        ids = await self.redis.zrangebyscore(INCIDENTS_FOLLOW_UP_DUE, "-inf", timestamp, start=0, num=limit)
         return [int(_text(i) or 0) for i in ids]
 
     async def escalations_due(self, timestamp: float, limit: int = 100) -> list[int]:

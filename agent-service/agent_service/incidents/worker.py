@@ -275,6 +275,10 @@ class AlertWorker:
         if self.escalation.enabled:
             for incident_id in await self.service.escalate_due(self.escalation, now_utc()):
                 self.spawn_drain(incident_id)
+        # Follow-up analyses due (incidents/followup.py): claimed atomically, then drained.
+        if self.service.store.follow_up.enabled:
+            for incident_id in await self.service.follow_up_due(now_utc()):
+                self.spawn_drain(incident_id)
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_housekeeping < self.config.housekeeping_s:
             return
