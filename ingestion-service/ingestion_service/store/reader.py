@@ -1,14 +1,20 @@
-"""Read scope-minutes back: one pipelined round trip for any number of (scope, minute)."""
+"""Read scope-minutes back: one pipelined round trip for any number of (scope, minute).
+
+READ_NAMED and READ_SPAN merge a scope's minutes inside one script call, with keys of several hash
+tags; on Redis Cluster (several slots) each minute is its own call and the minutes are merged
+here, by the same rules (sums added, maxima kept, buckets added). The cluster pipeline sends each
+master its calls on one connection, the masters in parallel.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import redis.asyncio as aioredis
 
 from ingestion_service.signals.aggregate import TR_KINDS
 from ingestion_service.sketch import ZERO_KEY
 from ingestion_service.store import keys
+from ingestion_service.store.client import Store, is_cluster
 from ingestion_service.store.scripts import READ_NAMED, READ_SCOPE, READ_SPAN
 
 
@@ -44,7 +50,7 @@ def _decode(raw: list[list[bytes]] | dict[bytes, bytes]) -> MinuteData:
 
 
 async def read_minutes(
-    redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int], *, buckets: bool = True
+    redis: Store, scopes: list[tuple[str, str]], minutes: list[int], *, buckets: bool = True
 ) -> dict[tuple[str, str], list[MinuteData]]:
     """For each (kind, name) the data of each minute (epoch seconds of minute starts), in order.
     `buckets=False` reads only the counters hash (no latency histogram): cheaper."""
@@ -80,7 +86,7 @@ class NamedWindow:
 
 
 async def names_and_active_minutes(
-    redis: aioredis.Redis, kinds: list[str], minutes: list[int]
+    redis: Store, kinds: list[str], minutes: list[int]
 ) -> tuple[list[list[str]], list[int]]:
     """The names of each kind, and the minutes holding any data (one round trip). Every
     scope-minute written also wrote the site's, with the same TTL, so a minute without a site
@@ -97,7 +103,7 @@ async def names_and_active_minutes(
 
 
 async def read_named(
-    redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int], *,
+    redis: Store, scopes: list[tuple[str, str]], minutes: list[int], *,
     counts_only: frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[tuple[str, str], NamedWindow]:
     """Requests, 5xx, retries, redispatches, client aborts, (except for `counts_only` scopes) Ta
@@ -106,18 +112,38 @@ async def read_named(
     out = {s: NamedWindow(tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
     if not scopes or not minutes:
         return out
+    per_minute = is_cluster(redis)
     async with redis.pipeline(transaction=False) as pipe:
         for scope in scopes:
             counters = [keys.counters_key(scope[0], scope[1], m // 60) for m in minutes]
-            pipe.eval(READ_NAMED, len(counters), *counters, ZERO_KEY, int(scope not in counts_only),
-                      int(scope[0] in TR_KINDS))
+            for group in _calls(counters, per_minute):
+                pipe.eval(READ_NAMED, len(group), *group, ZERO_KEY, int(scope not in counts_only),
+                          int(scope[0] in TR_KINDS))
         raw = await pipe.execute()
-    for scope, (n, e5, packed, rt, rd, ca, packed_tr) in zip(scopes, raw):
-        tr = _pairs(packed_tr)
+    step = len(minutes) if per_minute else 1
+    for i, scope in enumerate(scopes):
+        n = e5 = rt = rd = ca = 0
+        ta: dict[int, int] = {}
+        tr: dict[int, int] = {}
+        for part_n, part_e5, packed, part_rt, part_rd, part_ca, packed_tr in raw[i * step:(i + 1) * step]:
+            n, e5, rt = n + int(part_n), e5 + int(part_e5), rt + int(part_rt)
+            rd, ca = rd + int(part_rd), ca + int(part_ca)
+            _add(ta, _pairs(packed))
+            _add(tr, _pairs(packed_tr))
         out[scope] = NamedWindow(
-            int(n), int(e5), _pairs(packed), int(rt), int(rd), int(ca),
-            {keys.sketch_key_of(i): c for i, c in tr.items()} if scope[0] in TR_KINDS else None)
+            n, e5, ta, rt, rd, ca,
+            {keys.sketch_key_of(k): c for k, c in tr.items()} if scope[0] in TR_KINDS else None)
     return out
+
+
+def _calls(counters: list[str], per_minute: bool) -> list[list[str]]:
+    """The KEYS of each script call: one call for the whole window, or (cluster) one per minute."""
+    return [[c] for c in counters] if per_minute else [counters]
+
+
+def _add(acc: dict[int, int], more: dict[int, int]) -> None:
+    for k, c in more.items():
+        acc[k] = acc.get(k, 0) + c
 
 
 def _pairs(packed: bytes | str) -> dict[int, int]:
@@ -125,12 +151,12 @@ def _pairs(packed: bytes | str) -> dict[int, int]:
     return dict(zip(map(int, parts[0::2]), map(int, parts[1::2])))
 
 
-async def read_packed(redis: aioredis.Redis, scope: tuple[str, str], minutes: list[int]) -> dict[int, int]:
+async def read_packed(redis: Store, scope: tuple[str, str], minutes: list[int]) -> dict[int, int]:
     """The Tr sketch of one scope merged over `minutes` (empty for kinds keeping none)."""
     return (await read_named(redis, [scope], minutes, counts_only=frozenset([scope])))[scope].tr_buckets or {}
 
 
-async def names(redis: aioredis.Redis, kind: str) -> list[str]:
+async def names(redis: Store, kind: str) -> list[str]:
     return sorted(_text(n) for n in await redis.smembers(keys.names_key(kind)))
 
 
@@ -151,7 +177,7 @@ def _named_pairs(packed: bytes | str) -> dict[str, int]:
     return dict(zip(parts[0::2], map(int, parts[1::2])))
 
 
-async def read_spans(redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int],
+async def read_spans(redis: Store, scopes: list[tuple[str, str]], minutes: list[int],
                      columns: tuple[str, ...], *,
                      without_ta: frozenset[tuple[str, str]] = frozenset()) -> dict[tuple[str, str], SpanData]:
     """Each scope's SpanData over `minutes` (one script call per scope, all in one round trip);
@@ -159,17 +185,35 @@ async def read_spans(redis: aioredis.Redis, scopes: list[tuple[str, str]], minut
     if not scopes or not minutes:
         return {s: SpanData(minutes=[[0] * (len(columns) + 1) for _ in minutes],
                             tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
+    per_minute = is_cluster(redis)
     async with redis.pipeline(transaction=False) as pipe:
         for kind, name in scopes:
             counters = [keys.counters_key(kind, name, m // 60) for m in minutes]
-            pipe.eval(READ_SPAN, len(counters), *counters, ZERO_KEY, int((kind, name) not in without_ta),
-                      int(kind in TR_KINDS), *columns)
+            for group in _calls(counters, per_minute):
+                pipe.eval(READ_SPAN, len(group), *group, ZERO_KEY, int((kind, name) not in without_ta),
+                          int(kind in TR_KINDS), *columns)
+            # every call answers {sums, maxima, columns of its minutes, Ta buckets, Tr}
         raw = await pipe.execute()
     out = {}
     width = len(columns) + 1
-    for scope, (sums, maxima, cols, ta, tr) in zip(scopes, raw):
-        values = list(map(int, cols.split()))
-        out[scope] = SpanData(
-            _named_pairs(sums), _named_pairs(maxima), [values[i:i + width] for i in range(0, len(values), width)],
-            _pairs(ta), {keys.sketch_key_of(i): c for i, c in _pairs(tr).items()} if scope[0] in TR_KINDS else None)
+    step = len(minutes) if per_minute else 1
+    for i, scope in enumerate(scopes):
+        out[scope] = _merge_spans(raw[i * step:(i + 1) * step], width, keeps_tr=scope[0] in TR_KINDS)
     return out
+
+
+def _merge_spans(parts: Sequence[Sequence[bytes | str]], width: int, *, keeps_tr: bool) -> SpanData:
+    data = SpanData(tr_buckets={} if keeps_tr else None)
+    tr: dict[int, int] = {}
+    for sums, maxima, cols, ta, packed_tr in parts:
+        for f, v in _named_pairs(sums).items():
+            data.sums[f] = data.sums.get(f, 0) + v
+        for f, v in _named_pairs(maxima).items():
+            data.maxima[f] = max(v, data.maxima.get(f, v))
+        values = list(map(int, cols.split()))
+        data.minutes.extend(values[i:i + width] for i in range(0, len(values), width))
+        _add(data.buckets, _pairs(ta))
+        _add(tr, _pairs(packed_tr))
+    if keeps_tr:
+        data.tr_buckets = {keys.sketch_key_of(i): c for i, c in tr.items()}
+    return data
