@@ -62,14 +62,8 @@ class RedisClusterProcesses:
 
     def start(self) -> RedisClusterProcesses:
         for port in self.ports:
-            node_dir = self.dir / str(port)
-            node_dir.mkdir()
-            self.procs[port] = subprocess.Popen(
-                [self.server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
-                 "--save", "", "--appendonly", "no", "--protected-mode", "yes",
-                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                 "--cluster-node-timeout", str(NODE_TIMEOUT_MS)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            (self.dir / str(port)).mkdir()
+            self._spawn(port)
         for port in self.ports:
             wait_for_port(port)
         subprocess.run(
@@ -78,6 +72,21 @@ class RedisClusterProcesses:
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
         self.wait_healthy()
         return self
+
+    def _spawn(self, port: int) -> None:
+        self.procs[port] = subprocess.Popen(
+            [self.server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.dir / str(port)),
+             "--save", "", "--appendonly", "no", "--protected-mode", "yes",
+             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+             "--cluster-node-timeout", str(NODE_TIMEOUT_MS)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def restart(self, port: int) -> None:
+        """A killed node back on its port with its nodes.conf: it rejoins (a replica of the node
+        that took its slots) and resyncs; returns once the cluster is healthy again."""
+        self._spawn(port)
+        wait_for_port(port)
+        self.wait_healthy()
 
     def node(self, port: int) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
