@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["ingestion", "agent", "alerts", "incidents", "notifier", "load"]
+BENCHES = ["ingestion", "agent", "alerts", "incidents", "notifier", "load", "cluster"]
 
 
 def main(argv: list[str]) -> int:

@@ -8,8 +8,12 @@ master its calls on one connection, the masters in parallel.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import NoScriptError
 
 from ingestion_service.signals.aggregate import TR_KINDS
 from ingestion_service.sketch import ZERO_KEY
@@ -56,14 +60,15 @@ async def read_minutes(
     `buckets=False` reads only the counters hash (no latency histogram): cheaper."""
     if not scopes or not minutes:
         return {s: [] for s in scopes}
-    async with redis.pipeline(transaction=False) as pipe:
-        for kind, name in scopes:
-            for m in minutes:
-                if buckets:
-                    pipe.eval(READ_SCOPE, 1, keys.counters_key(kind, name, m // 60))
-                else:
+    if buckets:
+        raw = await _script_calls(redis, READ_SCOPE, [
+            (1, keys.counters_key(kind, name, m // 60)) for kind, name in scopes for m in minutes])
+    else:
+        async with redis.pipeline(transaction=False) as pipe:
+            for kind, name in scopes:
+                for m in minutes:
                     pipe.hgetall(keys.counters_key(kind, name, m // 60))
-        raw = await pipe.execute()
+            raw = await pipe.execute()
     out: dict[tuple[str, str], list[MinuteData]] = {}
     it = iter(raw)
     for scope in scopes:
@@ -108,19 +113,25 @@ async def read_named(
 ) -> dict[tuple[str, str], NamedWindow]:
     """Requests, 5xx, retries, redispatches, client aborts, (except for `counts_only` scopes) Ta
     latency buckets and (for the kinds keeping one) the Tr sketch of each scope summed over
-    `minutes`, merged inside Redis (one script call per scope, all in one round trip)."""
+    `minutes`, merged inside Redis (one script call per scope, all in one round trip; on a cluster
+    one per scope-minute, merged here)."""
     out = {s: NamedWindow(tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
     if not scopes or not minutes:
         return out
-    per_minute = is_cluster(redis)
-    async with redis.pipeline(transaction=False) as pipe:
-        for scope in scopes:
-            counters = [keys.counters_key(scope[0], scope[1], m // 60) for m in minutes]
-            for group in _calls(counters, per_minute):
-                pipe.eval(READ_NAMED, len(group), *group, ZERO_KEY, int(scope not in counts_only),
-                          int(scope[0] in TR_KINDS))
-        raw = await pipe.execute()
-    step = len(minutes) if per_minute else 1
+
+    def argv(scope: tuple[str, str]) -> tuple[int, int, int]:
+        return ZERO_KEY, int(scope not in counts_only), int(scope[0] in TR_KINDS)
+
+    if is_cluster(redis):  # one call per scope-minute holding data (the slots differ)
+        present = await _present(redis, minutes)
+        raw = await _script_calls(redis, READ_NAMED, [
+            (1, keys.counters_key(scope[0], scope[1], m // 60), *argv(scope)) for scope in scopes for m in present])
+        step = len(present)
+    else:
+        raw = await _script_calls(redis, READ_NAMED, [
+            (len(minutes), *(keys.counters_key(scope[0], scope[1], m // 60) for m in minutes), *argv(scope))
+            for scope in scopes])
+        step = 1
     for i, scope in enumerate(scopes):
         n = e5 = rt = rd = ca = 0
         ta: dict[int, int] = {}
@@ -136,9 +147,33 @@ async def read_named(
     return out
 
 
-def _calls(counters: list[str], per_minute: bool) -> list[list[str]]:
-    """The KEYS of each script call: one call for the whole window, or (cluster) one per minute."""
-    return [[c] for c in counters] if per_minute else [counters]
+async def _present(redis: Store, minutes: list[int]) -> list[int]:
+    return (await names_and_active_minutes(redis, [], minutes))[1]
+
+
+async def _script_calls(redis: Store, script: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Script calls (numkeys, *keys, *argv each) in one round trip: EVAL on a standalone server (a
+    call per scope); EVALSHA on a cluster, whose many small calls (one per minute) would carry far
+    more script than keys otherwise. A master that answers NOSCRIPT (the first read, or a replica
+    promoted since) gets the script loaded into every master, and the calls are sent once more."""
+    if not is_cluster(redis):
+        async with redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.eval(script, *call)
+            return list(await pipe.execute())
+    sha = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
+    for attempt in range(2):
+        async with redis.pipeline(transaction=False) as pipe:
+            for call in calls:  # the method is blocked on cluster pipelines, the command is routed by key
+                pipe.execute_command("EVALSHA", sha, *call)
+            raw = list(await pipe.execute(raise_on_error=False))
+        if attempt or not any(isinstance(r, NoScriptError) for r in raw):
+            break
+        await redis.script_load(script)
+    for outcome in raw:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return raw
 
 
 def _add(acc: dict[int, int], more: dict[int, int]) -> None:
@@ -185,27 +220,38 @@ async def read_spans(redis: Store, scopes: list[tuple[str, str]], minutes: list[
     if not scopes or not minutes:
         return {s: SpanData(minutes=[[0] * (len(columns) + 1) for _ in minutes],
                             tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
-    per_minute = is_cluster(redis)
-    async with redis.pipeline(transaction=False) as pipe:
-        for kind, name in scopes:
-            counters = [keys.counters_key(kind, name, m // 60) for m in minutes]
-            for group in _calls(counters, per_minute):
-                pipe.eval(READ_SPAN, len(group), *group, ZERO_KEY, int((kind, name) not in without_ta),
-                          int(kind in TR_KINDS), *columns)
-            # every call answers {sums, maxima, columns of its minutes, Ta buckets, Tr}
-        raw = await pipe.execute()
-    out = {}
+
+    def argv(kind: str, name: str) -> tuple[Any, ...]:
+        return ZERO_KEY, int((kind, name) not in without_ta), int(kind in TR_KINDS), *columns
+
     width = len(columns) + 1
-    step = len(minutes) if per_minute else 1
-    for i, scope in enumerate(scopes):
-        out[scope] = _merge_spans(raw[i * step:(i + 1) * step], width, keeps_tr=scope[0] in TR_KINDS)
-    return out
+    # every call answers {sums, maxima, the columns of its minutes, Ta buckets, Tr}
+    if is_cluster(redis):  # one call per scope-minute holding data (the slots differ)
+        present = await _present(redis, minutes)
+        raw = await _script_calls(redis, READ_SPAN, [
+            (1, keys.counters_key(kind, name, m // 60), *argv(kind, name)) for kind, name in scopes for m in present])
+        step, held = len(present), set(present)
+        out = {}
+        for i, scope in enumerate(scopes):
+            parts = iter(raw[i * step:(i + 1) * step])
+            out[scope] = _merge_spans([next(parts) if m in held else None for m in minutes], width,
+                                      keeps_tr=scope[0] in TR_KINDS)
+        return out
+    raw = await _script_calls(redis, READ_SPAN, [
+        (len(minutes), *(keys.counters_key(kind, name, m // 60) for m in minutes), *argv(kind, name))
+        for kind, name in scopes])
+    return {scope: _merge_spans([part], width, keeps_tr=scope[0] in TR_KINDS) for scope, part in zip(scopes, raw)}
 
 
-def _merge_spans(parts: Sequence[Sequence[bytes | str]], width: int, *, keeps_tr: bool) -> SpanData:
+def _merge_spans(parts: Sequence[Sequence[bytes | str] | None], width: int, *, keeps_tr: bool) -> SpanData:
+    """Calls' answers in minute order merged; None: a minute without data (not read)."""
     data = SpanData(tr_buckets={} if keeps_tr else None)
     tr: dict[int, int] = {}
-    for sums, maxima, cols, ta, packed_tr in parts:
+    for part in parts:
+        if part is None:
+            data.minutes.append([0] * width)
+            continue
+        sums, maxima, cols, ta, packed_tr = part
         for f, v in _named_pairs(sums).items():
             data.sums[f] = data.sums.get(f, 0) + v
         for f, v in _named_pairs(maxima).items():
