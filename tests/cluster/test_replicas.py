@@ -140,5 +140,9 @@ def test_a_master_killed_mid_ingestion_loses_no_acknowledged_line(
     assert sum(a["answered_503"] for a in acked) > 0, "the failover never hit a request"
     assert victim not in fresh_cluster.master_ports()
     assert _total(urls[0]) == _total(urls[1]) == batches * size  # every batch exactly once
+    # the read scripts (EVALSHA) on the promoted master, which had none loaded: NOSCRIPT, loaded, read
+    rows = httpx.get(urls[0] + "/metrics/backends", params={"window": "1h", "end": END}, timeout=30).json()
+    wanted = {f"be{b}": sum(batch(i, size).count(f" be{b}/") for i in range(batches)) for b in range(3)}
+    assert {row["name"]: row["requests"] for row in rows["backends"]} == wanted
     for url in urls:
         assert httpx.get(url + "/health/ready").status_code == 200
