@@ -128,7 +128,7 @@ async def by_name(redis: Store, window: Window, kind: str, only: str | None) -> 
     if kind == BACKEND:
         data, servers = await _backends_and_servers(redis, names, known[1], minutes)
     else:
-        data, servers = await reader.read_named(redis, [(kind, n) for n in names], minutes), {}
+        data, servers = await reader.read_named(redis, [(kind, n) for n in names], minutes, active=True), {}
     rows = []
     for name in names:
         row = _named_row(name, data[(kind, name)])
@@ -156,7 +156,7 @@ async def by_pair(redis: Store, window: Window, kind: str, only: str | None,
     scopes = [pair(n) for n in names]
     own = [(kind, n) for n in names]
     data = await reader.read_named(redis, scopes + [(other, across)] + own, minutes,
-                                   counts_only=frozenset(scopes + [(other, across)]))
+                                   counts_only=frozenset(scopes + [(other, across)]), active=True)
     rows = []
     for name in names:
         part, whole = data[pair(name)], data[(kind, name)]
@@ -180,7 +180,7 @@ async def _backends_and_servers(
     servers' requests add up to the backend's, the backend's latency buckets are their sum and need
     not be read. They do not when some servers were counted under `__other__` (over the server name
     cap; such servers belong to no single backend and are left out of `servers`): then the
-    backend's own buckets are read in a second round trip."""
+    backend's own buckets are read in a second round trip. `minutes`: those holding data."""
     per_backend: dict[str, list[str]] = {n: [] for n in names}
     for full in server_names:
         backend, slash, _server = full.partition("/")
@@ -188,7 +188,7 @@ async def _backends_and_servers(
             per_backend[backend].append(full)
     backend_scopes = [(BACKEND, n) for n in names]
     data = await reader.read_named(redis, backend_scopes + [(SERVER, f) for g in per_backend.values() for f in g],
-                                   minutes, counts_only=frozenset(backend_scopes))
+                                   minutes, counts_only=frozenset(backend_scopes), active=True)
     servers = {n: {full: data[(SERVER, full)] for full in per_backend[n]} for n in names}
     incomplete = []
     for name in names:
@@ -203,7 +203,7 @@ async def _backends_and_servers(
                 merged[k] = merged.get(k, 0) + c
         total.buckets = merged
     if incomplete:
-        data.update(await reader.read_named(redis, incomplete, minutes))
+        data.update(await reader.read_named(redis, incomplete, minutes, active=True))
     return data, servers
 
 

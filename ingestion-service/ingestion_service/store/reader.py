@@ -109,12 +109,13 @@ async def names_and_active_minutes(
 
 async def read_named(
     redis: Store, scopes: list[tuple[str, str]], minutes: list[int], *,
-    counts_only: frozenset[tuple[str, str]] = frozenset(),
+    counts_only: frozenset[tuple[str, str]] = frozenset(), active: bool = False,
 ) -> dict[tuple[str, str], NamedWindow]:
     """Requests, 5xx, retries, redispatches, client aborts, (except for `counts_only` scopes) Ta
     latency buckets and (for the kinds keeping one) the Tr sketch of each scope summed over
     `minutes`, merged inside Redis (one script call per scope, all in one round trip; on a cluster
-    one per scope-minute, merged here)."""
+    one per scope-minute holding data, merged here; `active`: the minutes come from
+    `names_and_active_minutes`, all hold data, not checked again)."""
     out = {s: NamedWindow(tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
     if not scopes or not minutes:
         return out
@@ -123,7 +124,7 @@ async def read_named(
         return ZERO_KEY, int(scope not in counts_only), int(scope[0] in TR_KINDS)
 
     if is_cluster(redis):  # one call per scope-minute holding data (the slots differ)
-        present = await _present(redis, minutes)
+        present = minutes if active else await _present(redis, minutes)
         raw = await _script_calls(redis, READ_NAMED, [
             (1, keys.counters_key(scope[0], scope[1], m // 60), *argv(scope)) for scope in scopes for m in present])
         step = len(present)
