@@ -61,16 +61,21 @@ class RedisClusterProcesses:
         return ",".join(f"redis://127.0.0.1:{p}" for p in self.ports)
 
     def start(self) -> RedisClusterProcesses:
-        for port in self.ports:
-            (self.dir / str(port)).mkdir()
-            self._spawn(port)
-        for port in self.ports:
-            wait_for_port(port)
-        subprocess.run(
-            [self.cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
-             "--cluster-replicas", "1", "--cluster-yes"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
-        self.wait_healthy()
+        """Returns once the cluster is healthy; a failure on the way stops what was started."""
+        try:
+            for port in self.ports:
+                (self.dir / str(port)).mkdir()
+                self._spawn(port)
+            for port in self.ports:
+                wait_for_port(port)
+            subprocess.run(
+                [self.cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
+                 "--cluster-replicas", "1", "--cluster-yes"],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _spawn(self, port: int) -> None:
