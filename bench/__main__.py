@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["ingestion", "agent", "alerts", "incidents", "notifier", "load"]
+BENCHES = ["ingestion", "agent", "alerts", "incidents", "notifier", "load", "cluster"]
 # Run only when named (`make bench BENCH_ARGS=page`): the real chain with production timers, ~11-16 min.
 ON_REQUEST = ["page"]
 

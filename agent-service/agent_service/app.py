@@ -58,6 +58,7 @@ from agent_service.runbooks.index import KnowledgeIndex
 from agent_service.runbooks.tool import SearchRunbooksTool
 from agent_service.rules.rules_engine import limits_from
 from agent_service.settings import Settings
+from agent_service.state_redis import open_state_redis
 from agent_service.tools.base import Tool
 from agent_service.tools.prometheus import prometheus_tools
 
@@ -198,7 +199,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("agent-service engine: %s", the_engine.kind)
-        client = redis or aioredis.Redis.from_url(settings.redis_url)
+        client = redis or open_state_redis(settings.redis_url)  # standalone only: docs/cluster.md
         try:
             await migrate_keys(client)
             await backfill_list_indexes(client)

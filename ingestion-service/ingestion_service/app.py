@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
+import redis.exceptions as rex
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
@@ -25,16 +25,18 @@ from ingestion_service.metrics import IngestMetrics
 from ingestion_service.parse_pool import start_pool
 from ingestion_service.queries.window import InvalidQuery
 from ingestion_service.settings import Settings
+from ingestion_service.store.client import Store, is_cluster, open_store, server_info
+from ingestion_service.store.cluster_writer import Durability
 from ingestion_service.syslog_udp import SyslogListener
 
 log = logging.getLogger(__name__)
 REDIS_GAUGE_SECONDS = 5.0
 
 
-async def _refresh_redis_gauges(client: aioredis.Redis, metrics: IngestMetrics) -> None:
+async def _refresh_redis_gauges(client: Store, metrics: IngestMetrics) -> None:
     while True:
         try:
-            info = await client.info("memory")
+            info = await server_info(client, "memory")
             metrics.redis_used.set(int(info.get("used_memory", 0)))
             metrics.redis_max.set(int(info.get("maxmemory", 0)))
             metrics.redis_up.set(1)
@@ -44,7 +46,7 @@ async def _refresh_redis_gauges(client: aioredis.Redis, metrics: IngestMetrics) 
         await asyncio.sleep(REDIS_GAUGE_SECONDS)
 
 
-def create_app(settings: Settings, *, redis: aioredis.Redis | None = None,
+def create_app(settings: Settings, *, redis: Store | None = None,
                clock: Callable[[], float] = time.time) -> FastAPI:
     """`clock` (wall time) decides the name cap's hour; tests pass their own."""
     registry = CollectorRegistry()
@@ -57,17 +59,18 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = redis or aioredis.Redis.from_url(
-            settings.redis_url,
-            socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds,
-            health_check_interval=10,
-        )
-        ingestor = Ingestor(client, metrics, ttl_seconds=settings.retention_hours * 3600,
+        client = redis or open_store(redis_url=settings.redis_url, cluster_urls=settings.redis_cluster_urls,
+                                     timeout_s=settings.redis_timeout_seconds)
+        # On a cluster the writes get a client of their own that never re-sends (store/cluster_writer.py)
+        writer = client if redis is not None or not is_cluster(client) else open_store(
+            redis_url=settings.redis_url, cluster_urls=settings.redis_cluster_urls,
+            timeout_s=settings.redis_timeout_seconds, writer=True)
+        ingestor = Ingestor(writer, metrics, ttl_seconds=settings.retention_hours * 3600,
                             name_cap=settings.name_cap, server_cap=settings.server_name_cap,
                             late_line_seconds=settings.late_line_seconds,
                             parse_options=ParseOptions(settings.log_timezone, settings.haproxy_log_format),
-                            clock=clock)
+                            clock=clock, durability=Durability(settings.redis_wait_replicas,
+                                                               settings.redis_wait_timeout_ms))
         listener = None
         if settings.syslog_udp_port:
             listener = SyslogListener(ingestor, metrics, host=settings.host,
@@ -90,6 +93,8 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None,
                 await asyncio.to_thread(pool.shutdown)  # joins worker processes
             if redis is None:
                 await client.aclose()
+                if writer is not client:
+                    await writer.aclose()
 
     app = create_base_app(settings, service="ingestion-service", registry=registry, lifespan=lifespan,
                           metrics_auth=metrics_auth)
@@ -97,6 +102,16 @@ def create_app(settings: Settings, *, redis: aioredis.Redis | None = None,
     @app.exception_handler(InvalidQuery)
     async def invalid_query(request: Request, exc: InvalidQuery) -> JSONResponse:
         return JSONResponse({"detail": validation_detail(["query", exc.param], str(exc))}, status_code=422)
+
+    @app.exception_handler(rex.ClusterError)
+    @app.exception_handler(rex.RedisClusterException)
+    @app.exception_handler(rex.AskError)
+    @app.exception_handler(rex.TryAgainError)
+    async def cluster_in_motion(request: Request, exc: Exception) -> JSONResponse:
+        # Redis Cluster failing over or resharding: the client retries (writes: cluster_writer.py)
+        log.warning("redis cluster unavailable: %s", exc)
+        return JSONResponse({"detail": "storage unavailable, retry later"}, status_code=503,
+                            headers={"Retry-After": "1"})
 
     app.include_router(ready_router(redis_client))
     app.include_router(logs_router(auth))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from oncall_common.settings import ServiceSettings
 
@@ -23,6 +23,17 @@ class Settings(ServiceSettings):
     log_timezone: str = "UTC"  # IANA zone of headerless local accept dates; a header offset wins
     late_line_seconds: int = Field(default=300, ge=0, le=100 * 365 * 24 * 3600)
     haproxy_log_format: str | None = None  # a `log-format` as written in haproxy.cfg
+    # Redis Cluster (docs/cluster.md): start nodes, comma-separated (or a redis+cluster:// REDIS_URL)
+    redis_cluster_urls: str | None = None
+    redis_wait_replicas: int = Field(default=0, ge=0, le=16)  # cluster writes: WAIT for this many replicas
+    redis_wait_timeout_ms: int = Field(default=1000, ge=1, le=60_000)
+
+    @model_validator(mode="after")
+    def _cluster(self) -> "Settings":
+        from oncall_common.redis_target import cluster_target
+
+        cluster_target(self.redis_cluster_urls, self.redis_url)  # ValueError names the bad node
+        return self
 
     @field_validator("log_timezone")
     @classmethod

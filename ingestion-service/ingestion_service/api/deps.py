@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
 from ingestion_service.ingest.pipeline import Ingestor
 from ingestion_service.parse_pool import ParsePool
+from ingestion_service.store.client import Store
 
 
-def redis_client(request: Request) -> aioredis.Redis:
+def redis_client(request: Request) -> Store:
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
@@ -24,6 +24,6 @@ def parse_pool(request: Request) -> ParsePool | None:
     return request.app.state.parse_pool  # type: ignore[no-any-return]
 
 
-RedisDep = Annotated[aioredis.Redis, Depends(redis_client)]
+RedisDep = Annotated[Store, Depends(redis_client)]
 IngestorDep = Annotated[Ingestor, Depends(ingestor)]
 ParsePoolDep = Annotated[ParsePool | None, Depends(parse_pool)]

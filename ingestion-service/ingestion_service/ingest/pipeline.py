@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis.asyncio as aioredis
 import redis.exceptions
+from redis.asyncio.cluster import RedisCluster
 
 from ingestion_service.haproxy.fast import FALLBACK, scan
 from ingestion_service.haproxy.models import DEFAULT_OPTIONS, LogEntry, ParseOptions, ParseResult, Skip
@@ -17,6 +17,8 @@ from ingestion_service.haproxy.parser import parse_line
 from ingestion_service.metrics import IngestMetrics
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER, Aggregator
 from ingestion_service.signals.bulk import add_rows
+from ingestion_service.store.client import Store
+from ingestion_service.store.cluster_writer import Durability, write_batch_cluster
 from ingestion_service.store.names import NameRegistry
 from ingestion_service.store.writer import write_batch
 
@@ -83,10 +85,12 @@ def prepare_text(text: str, options: ParseOptions = DEFAULT_OPTIONS) -> Prepared
 
 
 class Ingestor:
-    def __init__(self, redis: aioredis.Redis, metrics: IngestMetrics, *, ttl_seconds: int,
+    def __init__(self, redis: Store, metrics: IngestMetrics, *, ttl_seconds: int,
                  name_cap: int, server_cap: int, late_line_seconds: int = 300,
-                 parse_options: ParseOptions = DEFAULT_OPTIONS, clock: Callable[[], float] = time.time) -> None:
+                 parse_options: ParseOptions = DEFAULT_OPTIONS, clock: Callable[[], float] = time.time,
+                 durability: Durability = Durability()) -> None:
         self.redis = redis
+        self.durability = durability  # Redis Cluster only (store/cluster_writer.py)
         self.late_line_seconds = late_line_seconds
         self.parse_options = parse_options
         self.metrics = metrics
@@ -130,8 +134,12 @@ class Ingestor:
         for kind, name, _minute in deltas.scopes:
             if kind in used:
                 used[kind].add(name)
-        previous = await write_batch(self.redis, deltas, names=used, ttl=self.ttl, result=answer,
-                                     idempotency_key=idempotency_key)
+        if isinstance(self.redis, RedisCluster):
+            previous = await write_batch_cluster(self.redis, deltas, names=used, ttl=self.ttl, result=answer,
+                                                 idempotency_key=idempotency_key, durability=self.durability)
+        else:
+            previous = await write_batch(self.redis, deltas, names=used, ttl=self.ttl, result=answer,
+                                         idempotency_key=idempotency_key)
         if previous is None:
             self.metrics.golden.observe(deltas)
             self.metrics.late_lines.inc(deltas.late_lines)

@@ -7,8 +7,21 @@
 -- Increments are whole numbers >= 0 (haproxy/limits.py), so the only error HINCRBY can meet is a
 -- sum passing 2^63 - 1: the sum then stays at that ceiling. A failing call would end the script
 -- half-way (Lua does not roll back) and every later batch for the minute would fail the same way.
+-- Redis Cluster (store/cluster_writer.py) adds one KEY and one ARGV at the end, so ARGV's count
+-- turns odd: the scope-minute's batch record (a hash, same hash tag) and the batch id. A batch id
+-- already there → nothing counted, 0 returned; the record's EXPIRE is still a write, so a WAIT
+-- after this call also covers the first write. The record is the first write: an OOM refusal
+-- leaves nothing behind.
 local ttl = tonumber(ARGV[1])
 local c = KEYS[1]
+local last = #KEYS
+if #ARGV % 2 == 1 then
+  local record = KEYS[last]
+  last = last - 1
+  local fresh = redis.call('HSETNX', record, ARGV[#ARGV], 1)
+  redis.call('EXPIRE', record, ttl)
+  if fresh == 0 then return 0 end
+end
 local function incr(key, f, v)
   local r = redis.pcall('HINCRBY', key, f, v)
   if type(r) == 'table' and r.err then redis.call('HSET', key, f, '9223372036854775807') end
@@ -28,12 +41,12 @@ if ARGV[4] ~= '' then
   redis.call('SET', KEYS[2], sketch_encode(acc), 'EX', ttl)
 end
 local mask = tonumber(redis.call('HGET', c, 'hk') or '0')
-for k = 3, #KEYS do
+for k = 3, last do
   local chunk = tonumber(ARGV[3 + 2 * (k - 2)])
   for f, v in string.gmatch(ARGV[4 + 2 * (k - 2)], '(%S+) (%S+)') do incr(KEYS[k], f, v) end
   redis.call('EXPIRE', KEYS[k], ttl)
   mask = bit.bor(mask, bit.lshift(1, chunk + 16))
 end
-if #KEYS > 2 then redis.call('HSET', c, 'hk', mask) end
+if last > 2 then redis.call('HSET', c, 'hk', mask) end
 redis.call('EXPIRE', c, ttl)
 return 1

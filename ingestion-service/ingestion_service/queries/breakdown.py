@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
 
 from ingestion_service.queries import timers
 from ingestion_service.queries.stats import FIELDS, iso, minutes_of, stats_of
@@ -19,6 +18,7 @@ from ingestion_service.queries.window import Window
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER, SITE
 from ingestion_service.store import reader
 from ingestion_service.store.keys import OTHER
+from ingestion_service.store.client import Store
 
 Scope = tuple[str, str]
 KIND_NAMES = {SITE: "site", FRONTEND: "frontend", BACKEND: "backend", SERVER: "server"}
@@ -37,7 +37,7 @@ def _ordered(names: set[str]) -> list[str]:
     return sorted(names, key=lambda n: (n == OTHER, n))
 
 
-async def _routes(redis: aioredis.Redis, pairs: list[str], minutes: list[int]) -> Routes:
+async def _routes(redis: Store, pairs: list[str], minutes: list[int]) -> Routes:
     data = await reader.read_named(redis, [(PAIR, p) for p in pairs], minutes,
                                    counts_only=frozenset((PAIR, p) for p in pairs))
     backends_of: dict[str, set[str]] = {}
@@ -80,7 +80,7 @@ def select(known: dict[str, list[str]], routes: Routes, *, backend: str | None,
             + servers)
 
 
-async def _tr_inputs(redis: aioredis.Redis, spans: dict[Scope, reader.SpanData], backends: list[str],
+async def _tr_inputs(redis: Store, spans: dict[Scope, reader.SpanData], backends: list[str],
                      pairs: list[str], minutes: list[int]) -> dict[Scope, reader.NamedWindow]:
     """Every backend's Tr and every pair's counts over `minutes` (for the site's and the frontends'
     Tr): the backends already read come from `spans`, the others in one round trip."""
@@ -93,7 +93,7 @@ async def _tr_inputs(redis: aioredis.Redis, spans: dict[Scope, reader.SpanData],
     return data
 
 
-async def _read(redis: aioredis.Redis, scopes: list[Scope], minutes: list[int], *,
+async def _read(redis: Store, scopes: list[Scope], minutes: list[int], *,
                 whole: bool) -> dict[Scope, reader.SpanData]:
     """The spans of `scopes`. Every request lands in exactly one server scope, so a backend's Ta
     buckets are its servers' merged when their requests add up (not when some servers were folded
@@ -150,7 +150,7 @@ def _span(w: Window) -> dict[str, Any]:
     return {"start": iso(w.start), "end": iso(w.start + w.seconds), "seconds": w.seconds}
 
 
-async def breakdown(redis: aioredis.Redis, window: Window, baseline: Window, *,
+async def breakdown(redis: Store, window: Window, baseline: Window, *,
                     backend: str | None = None, frontend: str | None = None) -> dict[str, Any]:
     win_minutes, base_minutes = window.minute_starts(), baseline.minute_starts()
     every = sorted(set(win_minutes) | set(base_minutes))

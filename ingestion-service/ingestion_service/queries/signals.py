@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-import redis.asyncio as aioredis
 
 from ingestion_service.queries import timers
 from ingestion_service.queries.stats import prefixed
@@ -14,6 +13,7 @@ from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER,
 from ingestion_service.sketch import Sketch
 from ingestion_service.store import reader
 from ingestion_service.store.reader import MinuteData
+from ingestion_service.store.client import Store, server_info
 
 
 def scope_for(backend: str | None, frontend: str | None) -> tuple[str, str]:
@@ -52,7 +52,7 @@ def overview_of(data: list[MinuteData], seconds: int) -> dict[str, Any]:
             "rps": round(total / seconds, 4)}
 
 
-async def overview(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+async def overview(redis: Store, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     prev = window.previous()
     minutes = prev.minute_starts() + window.minute_starts()
     data = (await reader.read_minutes(redis, [scope], minutes, buckets=False))[scope]
@@ -61,17 +61,17 @@ async def overview(redis: aioredis.Redis, window: Window, scope: tuple[str, str]
     return current
 
 
-async def _window_data(redis: aioredis.Redis, window: Window, scope: tuple[str, str], *,
+async def _window_data(redis: Store, window: Window, scope: tuple[str, str], *,
                        buckets: bool = False) -> list[MinuteData]:
     return (await reader.read_minutes(redis, [scope], window.minute_starts(), buckets=buckets))[scope]
 
 
-async def status_codes(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+async def status_codes(redis: Store, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     data = await _window_data(redis, window, scope)
     return {"window_seconds": window.seconds, "status_codes": prefixed(data, "s:")}
 
 
-async def termination_states(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+async def termination_states(redis: Store, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     data = await _window_data(redis, window, scope)
     return {"window_seconds": window.seconds, "termination_states": prefixed(data, "t:")}
 
@@ -84,13 +84,13 @@ def latency_of(data: list[MinuteData]) -> dict[str, Any]:
             "max_ms": float(max(maxima)) if maxima else None}
 
 
-async def response_times(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+async def response_times(redis: Store, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     data = await _window_data(redis, window, scope, buckets=True)
     tr = await timers.tr_buckets(redis, scope, window.minute_starts())
     return {"window_seconds": window.seconds, **latency_of(data), "tr": timers.tr_summary(data, tr)}
 
 
-async def rps_series(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+async def rps_series(redis: Store, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
     minutes = window.minute_starts()
     data = (await reader.read_minutes(redis, [scope], minutes, buckets=False))[scope]
     series = []
@@ -120,7 +120,7 @@ def _server_row(name: str, w: reader.NamedWindow) -> dict[str, Any]:
             **_extras(w)}
 
 
-async def by_name(redis: aioredis.Redis, window: Window, kind: str, only: str | None) -> list[dict[str, Any]]:
+async def by_name(redis: Store, window: Window, kind: str, only: str | None) -> list[dict[str, Any]]:
     """One row per frontend or backend; backends carry `servers` (their backend/server scopes)."""
     kinds = [kind, SERVER] if kind == BACKEND else [kind]
     known, minutes = await reader.names_and_active_minutes(redis, kinds, window.minute_starts())
@@ -128,7 +128,7 @@ async def by_name(redis: aioredis.Redis, window: Window, kind: str, only: str | 
     if kind == BACKEND:
         data, servers = await _backends_and_servers(redis, names, known[1], minutes)
     else:
-        data, servers = await reader.read_named(redis, [(kind, n) for n in names], minutes), {}
+        data, servers = await reader.read_named(redis, [(kind, n) for n in names], minutes, active=True), {}
     rows = []
     for name in names:
         row = _named_row(name, data[(kind, name)])
@@ -140,7 +140,7 @@ async def by_name(redis: aioredis.Redis, window: Window, kind: str, only: str | 
     return rows
 
 
-async def by_pair(redis: aioredis.Redis, window: Window, kind: str, only: str | None,
+async def by_pair(redis: Store, window: Window, kind: str, only: str | None,
                   across: str) -> list[dict[str, Any]]:
     """Rows of `kind` (frontends or backends) counting only the requests that went through `across`
     (a backend, or a frontend). Counts come from the frontend×backend scope; its latency is exact
@@ -156,7 +156,7 @@ async def by_pair(redis: aioredis.Redis, window: Window, kind: str, only: str | 
     scopes = [pair(n) for n in names]
     own = [(kind, n) for n in names]
     data = await reader.read_named(redis, scopes + [(other, across)] + own, minutes,
-                                   counts_only=frozenset(scopes + [(other, across)]))
+                                   counts_only=frozenset(scopes + [(other, across)]), active=True)
     rows = []
     for name in names:
         part, whole = data[pair(name)], data[(kind, name)]
@@ -174,13 +174,13 @@ async def by_pair(redis: aioredis.Redis, window: Window, kind: str, only: str | 
 
 
 async def _backends_and_servers(
-    redis: aioredis.Redis, names: list[str], server_names: list[str], minutes: list[int]
+    redis: Store, names: list[str], server_names: list[str], minutes: list[int]
 ) -> tuple[dict[tuple[str, str], reader.NamedWindow], dict[str, dict[str, reader.NamedWindow]]]:
     """Every line of a backend also lands in exactly one of its backend/server scopes, so when its
     servers' requests add up to the backend's, the backend's latency buckets are their sum and need
     not be read. They do not when some servers were counted under `__other__` (over the server name
     cap; such servers belong to no single backend and are left out of `servers`): then the
-    backend's own buckets are read in a second round trip."""
+    backend's own buckets are read in a second round trip. `minutes`: those holding data."""
     per_backend: dict[str, list[str]] = {n: [] for n in names}
     for full in server_names:
         backend, slash, _server = full.partition("/")
@@ -188,7 +188,7 @@ async def _backends_and_servers(
             per_backend[backend].append(full)
     backend_scopes = [(BACKEND, n) for n in names]
     data = await reader.read_named(redis, backend_scopes + [(SERVER, f) for g in per_backend.values() for f in g],
-                                   minutes, counts_only=frozenset(backend_scopes))
+                                   minutes, counts_only=frozenset(backend_scopes), active=True)
     servers = {n: {full: data[(SERVER, full)] for full in per_backend[n]} for n in names}
     incomplete = []
     for name in names:
@@ -203,12 +203,12 @@ async def _backends_and_servers(
                 merged[k] = merged.get(k, 0) + c
         total.buckets = merged
     if incomplete:
-        data.update(await reader.read_named(redis, incomplete, minutes))
+        data.update(await reader.read_named(redis, incomplete, minutes, active=True))
     return data, servers
 
 
-async def saturation(redis: aioredis.Redis, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
-    info = await redis.info()
+async def saturation(redis: Store, window: Window, scope: tuple[str, str]) -> dict[str, Any]:
+    info = await server_info(redis)
     used = int(info.get("used_memory", 0))
     maxmem = int(info.get("maxmemory", 0))
     data = await _window_data(redis, window, scope)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis.asyncio as aioredis
 
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SITE, pair_name
 from ingestion_service.sketch import Sketch
 from ingestion_service.store import reader
 from ingestion_service.store.reader import MinuteData, NamedWindow
+from ingestion_service.store.client import Store
 
 
 def merged(parts: list[dict[int, int]]) -> dict[int, int]:
@@ -43,7 +43,7 @@ def frontend_tr(frontend: str, backends: list[str],
     return merged(parts)
 
 
-async def tr_buckets(redis: aioredis.Redis, scope: tuple[str, str], minutes: list[int]) -> dict[int, int] | None:
+async def tr_buckets(redis: Store, scope: tuple[str, str], minutes: list[int]) -> dict[int, int] | None:
     """The Tr sketch buckets of `scope` over `minutes`, None where it cannot be known."""
     kind, name = scope
     if kind == BACKEND:

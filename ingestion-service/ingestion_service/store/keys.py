@@ -10,6 +10,8 @@ together what one query reads:
 Kinds: s (site, name ""), f (frontend), b (backend), v (backend/server), p (frontend|backend).
 Names stored: ing:names:<kind> (set; p since the timers' breakdown). Names admitted under the cap in one hour (epoch // 3600):
 ing:{names:<kind>}:adm:<hour> (set, two hours' TTL). Idempotency keys: ing:idem:<sha256>.
+On Redis Cluster also, per scope-minute written by a batch with an Idempotency-Key:
+  ing:{<kind>:<name>:<minute>}:b        hash: batch id → 1, the batches already counted in that slot
 Every key carries the retention TTL.
 """
 
@@ -56,3 +58,12 @@ def admitted_key(kind: str, hour: int) -> str:
 
 def idempotency_key(client_key: str) -> str:
     return "ing:idem:" + hashlib.sha256(client_key.encode()).hexdigest()[:40]
+
+
+def batch_record_key(kind: str, name: str, minute: int) -> str:
+    return scope_tag(kind, name, minute) + ":b"
+
+
+def batch_id(client_key: str) -> str:
+    """The field naming a batch in the per-slot records: 80 bits of the key's sha256."""
+    return hashlib.sha256(client_key.encode()).hexdigest()[:20]

@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
-
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, SERVER
 from ingestion_service.store import keys
+from ingestion_service.store.client import Store
 from ingestion_service.store.scripts import ADMIT_NAMES
 
 _REJECTED_LIMIT = 10_000
@@ -34,7 +33,7 @@ class NameRegistry:
         self.admitted: dict[str, set[str]] = {k: set() for k in self.caps}
         self.rejected: dict[str, set[str]] = {k: set() for k in self.caps}
 
-    async def resolve(self, redis: aioredis.Redis, wanted: dict[str, set[str]]) -> None:
+    async def resolve(self, redis: Store, wanted: dict[str, set[str]]) -> None:
         """Ask Redis about names not seen this hour (one round trip per kind with new names)."""
         hour = int(self.clock() // HOUR)
         if hour != self.hour:  # a new hour: every name is asked again (refused ones get a chance)

@@ -1,14 +1,24 @@
-"""Read scope-minutes back: one pipelined round trip for any number of (scope, minute)."""
+"""Read scope-minutes back: one pipelined round trip for any number of (scope, minute).
+
+READ_NAMED and READ_SPAN merge a scope's minutes inside one script call, with keys of several hash
+tags; on Redis Cluster (several slots) each minute is its own call and the minutes are merged
+here, by the same rules (sums added, maxima kept, buckets added). The cluster pipeline sends each
+master its calls on one connection, the masters in parallel.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from ingestion_service.signals.aggregate import TR_KINDS
 from ingestion_service.sketch import ZERO_KEY
 from ingestion_service.store import keys
+from ingestion_service.store.client import Store, is_cluster
 from ingestion_service.store.scripts import READ_NAMED, READ_SCOPE, READ_SPAN
 
 
@@ -44,20 +54,21 @@ def _decode(raw: list[list[bytes]] | dict[bytes, bytes]) -> MinuteData:
 
 
 async def read_minutes(
-    redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int], *, buckets: bool = True
+    redis: Store, scopes: list[tuple[str, str]], minutes: list[int], *, buckets: bool = True
 ) -> dict[tuple[str, str], list[MinuteData]]:
     """For each (kind, name) the data of each minute (epoch seconds of minute starts), in order.
     `buckets=False` reads only the counters hash (no latency histogram): cheaper."""
     if not scopes or not minutes:
         return {s: [] for s in scopes}
-    async with redis.pipeline(transaction=False) as pipe:
-        for kind, name in scopes:
-            for m in minutes:
-                if buckets:
-                    pipe.eval(READ_SCOPE, 1, keys.counters_key(kind, name, m // 60))
-                else:
+    if buckets:
+        raw = await _script_calls(redis, READ_SCOPE, [
+            (1, keys.counters_key(kind, name, m // 60)) for kind, name in scopes for m in minutes])
+    else:
+        async with redis.pipeline(transaction=False) as pipe:
+            for kind, name in scopes:
+                for m in minutes:
                     pipe.hgetall(keys.counters_key(kind, name, m // 60))
-        raw = await pipe.execute()
+            raw = await pipe.execute()
     out: dict[tuple[str, str], list[MinuteData]] = {}
     it = iter(raw)
     for scope in scopes:
@@ -80,7 +91,7 @@ class NamedWindow:
 
 
 async def names_and_active_minutes(
-    redis: aioredis.Redis, kinds: list[str], minutes: list[int]
+    redis: Store, kinds: list[str], minutes: list[int]
 ) -> tuple[list[list[str]], list[int]]:
     """The names of each kind, and the minutes holding any data (one round trip). Every
     scope-minute written also wrote the site's, with the same TTL, so a minute without a site
@@ -97,27 +108,83 @@ async def names_and_active_minutes(
 
 
 async def read_named(
-    redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int], *,
-    counts_only: frozenset[tuple[str, str]] = frozenset(),
+    redis: Store, scopes: list[tuple[str, str]], minutes: list[int], *,
+    counts_only: frozenset[tuple[str, str]] = frozenset(), active: bool = False,
 ) -> dict[tuple[str, str], NamedWindow]:
     """Requests, 5xx, retries, redispatches, client aborts, (except for `counts_only` scopes) Ta
     latency buckets and (for the kinds keeping one) the Tr sketch of each scope summed over
-    `minutes`, merged inside Redis (one script call per scope, all in one round trip)."""
+    `minutes`, merged inside Redis (one script call per scope, all in one round trip; on a cluster
+    one per scope-minute holding data, merged here; `active`: the minutes come from
+    `names_and_active_minutes`, all hold data, not checked again)."""
     out = {s: NamedWindow(tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
     if not scopes or not minutes:
         return out
-    async with redis.pipeline(transaction=False) as pipe:
-        for scope in scopes:
-            counters = [keys.counters_key(scope[0], scope[1], m // 60) for m in minutes]
-            pipe.eval(READ_NAMED, len(counters), *counters, ZERO_KEY, int(scope not in counts_only),
-                      int(scope[0] in TR_KINDS))
-        raw = await pipe.execute()
-    for scope, (n, e5, packed, rt, rd, ca, packed_tr) in zip(scopes, raw):
-        tr = _pairs(packed_tr)
+
+    def argv(scope: tuple[str, str]) -> tuple[int, int, int]:
+        return ZERO_KEY, int(scope not in counts_only), int(scope[0] in TR_KINDS)
+
+    if is_cluster(redis):  # one call per scope-minute holding data (the slots differ)
+        present = minutes if active else await _present(redis, minutes)
+        raw = await _script_calls(redis, READ_NAMED, [
+            (1, keys.counters_key(scope[0], scope[1], m // 60), *argv(scope)) for scope in scopes for m in present])
+        step = len(present)
+    else:
+        raw = await _script_calls(redis, READ_NAMED, [
+            (len(minutes), *(keys.counters_key(scope[0], scope[1], m // 60) for m in minutes), *argv(scope))
+            for scope in scopes])
+        step = 1
+    for i, scope in enumerate(scopes):
+        n = e5 = rt = rd = ca = 0
+        ta: dict[int, int] = {}
+        tr: dict[int, int] = {}
+        for part_n, part_e5, packed, part_rt, part_rd, part_ca, packed_tr in raw[i * step:(i + 1) * step]:
+            n, e5, rt = n + int(part_n), e5 + int(part_e5), rt + int(part_rt)
+            rd, ca = rd + int(part_rd), ca + int(part_ca)
+            _add_packed(ta, packed)
+            _add_packed(tr, packed_tr)
         out[scope] = NamedWindow(
-            int(n), int(e5), _pairs(packed), int(rt), int(rd), int(ca),
-            {keys.sketch_key_of(i): c for i, c in tr.items()} if scope[0] in TR_KINDS else None)
+            n, e5, ta, rt, rd, ca,
+            {keys.sketch_key_of(k): c for k, c in tr.items()} if scope[0] in TR_KINDS else None)
     return out
+
+
+async def _present(redis: Store, minutes: list[int]) -> list[int]:
+    return (await names_and_active_minutes(redis, [], minutes))[1]
+
+
+async def _script_calls(redis: Store, script: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Script calls (numkeys, *keys, *argv each) in one round trip: EVAL on a standalone server (a
+    call per scope); EVALSHA on a cluster, whose many small calls (one per minute) would carry far
+    more script than keys otherwise. A master that answers NOSCRIPT (the first read, or a replica
+    promoted since) gets the script loaded into every master, and the calls are sent once more."""
+    if not is_cluster(redis):
+        async with redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.eval(script, *call)
+            return list(await pipe.execute())
+    sha = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
+    for attempt in range(2):
+        async with redis.pipeline(transaction=False) as pipe:
+            for call in calls:  # the method is blocked on cluster pipelines, the command is routed by key
+                pipe.execute_command("EVALSHA", sha, *call)
+            raw = list(await pipe.execute(raise_on_error=False))
+        if attempt or not any(isinstance(r, NoScriptError) for r in raw):
+            break
+        await redis.script_load(script)
+    for outcome in raw:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return raw
+
+
+def _add_packed(acc: dict[int, int], packed: bytes | str) -> None:
+    """Add "key count key count ..." into `acc` (no dict made per call: on a cluster it runs per minute)."""
+    if not packed:
+        return
+    parts = packed.split()
+    get = acc.get
+    for k, c in zip(map(int, parts[0::2]), map(int, parts[1::2])):
+        acc[k] = get(k, 0) + c
 
 
 def _pairs(packed: bytes | str) -> dict[int, int]:
@@ -125,12 +192,12 @@ def _pairs(packed: bytes | str) -> dict[int, int]:
     return dict(zip(map(int, parts[0::2]), map(int, parts[1::2])))
 
 
-async def read_packed(redis: aioredis.Redis, scope: tuple[str, str], minutes: list[int]) -> dict[int, int]:
+async def read_packed(redis: Store, scope: tuple[str, str], minutes: list[int]) -> dict[int, int]:
     """The Tr sketch of one scope merged over `minutes` (empty for kinds keeping none)."""
     return (await read_named(redis, [scope], minutes, counts_only=frozenset([scope])))[scope].tr_buckets or {}
 
 
-async def names(redis: aioredis.Redis, kind: str) -> list[str]:
+async def names(redis: Store, kind: str) -> list[str]:
     return sorted(_text(n) for n in await redis.smembers(keys.names_key(kind)))
 
 
@@ -151,7 +218,7 @@ def _named_pairs(packed: bytes | str) -> dict[str, int]:
     return dict(zip(parts[0::2], map(int, parts[1::2])))
 
 
-async def read_spans(redis: aioredis.Redis, scopes: list[tuple[str, str]], minutes: list[int],
+async def read_spans(redis: Store, scopes: list[tuple[str, str]], minutes: list[int],
                      columns: tuple[str, ...], *,
                      without_ta: frozenset[tuple[str, str]] = frozenset()) -> dict[tuple[str, str], SpanData]:
     """Each scope's SpanData over `minutes` (one script call per scope, all in one round trip);
@@ -159,17 +226,46 @@ async def read_spans(redis: aioredis.Redis, scopes: list[tuple[str, str]], minut
     if not scopes or not minutes:
         return {s: SpanData(minutes=[[0] * (len(columns) + 1) for _ in minutes],
                             tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
-    async with redis.pipeline(transaction=False) as pipe:
-        for kind, name in scopes:
-            counters = [keys.counters_key(kind, name, m // 60) for m in minutes]
-            pipe.eval(READ_SPAN, len(counters), *counters, ZERO_KEY, int((kind, name) not in without_ta),
-                      int(kind in TR_KINDS), *columns)
-        raw = await pipe.execute()
-    out = {}
+
+    def argv(kind: str, name: str) -> tuple[Any, ...]:
+        return ZERO_KEY, int((kind, name) not in without_ta), int(kind in TR_KINDS), *columns
+
     width = len(columns) + 1
-    for scope, (sums, maxima, cols, ta, tr) in zip(scopes, raw):
+    # every call answers {sums, maxima, the columns of its minutes, Ta buckets, Tr}
+    if is_cluster(redis):  # one call per scope-minute holding data (the slots differ)
+        present = await _present(redis, minutes)
+        raw = await _script_calls(redis, READ_SPAN, [
+            (1, keys.counters_key(kind, name, m // 60), *argv(kind, name)) for kind, name in scopes for m in present])
+        step, held = len(present), set(present)
+        out = {}
+        for i, scope in enumerate(scopes):
+            parts = iter(raw[i * step:(i + 1) * step])
+            out[scope] = _merge_spans([next(parts) if m in held else None for m in minutes], width,
+                                      keeps_tr=scope[0] in TR_KINDS)
+        return out
+    raw = await _script_calls(redis, READ_SPAN, [
+        (len(minutes), *(keys.counters_key(kind, name, m // 60) for m in minutes), *argv(kind, name))
+        for kind, name in scopes])
+    return {scope: _merge_spans([part], width, keeps_tr=scope[0] in TR_KINDS) for scope, part in zip(scopes, raw)}
+
+
+def _merge_spans(parts: Sequence[Sequence[bytes | str] | None], width: int, *, keeps_tr: bool) -> SpanData:
+    """Calls' answers in minute order merged; None: a minute without data (not read)."""
+    data = SpanData(tr_buckets={} if keeps_tr else None)
+    tr: dict[int, int] = {}
+    for part in parts:
+        if part is None:
+            data.minutes.append([0] * width)
+            continue
+        sums, maxima, cols, ta, packed_tr = part
+        for f, v in _named_pairs(sums).items():
+            data.sums[f] = data.sums.get(f, 0) + v
+        for f, v in _named_pairs(maxima).items():
+            data.maxima[f] = max(v, data.maxima.get(f, v))
         values = list(map(int, cols.split()))
-        out[scope] = SpanData(
-            _named_pairs(sums), _named_pairs(maxima), [values[i:i + width] for i in range(0, len(values), width)],
-            _pairs(ta), {keys.sketch_key_of(i): c for i, c in _pairs(tr).items()} if scope[0] in TR_KINDS else None)
-    return out
+        data.minutes.extend(values[i:i + width] for i in range(0, len(values), width))
+        _add_packed(data.buckets, ta)
+        _add_packed(tr, packed_tr)
+    if keeps_tr:
+        data.tr_buckets = {keys.sketch_key_of(i): c for i, c in tr.items()}
+    return data
