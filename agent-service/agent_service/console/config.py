@@ -1,0 +1,33 @@
+"""What the console needs from the agent's settings, decided once at start-up."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from agent_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    secret: bytes
+    session_ttl_s: int
+    secure_cookie: bool
+    login_max_attempts: int
+    login_window_s: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConsoleConfig:
+        if settings.console_secret:
+            secret = settings.console_secret.encode()
+        else:
+            secret = secrets.token_bytes(32)
+            log.warning("CONSOLE_SECRET is not set: console sessions are signed with a random key of this "
+                        "process and end when it stops (set CONSOLE_SECRET for a real deployment)")
+        return cls(secret=secret, session_ttl_s=settings.console_session_ttl_s,
+                   secure_cookie=settings.public_url.startswith("https://"),
+                   login_max_attempts=settings.console_login_max_attempts,
+                   login_window_s=settings.console_login_window_s)

@@ -1,0 +1,42 @@
+"""`mount_console(app, settings)`: the console's routes, static files and refusal handler on the
+agent's app (called once by the composition root when CONSOLE_ENABLED)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from agent_service.console.config import ConsoleConfig
+from agent_service.console.errors import ConsoleRefusal
+from agent_service.console.render import Pages
+from agent_service.console.routes.incidents import incidents_router
+from agent_service.console.routes.login import login_router
+from agent_service.console.routes.users import users_router
+from agent_service.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+
+
+def mount_console(app: FastAPI, settings: Settings) -> None:
+    config = ConsoleConfig.from_settings(settings)
+    pages = Pages()
+    for router in (login_router(config, pages), incidents_router(config, pages), users_router(config, pages)):
+        app.include_router(router, prefix="/console")
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
+    @app.get("/console", include_in_schema=False)
+    @app.get("/console/", include_in_schema=False)
+    async def home() -> Response:
+        return RedirectResponse("/console/incidents", status_code=303)
+
+    @app.exception_handler(ConsoleRefusal)
+    async def refused(request: Request, exc: ConsoleRefusal) -> Response:
+        if exc.sign_in:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
+        return pages.html("error.html", status_code=exc.status_code, headers=exc.headers, visitor=None,
+                          status=exc.status_code, reason=exc.reason)
