@@ -18,6 +18,9 @@ class ConsoleConfig:
     secure_cookie: bool
     login_max_attempts: int
     login_window_s: int
+    ask_timeout_s: float  # an "Ask the copilot" analysis, like an incident's
+    error_5xx_warning_pct: float  # the golden-signals charts turn red past these
+    latency_p95_warning_ms: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConsoleConfig:
@@ -30,4 +33,7 @@ class ConsoleConfig:
         return cls(secret=secret, session_ttl_s=settings.console_session_ttl_s,
                    secure_cookie=settings.public_url.startswith("https://"),
                    login_max_attempts=settings.console_login_max_attempts,
-                   login_window_s=settings.console_login_window_s)
+                   login_window_s=settings.console_login_window_s,
+                   ask_timeout_s=settings.incident_analysis_timeout_s,
+                   error_5xx_warning_pct=settings.error_5xx_warning_pct,
+                   latency_p95_warning_ms=settings.latency_p95_warning_ms)

@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from agent_service.console.ask import AskJobs
 from agent_service.console.config import ConsoleConfig
 from agent_service.console.errors import ConsoleRefusal
 from agent_service.console.render import Pages
+from agent_service.console.routes.ask import ask_router
 from agent_service.console.routes.incidents import incidents_router
 from agent_service.console.routes.login import login_router
 from agent_service.console.routes.users import users_router
@@ -24,7 +26,9 @@ STATIC = Path(__file__).parent / "static"
 def mount_console(app: FastAPI, settings: Settings) -> None:
     config = ConsoleConfig.from_settings(settings)
     pages = Pages()
-    for router in (login_router(config, pages), incidents_router(config, pages), users_router(config, pages)):
+    jobs = AskJobs(timeout_s=config.ask_timeout_s)
+    for router in (login_router(config, pages), incidents_router(config, pages), users_router(config, pages),
+                   ask_router(config, pages, jobs)):
         app.include_router(router, prefix="/console")
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
