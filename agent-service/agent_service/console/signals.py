@@ -20,10 +20,16 @@ WINDOW = "5m"
 @dataclass(frozen=True)
 class BackendSignals:
     stats: ScopeStats
-    queue: int | None
+    queued: int | None  # requests that waited in a queue (server or backend) in the window
+    max_queue: int | None  # the longest queue seen, server or backend
     requests_chart: Markup
     errors_chart: Markup
     p95_chart: Markup
+
+
+def longest(*queues: int | None) -> int | None:
+    known = [q for q in queues if q is not None]
+    return max(known) if known else None
 
 
 def current_minute(now: datetime) -> datetime:
@@ -40,7 +46,8 @@ async def backend_signals(ingestion: IngestionClient, stats: ScopeStats, *, now:
     name = stats.name
     return BackendSignals(
         stats=stats,
-        queue=saturation.haproxy.max_backend_queue,
+        queued=saturation.haproxy.queued_requests,
+        max_queue=longest(saturation.haproxy.max_srv_queue, saturation.haproxy.max_backend_queue),
         requests_chart=sparkline([m.requests for m in minutes], label=f"{name} requests per minute"),
         errors_chart=sparkline([m.error_5xx_pct if m.requests else None for m in minutes],
                                label=f"{name} 5xx per minute", unit=" %", bad_above=error_pct),

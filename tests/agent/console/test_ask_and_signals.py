@@ -18,7 +18,7 @@ def fake_ingestion() -> FakeIngestion:
     fake = FakeIngestion()
     fake.set("backends", {"backends": [backend("checkout", 900, rate5=12.5, p95=640, p99=1200),
                                        backend("<img src=x>", 30)]})
-    fake.set("saturation", saturation(be_queue=7), backend="checkout")
+    fake.set("saturation", saturation(queued=3, srv_queue=2, be_queue=7), backend="checkout")
     fake.set("overview", overview(60, e5=9, seconds=60), backend="checkout")
     fake.set("response_times", response_times(60, p95=700, p99=1300, seconds=60), backend="checkout")
     return fake
@@ -39,7 +39,7 @@ async def test_golden_signals_per_backend_with_charts(redis_url: str) -> None:
         page = (await client.get("/console/signals")).text
         checkout = page[page.index('aria-label="Backend checkout"'):]
         assert "12.50 %" in checkout and "640 ms" in checkout and "1,200 ms" in checkout
-        assert re.search(r"<dt>Queue</dt><dd>7</dd>", checkout)
+        assert re.search(r"<dt>Queued</dt><dd>3 requests \(longest queue 7\)</dd>", checkout)
         assert checkout.count("<svg") >= 3 and 'class="bad"' in checkout  # 15 % 5xx and 700 ms p95: red
         assert "<img src=x>" not in page and "&lt;img src=x&gt;" in page
         assert page.index("Backend checkout") < page.index("Backend &lt;img")  # busiest first
