@@ -147,9 +147,10 @@ def test_old_and_expired_session_cookies_are_refused(stack, browser, redis_url: 
     page = context.new_page()
     sign_in(page, base, "alice")
     before = context.cookies()
-    oncall_admin(redis_url, "user", "set-password", "alice", "--password-stdin", stdin="a whole new password\n")
     page.goto(incident_page)
-    assert "/console/login" in page.url  # the cookie from before the change is refused
+    oncall_admin(redis_url, "user", "set-password", "alice", "--password-stdin", stdin="a whole new password\n")
+    # The cookie from before the change is refused: the live timeline's next poll sends the page to sign-in.
+    page.wait_for_url("**/console/login?next=%2Fconsole%2Fincidents%2F*", timeout=15_000)
 
     stale = browser.new_context()
     stale.add_cookies(before)
@@ -168,3 +169,20 @@ def test_old_and_expired_session_cookies_are_refused(stack, browser, redis_url: 
         forged_page = forged.new_page()
         forged_page.goto(incident_page)
         assert ("/console/login" not in forged_page.url) is works  # expired: refused; current: accepted
+
+
+def test_ask_the_copilot_shows_the_report_when_it_is_done(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    base, _ = stack
+    page = browser.new_page()
+    sign_in(page, base, "alice")
+    page.get_by_role("link", name="Ask the copilot").click()
+    page.get_by_label("Window").select_option("30m")
+    page.get_by_label("Question (optional)").fill("is checkout <b>down</b>?")
+    page.get_by_role("button", name="Ask").click()
+    page.wait_for_url("**/console/ask/*")
+    progress = page.locator("#ask-progress")
+    expect(progress).to_contain_text("Done in", timeout=60_000)  # polled in place while it runs
+    expect(progress.locator("article.report")).to_have_count(1)
+    expect(page.locator("main")).to_contain_text("is checkout <b>down</b>?")  # shown as text

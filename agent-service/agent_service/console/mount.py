@@ -4,7 +4,7 @@ agent's app (called once by the composition root when CONSOLE_ENABLED)."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,6 +21,13 @@ from agent_service.console.routes.users import users_router
 from agent_service.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
+
+
+def login_url(request: Request) -> str:
+    """The sign-in page, coming back to this page after (for an htmx poll: the page it polls from)."""
+    parts = urlsplit(request.headers.get("hx-current-url") or str(request.url))
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return f"/console/login?next={quote(target, safe='')}"
 
 
 def mount_console(app: FastAPI, settings: Settings) -> None:
@@ -40,7 +47,9 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(ConsoleRefusal)
     async def refused(request: Request, exc: ConsoleRefusal) -> Response:
         if exc.sign_in:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
+            login = login_url(request)
+            if request.headers.get("hx-request"):  # a poll: the whole page goes to sign-in, not the fragment
+                return Response(status_code=401, headers={"HX-Redirect": login})
+            return RedirectResponse(login, status_code=303)
         return pages.html("error.html", status_code=exc.status_code, headers=exc.headers, visitor=None,
                           status=exc.status_code, reason=exc.reason)

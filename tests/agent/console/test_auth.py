@@ -157,3 +157,13 @@ async def test_after_sign_in_only_a_console_path_is_followed(redis_url: str) -> 
                 "username": "alice", "password": "correct horse", "csrf": csrf_of(form.text), "next": target})
             assert answer.headers["location"] == expected
             client.cookies.clear()
+
+
+async def test_a_poll_after_the_session_ended_sends_the_page_to_sign_in(redis_url: str) -> None:
+    async with console_app(console_settings(redis_url)) as client:
+        answer = await client.get("/console/incidents/1/timeline", headers={
+            "HX-Request": "true", "HX-Current-URL": "http://agent.test/console/incidents/1"})
+        assert answer.status_code == 401 and answer.text == ""
+        assert answer.headers["hx-redirect"] == "/console/login?next=%2Fconsole%2Fincidents%2F1"
+        plain = await client.get("/console/incidents?status=OPEN")
+        assert plain.headers["location"] == "/console/login?next=%2Fconsole%2Fincidents%3Fstatus%3DOPEN"
