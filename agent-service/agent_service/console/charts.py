@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 WIDTH, HEIGHT, PAD = 240, 56, 3
 
@@ -35,19 +35,23 @@ def points(values: Sequence[float | None], *, width: int = WIDTH, height: int = 
     return [" ".join(xy(i, v) for i, v in run) for run in _segments(values)]
 
 
+_SVG = Markup('<svg class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{summary}">'
+              '<title>{summary}</title><line class="axis" x1="{pad}" y1="{base}" x2="{right}" y2="{base}"/>{lines}</svg>')
+_LINE = Markup('<polyline class="{css}" points="{points}"/>')
+_DOT = Markup('<circle class="{css}" cx="{x}" cy="{y}" r="2"/>')
+
+
 def sparkline(values: Sequence[float | None], *, label: str, unit: str = "", bad_above: float | None = None) -> Markup:
     """An SVG line of `values` (oldest first) named `label` for screen readers; red when the
-    latest known value passes `bad_above`."""
+    latest known value passes `bad_above`. Markup.format escapes every value put in."""
     known = [v for v in values if v is not None]
     latest = known[-1] if known else None
     css = "bad" if bad_above is not None and latest is not None and latest > bad_above else "line"
     summary = f"{label}: {len(values)} minutes, latest {'no data' if latest is None else f'{latest:g}{unit}'}"
-    lines = "".join(f'<polyline class="{css}" points="{p}"/>' for p in points(values))
+    runs = points(values)
     if len(known) == 1:  # a single minute: a dot, not an invisible line
-        x, y = points(values)[0].split(",")
-        lines = f'<circle class="{css}" cx="{x}" cy="{y}" r="2"/>'
-    return Markup(
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{escape(summary)}"><title>{escape(summary)}</title>'
-        f'<line class="axis" x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}"/>{lines}</svg>'
-    )
+        x, y = runs[0].split(",")
+        lines = _DOT.format(css=css, x=x, y=y)
+    else:
+        lines = Markup("").join(_LINE.format(css=css, points=run) for run in runs)
+    return _SVG.format(w=WIDTH, h=HEIGHT, pad=PAD, base=HEIGHT - PAD, right=WIDTH - PAD, summary=summary, lines=lines)
