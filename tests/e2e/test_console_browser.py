@@ -111,6 +111,9 @@ def test_a_viewer_sees_the_timeline_update_live_but_cannot_act(stack, browser) -
 
     base, incident_page = stack
     page = browser.new_page(viewport={"width": 360, "height": 740})  # a phone in bed
+    errors: list[str] = []  # a script refused by the Content-Security-Policy, or one failing, shows here
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
     sign_in(page, base, "victor")
     page.goto(incident_page)
     expect(page.locator("h1")).to_contain_text("CheckoutHigh5xx")
@@ -127,6 +130,7 @@ def test_a_viewer_sees_the_timeline_update_live_but_cannot_act(stack, browser) -
     refused = page.request.post(incident_page + "/ack", form={"csrf": token or ""})
     assert refused.status == 403 and "responder" in refused.text()
     assert httpx.get(incident_page.replace("/console", ""), timeout=5).json()["acknowledged_by"] != "console:victor"
+    assert errors == []
 
 
 def test_a_form_without_its_csrf_token_is_403(stack, browser) -> None:  # type: ignore[no-untyped-def]

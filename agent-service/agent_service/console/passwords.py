@@ -30,10 +30,12 @@ def hash_password(password: str) -> str:
 
 
 def _verify(stored: str | None, password: str) -> bool:
+    too_long = len(password) > MAX_LENGTH  # never stored: checked against the dummy, always False
     try:
-        return _hasher.verify(stored or _DUMMY, password[:MAX_LENGTH]) and stored is not None
+        matched = _hasher.verify(_DUMMY if stored is None or too_long else stored, password[:MAX_LENGTH])
     except (VerificationError, InvalidHashError):
         return False
+    return matched and stored is not None and not too_long
 
 
 async def verify_password(stored: str | None, password: str) -> bool:
