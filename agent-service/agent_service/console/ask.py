@@ -71,8 +71,3 @@ class AskJobs:
             job = job.model_copy(update={"status": "failed", "finished_at": time.time(),
                                          "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
         await self._save(redis, job)
-
-    async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -167,3 +167,9 @@ async def test_a_poll_after_the_session_ended_sends_the_page_to_sign_in(redis_ur
         assert answer.headers["hx-redirect"] == "/console/login?next=%2Fconsole%2Fincidents%2F1"
         plain = await client.get("/console/incidents?status=OPEN")
         assert plain.headers["location"] == "/console/login?next=%2Fconsole%2Fincidents%3Fstatus%3DOPEN"
+
+
+async def test_console_disabled_is_404(redis_url: str) -> None:
+    async with console_app(console_settings(redis_url, console_enabled=False)) as client:
+        for path in ("/console/", "/console/login", "/console/static/console.css"):
+            assert (await client.get(path)).status_code == 404

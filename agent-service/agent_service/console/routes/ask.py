@@ -1,12 +1,11 @@
-""""Ask the copilot" (window, backend/frontend, question → a background analysis whose page polls
-its progress) and "Golden signals now"."""
+""""Ask the copilot": window, backend/frontend, question → a background analysis whose page polls
+its progress."""
 # No `from __future__ import annotations`: the dependency aliases are built inside the router
 # factory, and FastAPI must see them evaluated.
 import time
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -18,8 +17,6 @@ from agent_service.console.errors import ConsoleRefusal
 from agent_service.console.render import Pages
 from agent_service.console.roles import Role
 from agent_service.console.roles import actor as actor_name
-from agent_service.console.signals import golden_signals
-from agent_service.ingestion_client import IngestionError
 from agent_service.models import AnalyzeRequest
 from agent_service.orchestrator import Busy
 from agent_service.window import MAX_MINUTES, window_minutes
@@ -76,15 +73,5 @@ def ask_router(config: ConsoleConfig, pages: Pages, jobs: AskJobs) -> APIRouter:
     @router.get("/ask/{job_id}/progress", include_in_schema=False)
     async def job_progress(job_id: str, visitor: Reader, agent: AgentDep) -> Response:
         return pages.html("_ask_progress.html", **await job_context(agent, job_id))
-
-    @router.get("/signals", include_in_schema=False)
-    async def signals(request: Request, visitor: Reader, agent: AgentDep) -> Response:
-        try:
-            rows = await golden_signals(agent.ingestion, now=datetime.now(UTC), error_pct=config.error_5xx_warning_pct,
-                                        p95_ms=config.latency_p95_warning_ms)
-        except IngestionError as exc:
-            return pages.html("signals.html", status_code=503, headers={"Retry-After": "5"}, visitor=visitor, rows=[],
-                              error=f"ingestion-service did not answer: {exc}")
-        return pages.html("signals.html", visitor=visitor, rows=rows, error="")
 
     return router
