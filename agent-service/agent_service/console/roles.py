@@ -25,6 +25,6 @@ def valid_name(name: str) -> bool:
     return bool(NAME_PATTERN.match(name))
 
 
-def actor(name: str) -> str:
+def timeline_actor(name: str) -> str:
     """The name written on an incident's timeline for a console user's action."""
     return f"console:{name}"

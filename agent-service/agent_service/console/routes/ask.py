@@ -16,7 +16,7 @@ from agent_service.console.config import ConsoleConfig
 from agent_service.console.errors import ConsoleRefusal
 from agent_service.console.render import Pages
 from agent_service.console.roles import Role
-from agent_service.console.roles import actor as actor_name
+from agent_service.console.roles import timeline_actor
 from agent_service.models import AnalyzeRequest
 from agent_service.orchestrator import Busy
 from agent_service.window import MAX_MINUTES, window_minutes
@@ -55,7 +55,7 @@ def ask_router(config: ConsoleConfig, pages: Pages, jobs: AskJobs) -> APIRouter:
         except Busy as exc:
             raise ConsoleRefusal(429, f"too many analyses running ({exc}); try again shortly",
                                  headers={"Retry-After": "5"}) from None
-        job = await jobs.start(agent.redis, agent.analyzer, slot, request, by=actor_name(action.visitor.user.name))
+        job = await jobs.start(agent.redis, agent.analyzer, slot, request, by=timeline_actor(action.visitor.user.name))
         return RedirectResponse(f"/console/ask/{job.id}", status_code=303)
 
     async def job_context(agent: AgentDep, job_id: str) -> dict[str, object]:

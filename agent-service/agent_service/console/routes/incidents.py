@@ -17,7 +17,7 @@ from agent_service.console.errors import ConsoleRefusal, refusing
 from agent_service.console.config import ConsoleConfig
 from agent_service.console.render import Pages
 from agent_service.console.roles import Role
-from agent_service.console.roles import actor as actor_name
+from agent_service.console.roles import timeline_actor
 from agent_service.console.views import incident_view, list_filters
 from agent_service.incidents.ack import AckRefused
 from agent_service.incidents.lifecycle import TransitionError
@@ -72,7 +72,7 @@ def incidents_router(config: ConsoleConfig, pages: Pages) -> APIRouter:
     @router.post("/incidents/{incident_id}/ack", include_in_schema=False)
     async def acknowledge(incident_id: int, action: Responder, service: IncidentsDep) -> Response:
         with _acting_on(incident_id):
-            await service.acknowledge(incident_id, actor_name(action.visitor.user.name))
+            await service.acknowledge(incident_id, timeline_actor(action.visitor.user.name))
         return _back(incident_id)
 
     @router.post("/incidents/{incident_id}/status", include_in_schema=False)
@@ -80,7 +80,7 @@ def incidents_router(config: ConsoleConfig, pages: Pages) -> APIRouter:
         form = action.form
         try:
             body = StatusChange(status=IncidentStatus(form.get("status", "")),
-                                actor=actor_name(action.visitor.user.name),
+                                actor=timeline_actor(action.visitor.user.name),
                                 note=form.get("note") or None, root_cause=form.get("root_cause") or None)
         except (ValueError, ValidationError):
             raise ConsoleRefusal(422, "a status is INVESTIGATING, MITIGATED or RESOLVED; texts up to 5000 characters") from None
@@ -92,7 +92,7 @@ def incidents_router(config: ConsoleConfig, pages: Pages) -> APIRouter:
     async def add_note(incident_id: int, action: Responder, service: IncidentsDep) -> Response:
         try:
             body = NoteCreate(text=action.form.get("text", "").strip(), kind=action.form.get("kind") or "note",  # type: ignore[arg-type]
-                              actor=actor_name(action.visitor.user.name))
+                              actor=timeline_actor(action.visitor.user.name))
         except ValidationError:
             raise ConsoleRefusal(422, "a note has 1 to 5000 characters") from None
         with _acting_on(incident_id):
@@ -102,7 +102,7 @@ def incidents_router(config: ConsoleConfig, pages: Pages) -> APIRouter:
     @router.post("/incidents/{incident_id}/analyze", include_in_schema=False)
     async def reanalyze(incident_id: int, action: Responder, service: IncidentsDep, worker: WorkerDep) -> Response:
         with _acting_on(incident_id):
-            await service.request_analysis(incident_id, actor_name(action.visitor.user.name))
+            await service.request_analysis(incident_id, timeline_actor(action.visitor.user.name))
         worker.spawn_drain(incident_id)
         return _back(incident_id)
 
