@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test bench demo run scenarios lint lock up down compose-test dashboards-check clean
+.PHONY: setup test bench demo run scenarios lint lock up down compose-test dashboards-check clean console-screenshots
 
 # Compose v2 (`docker compose`) when present, else docker-compose 1.29, else podman-compose.
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; \
@@ -25,6 +25,10 @@ demo: setup
 
 run: setup
 	$(PY) scripts/run_local.py
+
+# PNGs of the web console's main pages in docs/console/ (a local stack + Debian's chromium).
+console-screenshots: setup
+	$(PY) scripts/console_screenshots.py
 
 # ENGINE=rules|anthropic|openai (default: anthropic with ANTHROPIC_API_KEY, else rules); openai
 # reads OPENAI_BASE_URL, OPENAI_SPECIALIST_MODEL, … from the environment (see README).

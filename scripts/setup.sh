@@ -23,6 +23,7 @@ declare -A PACKAGES=(
   [amtool]=prometheus-alertmanager
   [mtail]=mtail
   [openssl]=openssl
+  [chromium]=chromium
 )
 missing=()
 for binary in "${!PACKAGES[@]}"; do

@@ -25,6 +25,7 @@ from agent_service.api.events import events_router, github_router
 from agent_service.api.incidents import incidents_router
 from agent_service.api.integrations import slack_router, telegram_router
 from agent_service.api.reports import reports_router
+from agent_service.console.mount import mount_console
 from agent_service.container import Agent
 from agent_service.engine import Engine
 from agent_service.events.store import EventStore
@@ -276,6 +277,9 @@ def create_app(
     app.include_router(events_router(api_auth))
     if settings.github_webhook_secret:  # unset: the route does not exist (404)
         app.include_router(github_router(settings.github_webhook_secret))
+
+    if settings.console_enabled:  # the web console under /console/ (agent_service/console, issue 17)
+        mount_console(app, settings)
 
     app.include_router(ready_router(redis_client))
     return app

@@ -125,6 +125,16 @@ class Settings(ServiceSettings):
     # JSON {"model": {"input": 1, "output": 5, "cache_read": 0.1, "cache_write": 1.25}} (USD per MTok)
     llm_prices: dict[str, ModelPrice] = Field(default_factory=dict)
 
+    # --- Web console (agent_service/console, issue 17): /console/ ---
+    console_enabled: bool = True
+    # Signs session cookies and CSRF tokens. Required when PUBLIC_URL is https; unset otherwise
+    # (dev, demo) a random one per process is used, and sessions end when the process does.
+    console_secret: str | None = Field(default=None, min_length=32, max_length=512)
+    console_session_ttl_s: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
+    # Failed sign-ins allowed per user name and per client address in CONSOLE_LOGIN_WINDOW_S.
+    console_login_max_attempts: int = Field(default=5, ge=1, le=10_000)
+    console_login_window_s: int = Field(default=900, ge=1, le=24 * 3600)
+
     @model_validator(mode="after")
     def _ordered(self) -> Settings:
         if self.error_5xx_critical_pct < self.error_5xx_warning_pct:
@@ -137,6 +147,12 @@ class Settings(ServiceSettings):
                     raise ValueError(f"ESCALATION_TO: {address[:80]!r} is not an email address")
         if self.llm_engine == "openai" and not (self.openai_base_url and self.openai_specialist_model):
             raise ValueError("LLM_ENGINE=openai needs OPENAI_BASE_URL and OPENAI_SPECIALIST_MODEL")
+        return self
+
+    @model_validator(mode="after")
+    def _console_secret(self) -> Settings:
+        if self.console_enabled and not self.console_secret and self.public_url.startswith("https://"):
+            raise ValueError("CONSOLE_SECRET (32+ characters) is required when the console is on and PUBLIC_URL is https")
         return self
 
     def engine_kind(self) -> Literal["anthropic", "rules", "openai"]:

@@ -145,6 +145,20 @@ class IncidentService:
         incident, _ = await self.store.update(incident_id, partial(record_ack, by=by, at=now))
         return incident
 
+    async def request_analysis(self, incident_id: int, actor: str) -> Incident:
+        """Queue a fresh analysis (the console's re-analyse), noted on the timeline; nothing is
+        carried out here: the caller hands the incident to a background drain (`spawn_drain`)."""
+        now = now_utc()
+
+        def change(incident: Incident) -> None:
+            event = incident.add_event("note", f"re-analysis requested by {actor}", actor=actor, at=now,
+                                       data={"kind": "analysis_requested"})
+            incident.pending.append(PendingAction(kind="analyze", cause_seq=event.seq,
+                                                  key=idempotency_key(incident_id, "analyze", f"seq{event.seq}")))
+
+        incident, _ = await self.store.update(incident_id, change)
+        return incident
+
     async def escalate_due(self, policy: EscalationPolicy, now: datetime | None = None) -> list[int]:
         """Claim every due escalation step (one WATCH/MULTI update each: a step is paged once
         whoever claims it); returns the incidents that got a step, whose pages are then drained."""

@@ -1,0 +1,1 @@
+"""The web console under /console/: sign-in, incidents, actions, ask the copilot, golden signals."""
