@@ -12,7 +12,7 @@ from agent_service.incidents.lifecycle import now_utc
 from agent_service.incidents.store import IncidentNotFound, IncidentStore
 from agent_service.remediation import lifecycle
 from agent_service.remediation.haproxy import RuntimeClient
-from agent_service.remediation.models import ProposalList, ProposalRecord, summary
+from agent_service.remediation.models import RUNTIME_TYPES, ProposalList, ProposalRecord, summary
 from agent_service.remediation.ports import ChangeFiler
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class RemediationService:
     async def approve(self, incident_id: int, pid: str, actor: str) -> ProposalRecord:
         _, record = await self.store.update(incident_id, partial(lifecycle.approve, pid=pid, actor=actor, at=now_utc()))
         p = record.proposal
-        if p.executable_here and self.runtime is not None:
+        if p.type in RUNTIME_TYPES and self.runtime is not None:  # this service's sockets decide, not the report
             execution = await self.runtime.apply(p, dry_run=not self.execute)
             _, record = await self.store.update(incident_id, partial(lifecycle.record_execution, pid=pid,
                                                                      execution=execution))

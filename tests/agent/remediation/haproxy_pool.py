@@ -4,10 +4,8 @@ requests they receive, with its Runtime API on `stats socket ipv4@127.0.0.1:PORT
 from __future__ import annotations
 
 import http.client
-import socket
 import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.support.binaries import require_binary
-from tests.support.net import free_port
+from tests.support.net import free_port, wait_for_port
 
 _CFG = """global
     stats socket ipv4@127.0.0.1:{admin} level admin
@@ -83,8 +81,8 @@ def haproxy_pool(workdir: Path, names: tuple[str, ...] = ("s1", "s2", "s3")) -> 
     assert check.returncode == 0, check.stdout + check.stderr
     proc = subprocess.Popen([haproxy, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_port(port)
-        _wait_port(admin)
+        wait_for_port(port)
+        wait_for_port(admin)
         yield Pool(port=port, admin_port=admin, hits=hits)
     finally:
         proc.terminate()
@@ -93,12 +91,3 @@ def haproxy_pool(workdir: Path, names: tuple[str, ...] = ("s1", "s2", "s3")) -> 
             app.shutdown()
             app.server_close()
 
-
-def _wait_port(port: int) -> None:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"haproxy did not listen on {port}")
