@@ -119,7 +119,7 @@ def undoable(incident: Incident, pid: str) -> ProposalRecord:
 
 
 def record_undo(incident: Incident, *, pid: str, actor: str, execution: Execution) -> ProposalRecord:
-    record = undoable(incident, pid)
+    undoable(incident, pid)  # still executed (a concurrent undo got there first: 409)
     stored = find(incident, pid)
     stored.undo = execution
     commands = "; ".join(s.command for s in execution.steps)
@@ -130,7 +130,6 @@ def record_undo(incident: Incident, *, pid: str, actor: str, execution: Executio
     else:
         incident.add_event("proposal_undo_failed", f"{pid} undo by {actor} failed: {execution.error} ({commands})",
                            actor=actor, at=execution.at, data={"id": pid, "steps": _steps(execution)})
-    del record
     return stored.model_copy(deep=True)
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from agent_service.diagnosis.changes import Change, nearest_before
-from agent_service.diagnosis.data import real_servers, server_name
+from agent_service.diagnosis.data import ScopeData, real_servers, server_name
 from agent_service.diagnosis.diagnose import Diagnosis
 from agent_service.diagnosis.hypothesis import Hypothesis, worst
 from agent_service.remediation.models import AnyProposal, DrainServer, Escalate, Risk, Rollback, ScaleOut, Undo
@@ -21,6 +21,17 @@ _RELEASES = frozenset({"deploy", "rollback"})
 
 def _facts(h: Hypothesis) -> list[str]:
     return [h.sentence[:300], *(s[:300] for s in h.support)][:5]
+
+
+def _singled_out(h: Hypothesis, pool: Sequence[ScopeData]) -> bool:
+    """The server's own numbers set it apart: it holds the backend's 5xx, its share of the requests
+    fell, it is slow alone, or it holds most of the backend's refused connections (SC). A few
+    refusals spread over the pool (a flapping network in front of it) single out nobody."""
+    if h.mode != "server_refusing" or {"server_5xx_share_pct", "server_share_pct"} & set(h.numbers):
+        return True
+    refused = {server_name(s): s.now.ended("S", "C") for s in pool}
+    total = sum(refused.values())
+    return total > 0 and refused.get(h.server or "", 0) * 3 >= total * 2
 
 
 def _drain(h: Hypothesis, d: Diagnosis) -> DrainServer | None:
@@ -37,6 +48,8 @@ def _drain(h: Hypothesis, d: Diagnosis) -> DrainServer | None:
     healthy = [s for s in pool if server_name(s) not in bad]
     if not healthy:
         return None  # the last server serving: never drain it
+    if not _singled_out(h, pool):
+        return None
     level = "low" if len(healthy) >= 2 else "medium"
     peers = ", ".join(server_name(s) for s in healthy[:5])
     return DrainServer(
@@ -92,6 +105,10 @@ def propose(diagnosis: Diagnosis) -> list[AnyProposal]:
             made = _scale_out(h, diagnosis)
         if made is not None:
             out.append(made)
+    # A server to drain comes first and is the cause of its backend's queue: no scale-out beside it.
+    drained = {p.backend for p in out if isinstance(p, DrainServer)}
+    out = [p for p in out if not (isinstance(p, ScaleOut) and p.backend in drained)]
+    out.sort(key=lambda p: not isinstance(p, (DrainServer, Rollback)))
     problems = diagnosis.problems
     if not out and problems and worst(h.severity for h in problems) == "critical":
         root = problems[0]

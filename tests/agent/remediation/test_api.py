@@ -40,7 +40,9 @@ async def test_the_analysis_proposes_and_an_approval_is_a_dry_run_by_default(red
         again = await client.post(f"{base}/{record['id']}/approve", json={"by": "bob"})
         undo = await client.post(f"{base}/{record['id']}/undo", json={"by": "alice"})
         timeline = (await client.get(f"/incidents/{incident['id']}")).json()["timeline"]
+        handoff = (await client.get(f"/incidents/{incident['id']}/handoff")).json()
     assert listed.status_code == 200 and listed.json()["execute"] is False
+    assert any("approved by alice" in line for line in handoff["what_was_tried"])
     assert [r["id"] for r in listed.json()["proposals"]] == [r["id"] for r in incident["proposals"]]
     assert unauthorised.status_code == 403
     assert approved.status_code == 200, approved.text

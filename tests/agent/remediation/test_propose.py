@@ -118,3 +118,18 @@ def test_a_critical_backend_with_no_server_at_all_is_escalated_not_drained() -> 
     made = propose(d)
     assert [type(p) for p in made] == [Escalate]
     assert "be_x" in made[0].to and made[0].why
+
+
+def test_a_few_refusals_spread_over_the_pool_single_out_nobody() -> None:
+    # Connection retries on every server (a flapping network in front of them): the diagnosis names
+    # the server with the most SC--, but 5 of 14 refusals are no reason to drain it.
+    def server(sc: int) -> dict:
+        return stats(1500, retried=180, redispatches=170, retries=400, terms={"SC--": sc} if sc else None)
+
+    servers = {"l1": server(5), "l2": server(4), "l3": server(3), "l4": server(2)}
+    now = stats(6000, retried=720, redispatches=680, retries=1600, terms={"SC--": 14})
+    raw = answer(scope("site", "", now, stats(30000)), scope("backend", "be_ledger", now, stats(30000)),
+                 *_pool("be_ledger", servers))
+    d = diagnose(case(raw))
+    assert ("server_refusing", "l1") in {(h.mode, h.server) for h in d.problems}
+    assert not [p for p in propose(d) if isinstance(p, DrainServer)]
