@@ -5,6 +5,7 @@ the timeline; a newer report expires the pending ones (409 with the reason); bad
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -135,3 +136,16 @@ async def test_an_approved_rollback_goes_to_the_change_filer_and_its_link_to_the
     assert approved.json()["state"] == "approved" and approved.json()["links"] == ["https://github.test/pull/7"]
     assert filer.prs == [("rollback", incident["id"], f"Incident #{incident['id']}: rollback be_pay v2.3.1 → v2.3.0")]
     assert any("https://github.test/pull/7" in e["message"] for e in timeline)
+
+
+async def test_two_approvals_at_once_execute_once(redis_url, notifier) -> None:
+    nobody = free_port()
+    async with agent(_settings(redis_url, notifier.url, haproxy_runtime_sockets=f"tcp:127.0.0.1:{nobody}"),
+                     BREAKDOWN) as (_, client):
+        incident = await incident_from_analysis(client)
+        url = f"/incidents/{incident['id']}/proposals/{incident['proposals'][0]['id']}/approve"
+        answers = await asyncio.gather(*(client.post(url, json={"by": who}) for who in ("alice", "bob", "carol")))
+        timeline = (await client.get(f"/incidents/{incident['id']}")).json()["timeline"]
+    assert sorted(a.status_code for a in answers) == [200, 409, 409]
+    assert [e["kind"] for e in timeline].count("proposal_approved") == 1
+    assert [e["kind"] for e in timeline].count("proposal_executed") == 1
