@@ -24,6 +24,7 @@ from agent_service.api.deps import redis_client
 from agent_service.api.events import events_router, github_router
 from agent_service.api.incidents import incidents_router
 from agent_service.api.integrations import slack_router, telegram_router
+from agent_service.api.proposals import proposals_router
 from agent_service.api.reports import reports_router
 from agent_service.console.mount import mount_console
 from agent_service.container import Agent
@@ -53,6 +54,10 @@ from agent_service.notifier_client import NotifierClient
 from agent_service.orchestrator import Analysis, Analyzer, SimilarHook
 from agent_service.prometheus.client import PrometheusClient
 from agent_service.prometheus.summary import Bounds
+from agent_service.remediation.haproxy import RuntimeClient, parse_sockets
+from agent_service.remediation.ports import ChangeFiler
+from agent_service.remediation.service import RemediationService
+from agent_service.remediation.tool import ProposeRemediationTool
 from agent_service.report.store import ReportStore
 from agent_service.rules import RulesEngine
 from agent_service.runbooks.index import KnowledgeIndex
@@ -139,6 +144,12 @@ def include_chat(app: FastAPI, settings: Settings) -> None:
             api_url=settings.telegram_api_url, chat_ids=settings.telegram_chat_id, public_url=settings.public_url))
 
 
+def build_runtime(settings: Settings) -> RuntimeClient | None:
+    """HAPROXY_RUNTIME_SOCKETS set: the Runtime API client the approved runtime actions go through."""
+    sockets = parse_sockets(settings.haproxy_runtime_sockets)
+    return RuntimeClient(sockets, timeout_s=settings.haproxy_runtime_timeout_s) if sockets else None
+
+
 async def open_knowledge(settings: Settings, memory: IncidentMemory) -> KnowledgeIndex | None:
     """RUNBOOKS_DIR set: the runbooks indexed now (and again when a file changes)."""
     if not settings.runbooks_dir:
@@ -183,6 +194,7 @@ def create_app(
     notifier_transport: httpx.AsyncBaseTransport | None = None,
     extra_tools: Sequence[Tool] = (),
     similar_incidents: SimilarHook | None = None,
+    change_filer: ChangeFiler | None = None,
 ) -> FastAPI:
     """Everything not passed in is built from `settings`; what is passed in is not closed here.
 
@@ -190,7 +202,8 @@ def create_app(
     `analyzer` replaces the whole analysis (POST /analyze and incident analyses alike);
     `extra_tools` reach every specialist and the synthesis besides `search_past_incidents`,
     `get_changes` (and `query_prometheus`, `list_alerts` when PROMETHEUS_URL is set);
-    `similar_incidents` fills the report's similar_incidents instead of the incident memory."""
+    `similar_incidents` fills the report's similar_incidents instead of the incident memory;
+    `change_filer` files approved rollbacks as draft pull requests (None: nothing is filed)."""
     registry = CollectorRegistry()
     llm_metrics = LlmMetrics(registry)
     metrics = AgentMetrics(registry, tool_calls=llm_metrics.tool_calls)
@@ -219,13 +232,15 @@ def create_app(
         evidence_tools = prometheus_tools(prometheus, Bounds(
             max_series=settings.prometheus_max_series, max_points=settings.prometheus_max_points)) if prometheus else ()
         knowledge = await open_knowledge(settings, memory)
+        runtime = build_runtime(settings)
         the_analyzer = analyzer or Analyzer(
             engine=the_engine, ingestion=ingestion, settings=settings, metrics=metrics,
             extra_tools=[*extra_tools, *evidence_tools, memory.tool(), GetChangesTool(events),
-                         *knowledge_tools(knowledge, memory)],
+                         *knowledge_tools(knowledge, memory), ProposeRemediationTool()],
             similar_incidents=similar_incidents or memory.similar_incidents,
             save_report=reports.save,
             meter_tools=the_engine.kind == "rules",  # the model engines count their own tool calls
+            remediation_runtime=runtime is not None,
         )
         notifier = build_notifier(settings, notifier_transport)
         config = service_config(settings)
@@ -246,6 +261,8 @@ def create_app(
             analyzer=the_analyzer, notifier=notifier, incidents=incidents,
             intake=AlertIntake(client, dedup_ttl_s=settings.alert_dedup_ttl_s), watchdog=watchdog, worker=worker,
             chat_http=chat_http, events=events,
+            remediation=RemediationService(store, runtime=runtime, execute=settings.remediation_execute,
+                                           filer=change_filer),
         )
         try:
             async with running(worker, enabled=settings.alert_worker_enabled):
@@ -274,6 +291,7 @@ def create_app(
                                      max_body_bytes=settings.alerts_max_body_bytes))
     app.include_router(incidents_router(api_auth, handoff_writer=handoff_writer(settings, the_engine)))
     include_chat(app, settings)
+    app.include_router(proposals_router(api_auth))
     app.include_router(events_router(api_auth))
     if settings.github_webhook_secret:  # unset: the route does not exist (404)
         app.include_router(github_router(settings.github_webhook_secret))

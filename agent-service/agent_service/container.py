@@ -19,6 +19,7 @@ from agent_service.incidents.worker import AlertWorker
 from agent_service.ingestion_client import IngestionClient
 from agent_service.notifier_client import NotifierClient
 from agent_service.orchestrator import Analysis
+from agent_service.remediation.service import RemediationService
 from agent_service.report.store import ReportStore
 
 
@@ -38,3 +39,4 @@ class Agent:
     worker: AlertWorker
     events: EventStore | None = None  # change events (api/events.py, the get_changes tool)
     chat_http: httpx.AsyncClient | None = None  # Slack response_url, Telegram sendMessage (api/integrations.py)
+    remediation: RemediationService | None = None  # proposals: approve, reject, undo (api/proposals.py)

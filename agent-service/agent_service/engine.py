@@ -24,6 +24,7 @@ from agent_service.models import (
     SpecialistName,
     Window,
 )
+from agent_service.remediation.models import Proposal
 from agent_service.tools.base import Tool
 
 
@@ -55,6 +56,8 @@ class Synthesis(BaseModel):
     diagnosis: str
     recommendations: list[str] = Field(default_factory=list)
     overall_severity: Severity | None = None
+    # Remediation proposals the engine made (validated by the orchestrator before the report).
+    proposals: list[Proposal] = Field(default_factory=list)
 
 
 TOKEN_COUNTERS = (

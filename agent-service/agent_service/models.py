@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent_service.remediation.models import Proposal
+
 Severity = Literal["ok", "warning", "critical"]
 FindingSeverity = Literal["ok", "warning", "critical", "unknown"]
 FindingStatus = Literal["completed", "failed", "timed_out"]
@@ -133,3 +135,5 @@ class IncidentReport(BaseModel):
     synthesis_error: str | None = None
     ungrounded_claims: list[str] = Field(default_factory=list)
     question: str | None = None
+    # Remediation (issue 20): typed proposals, validated the same way whichever engine made them.
+    proposals: list[Proposal] = Field(default_factory=list)

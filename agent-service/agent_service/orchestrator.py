@@ -28,6 +28,9 @@ from agent_service.models import (
     Severity,
     SimilarIncident,
 )
+from agent_service.remediation.models import AnyProposal
+from agent_service.remediation.tool import ProposalCollector
+from agent_service.remediation.validate import known_names, validate_proposals
 from agent_service.rules.synthesis import synthesize as deterministic_synthesis
 from agent_service.settings import Settings
 from agent_service.specialists import specialist_specs, tools_for
@@ -113,6 +116,16 @@ def worst_known(findings: Sequence[Finding]) -> Severity | None:
     return max(known, key=lambda s: SEVERITY_RANK[s])  # type: ignore[return-value]
 
 
+def proposals_of(synthesis: Synthesis, tools: Sequence[Tool], findings: Sequence[Finding], *,
+                 runtime: bool) -> list[AnyProposal]:
+    """The engine's proposals and those a model made through propose_remediation, validated alike."""
+    made: list[AnyProposal] = list(synthesis.proposals)
+    for tool in tools:
+        if isinstance(tool, ProposalCollector):
+            made += tool.collected
+    return validate_proposals(made, known_names(findings), runtime=runtime) if made else []
+
+
 class Analyzer:
     def __init__(
         self,
@@ -125,6 +138,7 @@ class Analyzer:
         similar_incidents: SimilarHook | None = None,
         save_report: ReportSaver | None = None,
         meter_tools: bool = True,
+        remediation_runtime: bool = False,
     ) -> None:
         self.engine = engine
         self.ingestion = ingestion
@@ -135,6 +149,8 @@ class Analyzer:
         self.save_report = save_report
         # The Claude engine counts its own tool calls; the orchestrator counts them for the others.
         self.meter_tools = meter_tools
+        # A Runtime API socket is configured (HAPROXY_RUNTIME_SOCKETS): runtime proposals are executable.
+        self.remediation_runtime = remediation_runtime
         self.specs = specialist_specs(settings)
         self.limiter = Limiter(settings.max_analyses)
 
@@ -209,6 +225,7 @@ class Analyzer:
             synthesis_error=error,
             ungrounded_claims=claims,
             question=request.question,
+            proposals=proposals_of(synthesis, extra, findings, runtime=self.remediation_runtime),
         )
         if tracker.state == "ok" and not tracker.ok:
             # No tool ran at all (e.g. every specialist failed before calling one): ask directly.

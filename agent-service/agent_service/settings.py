@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from oncall_common.settings import ServiceSettings
 
 from agent_service.prices import ModelPrice
+from agent_service.remediation.haproxy import parse_sockets
 
 _ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
@@ -116,6 +117,12 @@ class Settings(ServiceSettings):
     # --- Runbooks (agent_service/runbooks): markdown with front matter, unset = off ---
     runbooks_dir: str | None = None
 
+    # --- Remediation (agent_service/remediation): proposals, approval, HAProxy Runtime API ---
+    remediation_execute: bool = False  # false: an approved runtime action is a dry run (the exact command shown)
+    # Comma-separated `unix:/path` or `tcp:host:port`, each optionally `name=`; unset: nothing executable here.
+    haproxy_runtime_sockets: str = Field(default="", max_length=4000)
+    haproxy_runtime_timeout_s: float = Field(default=3.0, gt=0, le=60)
+
     # --- Claude engine (agent_service/llm) ---
     max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer
     llm_max_tokens: int = Field(default=2048, ge=256, le=32_000)
@@ -145,6 +152,7 @@ class Settings(ServiceSettings):
             for address in (a.strip() for a in step.split(",")):
                 if address and not _ADDRESS.match(address):
                     raise ValueError(f"ESCALATION_TO: {address[:80]!r} is not an email address")
+        parse_sockets(self.haproxy_runtime_sockets)  # fails fast on a bad entry
         if self.llm_engine == "openai" and not (self.openai_base_url and self.openai_specialist_model):
             raise ValueError("LLM_ENGINE=openai needs OPENAI_BASE_URL and OPENAI_SPECIALIST_MODEL")
         return self

@@ -18,7 +18,7 @@ from tests.support.servers import serve_app
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
                 "blockquote", "span"}
-_BARE_AMP = re.compile(r"&(?!(amp|lt|gt|quot|#\d+);)")
+_BARE_AMP = re.compile(r"&(?!(amp|lt|gt|quot|#\d+|#x[0-9A-Fa-f]+);)")  # Telegram: all numerical entities
 
 
 class _Checker(HTMLParser):

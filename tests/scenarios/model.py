@@ -182,6 +182,9 @@ class Expect(_Strict):
     in_title: list[str] = Field(default_factory=list, description="names the title itself must hold")
     keywords: list[list[str]] = Field(default_factory=list, description="each group: any of these")
     forbidden: list[str] = Field(default_factory=list, description="none may be in diagnosis or advice")
+    # Remediation proposals the report must carry, each `type target` (`drain_server be_api/api3`,
+    # `rollback be_api`, `scale_out be_api`) or a bare type (`escalate`).
+    proposals: list[str] = Field(default_factory=list, description="proposals the report must make")
 
     @model_validator(mode="after")
     def _disjoint(self) -> Expect:

@@ -29,6 +29,8 @@ class Score:
     title_ok: bool | None = None  # None: nothing required in the title
     keywords_ok: bool | None = None  # None: no keywords expected
     forbidden_ok: bool | None = None  # None: no forbidden words; False: one of them was said
+    proposals_ok: bool | None = None  # None: no proposal expected
+    proposals: list[str] = field(default_factory=list)  # what the report proposed, `type target`
     duration_ms: float = 0.0  # as the report says
     wall_ms: float = 0.0  # as the caller measured /analyze
     input_tokens: int = 0
@@ -134,6 +136,14 @@ def score(scenario: str, expect: Expect, report: dict[str, Any], *, wall_ms: flo
         if said:
             reasons.append(f"forbidden {said} said in diagnosis or recommendations")
 
+    made = proposal_names(report)
+    proposals_ok: bool | None = None
+    if expect.proposals:
+        absent = [p for p in expect.proposals if p not in made and p not in {m.split(" ", 1)[0] for m in made}]
+        proposals_ok = not absent
+        if absent:
+            reasons.append(f"proposals {absent} not made (made: {made or 'none'})")
+
     engine = report.get("engine") or {}
     return Score(
         scenario=scenario,
@@ -151,6 +161,8 @@ def score(scenario: str, expect: Expect, report: dict[str, Any], *, wall_ms: flo
         title_ok=title_ok,
         keywords_ok=keywords_ok,
         forbidden_ok=forbidden_ok,
+        proposals_ok=proposals_ok,
+        proposals=made,
         duration_ms=float(report.get("duration_ms") or 0.0),
         wall_ms=wall_ms,
         input_tokens=int(engine.get("input_tokens") or 0)
@@ -226,3 +238,15 @@ def summarize(scores: list[Score]) -> Summary:
         cost_usd=round(sum(s.cost_usd for s in scores), 6),
         failures=[s.scenario for s in scores if not s.passed],
     )
+
+
+def proposal_names(report: dict[str, Any]) -> list[str]:
+    """The report's remediation proposals as `type target` (the server's `backend/server`)."""
+    out = []
+    for p in report.get("proposals") or []:
+        if not isinstance(p, dict):
+            continue
+        target = f"{p.get('backend')}/{p['server']}" if p.get("server") else (p.get("backend") or p.get("service")
+                                                                              or p.get("path") or p.get("client") or "")
+        out.append(f"{p.get('type')} {target}".strip())
+    return out

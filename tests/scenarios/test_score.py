@@ -148,3 +148,14 @@ def test_names_required_in_the_title_must_be_in_the_title_itself() -> None:
     assert both.passed and both.title_ok is True
     assert one.title_ok is False and one.reasons == ["'be_search' is not in the title"]
     assert summarize([both, one]).title_accuracy == 0.5
+
+
+def test_expected_proposals_must_be_made_by_type_and_target() -> None:
+    expect = EXPECT.model_copy(update={"proposals": ["drain_server be_api/api3", "escalate"]})
+    drain = {"type": "drain_server", "backend": "be_api", "server": "api3"}
+    made = score("s", expect, _report(proposals=[drain, {"type": "escalate", "to": "dba", "why": "x", "backend": "be_api"}]))
+    assert made.proposals_ok is True and made.proposals == ["drain_server be_api/api3", "escalate be_api"]
+    other = score("s", expect, _report(proposals=[{**drain, "server": "api1"}]))
+    assert other.passed is False and other.proposals_ok is False
+    assert any("drain_server be_api/api3" in r and "escalate" in r for r in other.reasons)
+    assert score("s", EXPECT, _report()).proposals_ok is None

@@ -14,6 +14,7 @@ from agent_service.incidents.service import IncidentService
 from agent_service.incidents.watchdog import Watchdog
 from agent_service.incidents.worker import AlertWorker
 from agent_service.orchestrator import Analysis, Busy, Slot
+from agent_service.remediation.service import RemediationService
 from agent_service.report.store import ReportStore
 
 
@@ -60,9 +61,15 @@ def slot_or_429(analyzer: Analysis) -> Slot:
         raise HTTPException(status_code=429, detail=f"too many analyses: {exc}", headers={"Retry-After": "5"}) from exc
 
 
+async def _remediation(agent: AgentDep) -> RemediationService:
+    assert agent.remediation is not None  # built by the lifespan
+    return agent.remediation
+
+
 AnalyzerDep = Annotated[Analysis, Depends(_analyzer)]
 ReportsDep = Annotated[ReportStore, Depends(_reports)]
 IncidentsDep = Annotated[IncidentService, Depends(_incidents)]
 IntakeDep = Annotated[AlertIntake, Depends(_intake)]
 WorkerDep = Annotated[AlertWorker, Depends(_worker)]
 WatchdogDep = Annotated[Watchdog, Depends(_watchdog)]
+RemediationDep = Annotated[RemediationService, Depends(_remediation)]

@@ -13,10 +13,11 @@ import httpx
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Request, Response
 from pydantic import ValidationError
 
-from agent_service.api.deps import AgentDep, IncidentsDep
+from agent_service.api.deps import AgentDep, IncidentsDep, RemediationDep
 from agent_service.chat import slack, telegram
-from agent_service.chat.actions import ACTIONS, ChatAction, act, chat_actor
+from agent_service.chat.actions import ACTIONS, ActionResult, ChatAction, ProposalAction, act, chat_actor, decide
 from agent_service.incidents.service import IncidentService
+from agent_service.remediation.service import RemediationService
 
 log = logging.getLogger(__name__)
 OPEN_LIST_LIMIT = 20
@@ -35,7 +36,15 @@ def slack_router(signing_secret: str, *, public_url: str) -> APIRouter:
 
     async def carry_out(service: IncidentService, http: httpx.AsyncClient, *, incident_id: int,
                         action: ChatAction, actor: str, response_url: str) -> None:
-        result = await act(service, incident_id, action, actor=actor)
+        await reply(http, incident_id, await act(service, incident_id, action, actor=actor), response_url)
+
+    async def carry_out_proposal(remediation: RemediationService, service: IncidentService, http: httpx.AsyncClient,
+                                 *, incident_id: int, pid: str, action: ProposalAction, actor: str,
+                                 response_url: str) -> None:
+        result = await decide(remediation, service, incident_id, pid, action, actor=actor)
+        await reply(http, incident_id, result, response_url)
+
+    async def reply(http: httpx.AsyncClient, incident_id: int, result: ActionResult, response_url: str) -> None:
         message = slack.updated_message(result.incident, result.message,
                                         url=f"{public_url.rstrip('/')}/incidents/{incident_id}")
         try:
@@ -49,6 +58,7 @@ def slack_router(signing_secret: str, *, public_url: str) -> APIRouter:
                  responses={401: {"description": "bad signature or replayed request"}})
     async def slack_actions(
         request: Request, service: IncidentsDep, http: ChatHttpDep, background: BackgroundTasks,
+        remediation: RemediationDep,
         x_slack_signature: Annotated[str | None, Header()] = None,
         x_slack_request_timestamp: Annotated[str | None, Header()] = None,
     ) -> Response:
@@ -66,13 +76,21 @@ def slack_router(signing_secret: str, *, public_url: str) -> APIRouter:
             payload = slack.parse_payload(body)
             known = [a for a in payload.actions if a.action_id in ACTIONS]
             incident_id = slack.incident_id_of(known[0]) if known else None
+            on_proposal = [a for a in payload.actions if a.action_id in slack.PROPOSAL_BUTTONS]
+            proposal = slack.proposal_ref_of(on_proposal[0]) if on_proposal and not known else None
         except slack.BadPayload as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        if payload.type != "block_actions" or incident_id is None:
+        if payload.type != "block_actions" or (incident_id is None and proposal is None):
             return Response(status_code=200)  # another interaction or button: nothing of ours
         if not payload.response_url.lower().startswith(("https://", "http://")):
             raise HTTPException(status_code=400, detail="response_url is not an http(s) URL")
         actor = chat_actor("slack", payload.user.username, payload.user.name, payload.user.id)
+        if proposal is not None:
+            decision = cast(ProposalAction, slack.PROPOSAL_BUTTONS[on_proposal[0].action_id])
+            background.add_task(carry_out_proposal, remediation, service, http, incident_id=proposal[0],
+                                pid=proposal[1], action=decision, actor=actor, response_url=payload.response_url)
+            return Response(status_code=200)
+        assert incident_id is not None
         action = cast(ChatAction, known[0].action_id)
         background.add_task(carry_out, service, http, incident_id=incident_id, action=action, actor=actor,
                             response_url=payload.response_url)
@@ -86,7 +104,8 @@ def telegram_router(webhook_secret: str, *, bot_token: str | None, api_url: str,
     router = APIRouter(prefix="/integrations/telegram", tags=["integrations"])
     allowed = telegram.allowed_chats(chat_ids)
 
-    async def answer(service: IncidentService, command: telegram.Command, actor: str) -> str:
+    async def answer(service: IncidentService, remediation: RemediationService, command: telegram.Command,
+                     actor: str) -> str:
         if command.error:
             return f"{command.error}\n\n{telegram.HELP}" if command.name == "help" else command.error
         if command.name == "help":
@@ -96,6 +115,10 @@ def telegram_router(webhook_secret: str, *, bot_token: str | None, api_url: str,
             incidents = [i for i in [await service.store.get(n) for n in open_ids] if i is not None]
             return telegram.oncall_text(incidents)
         assert command.incident_id is not None
+        if command.name in telegram.PROPOSAL_COMMANDS and command.proposal:
+            action = cast(ProposalAction, command.name)
+            return escape((await decide(remediation, service, command.incident_id, command.proposal, action,
+                                        actor=actor)).message)
         if command.name == "incident":
             incident = await service.store.get(command.incident_id)
             if incident is None:
@@ -107,7 +130,7 @@ def telegram_router(webhook_secret: str, *, bot_token: str | None, api_url: str,
     @router.post("/webhook", status_code=200, response_class=Response,
                  responses={401: {"description": "wrong X-Telegram-Bot-Api-Secret-Token"}})
     async def telegram_webhook(
-        request: Request, service: IncidentsDep, http: ChatHttpDep,
+        request: Request, service: IncidentsDep, http: ChatHttpDep, remediation: RemediationDep,
         x_telegram_bot_api_secret_token: Annotated[str | None, Header()] = None,
     ) -> Response:
         """An update from Telegram. Answered 200 whenever the secret matches (Telegram retries
@@ -126,7 +149,7 @@ def telegram_router(webhook_secret: str, *, bot_token: str | None, api_url: str,
             return Response(status_code=200)
         sender = message.sender or telegram.TelegramUser()
         actor = chat_actor("telegram", sender.username, sender.first_name, str(sender.id) if sender.id else None)
-        text = await answer(service, command, actor)
+        text = await answer(service, remediation, command, actor)
         if bot_token:
             await telegram.TelegramClient(http, api_url=api_url, token=bot_token).send(message.chat.id, text)
         else:

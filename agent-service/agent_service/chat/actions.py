@@ -1,5 +1,6 @@
 """What a chat user can do to an incident (Slack buttons, Telegram commands): acknowledge, mark
-MITIGATED, mark RESOLVED — as that user. One place for both chats, returning a value to word."""
+MITIGATED, mark RESOLVED, approve or reject a remediation proposal — as that user. One place for
+both chats, returning a value to word."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from agent_service.incidents.lifecycle import TransitionError
 from agent_service.incidents.models import Incident, IncidentStatus, StatusChange
 from agent_service.incidents.service import IncidentService
 from agent_service.incidents.store import IncidentNotFound
+from agent_service.remediation.lifecycle import ProposalConflict, ProposalNotFound
+from agent_service.remediation.models import summary
+from agent_service.remediation.service import RemediationService
 
 ChatAction = Literal["ack", "mitigated", "resolved"]
 ACTIONS: tuple[ChatAction, ...] = ("ack", "mitigated", "resolved")
 _TARGET = {"mitigated": IncidentStatus.MITIGATED, "resolved": IncidentStatus.RESOLVED}
 _NOT_NAME = re.compile(r"[^\w.@+\-]")
+ProposalAction = Literal["approve", "reject"]
+PROPOSAL_ACTIONS: tuple[ProposalAction, ...] = ("approve", "reject")
+PID = re.compile(r"^p\d{1,6}$")
 
 
 @dataclass(frozen=True)
@@ -48,4 +55,22 @@ async def act(service: IncidentService, incident_id: int, action: ChatAction, *,
     except IncidentNotFound:
         return ActionResult(False, f"incident #{incident_id} not found")
     except (TransitionError, AckRefused) as exc:
+        return ActionResult(False, f"#{incident_id}: {exc}", await service.store.get(incident_id))
+
+
+async def decide(remediation: RemediationService, service: IncidentService, incident_id: int, pid: str,
+                 action: ProposalAction, *, actor: str) -> ActionResult:
+    """Approve (then execute what is executable here) or reject proposal `pid` as the chat user."""
+    try:
+        if action == "approve":
+            record = await remediation.approve(incident_id, pid, actor)
+            said = f"#{incident_id} {pid} approved by {actor}: {summary(record.proposal)} ({record.state}"
+            said += f": {record.execution.error})" if record.execution and record.execution.error else ")"
+        else:
+            record = await remediation.reject(incident_id, pid, actor)
+            said = f"#{incident_id} {pid} rejected by {actor}: {summary(record.proposal)}"
+        return ActionResult(True, said, await service.store.get(incident_id))
+    except IncidentNotFound:
+        return ActionResult(False, f"incident #{incident_id} not found")
+    except (ProposalNotFound, ProposalConflict) as exc:
         return ActionResult(False, f"#{incident_id}: {exc}", await service.store.get(incident_id))

@@ -5,7 +5,8 @@ Signature (Slack "Verifying requests from Slack"): `X-Slack-Signature` is `v0=` 
 HMAC-SHA256(SLACK_SIGNING_SECRET, `v0:{X-Slack-Request-Timestamp}:{raw body}`); a timestamp more
 than 5 minutes from now is a replay. Compared in constant time (hmac.compare_digest).
 Buttons: action_id `ack` | `mitigated` | `resolved`, value = the incident id (the notifier's
-Block Kit messages carry the same buttons).
+Block Kit messages carry the same buttons); `proposal_approve` | `proposal_reject`, value =
+`<incident id>:<proposal id>` (`12:p3`), on the messages this module writes.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_service.incidents.models import Incident, IncidentStatus
+from agent_service.remediation.models import summary
 
 MAX_SKEW_S = 300
 MAX_BODY_BYTES = 64 * 1024
@@ -87,6 +90,18 @@ def incident_id_of(action: SlackAction) -> int:
     return int(value)
 
 
+PROPOSAL_BUTTONS = {"proposal_approve": "approve", "proposal_reject": "reject"}
+MAX_PROPOSAL_BUTTONS = 3  # pending proposals offered per message
+
+
+def proposal_ref_of(action: SlackAction) -> tuple[int, str]:
+    """`12:p3` → (12, "p3")."""
+    incident, _, pid = action.value.strip().partition(":")
+    if not incident.isdigit() or len(incident) > 12 or not re.fullmatch(r"p\d{1,6}", pid):
+        raise BadPayload(f"button value {action.value[:40]!r} is not an incident:proposal reference")
+    return int(incident), pid
+
+
 def mrkdwn(text: str, limit: int = 300) -> str:
     """Outside text in Slack mrkdwn: the three control characters escaped, one bounded line."""
     flat = " ".join(text.split())
@@ -124,5 +139,22 @@ def updated_message(incident: Incident | None, outcome: str, *, url: str = "") -
         buttons.append(_button("resolved", "Resolved", incident.id, "danger"))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
+    if incident.status != IncidentStatus.RESOLVED:
+        blocks += _proposal_blocks(incident)
     text = f"#{incident.id} {mrkdwn(incident.title, 200)}: {incident.status.value}, {owner}"
     return {"replace_original": True, "text": text, "blocks": blocks}
+
+
+def _proposal_blocks(incident: Incident) -> list[dict[str, Any]]:
+    """Each pending proposal (at most MAX_PROPOSAL_BUTTONS): what it does, Approve and Reject."""
+    blocks: list[dict[str, Any]] = []
+    for record in [r for r in incident.proposals if r.state == "pending"][:MAX_PROPOSAL_BUTTONS]:
+        value = f"{incident.id}:{record.id}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
+            f"*{record.id}* {mrkdwn(summary(record.proposal), 200)} · risk {record.proposal.risk.level}")}})
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "action_id": "proposal_approve", "value": value, "style": "primary",
+             "text": {"type": "plain_text", "text": f"Approve {record.id}"}},
+            {"type": "button", "action_id": "proposal_reject", "value": value,
+             "text": {"type": "plain_text", "text": f"Reject {record.id}"}}]})
+    return blocks

@@ -2,7 +2,7 @@
 replies in HTML parse mode with every outside text escaped, and sendMessage.
 
 Commands: `/oncall` (open incidents: severity, status, who has them, the last diagnosis line),
-`/incident N`, `/ack N`, `/resolve N`, `/help`. `/cmd@BotName` is the same command. Only chats in
+`/incident N`, `/ack N`, `/resolve N`, `/approve N PID`, `/reject N PID` (a remediation proposal), `/help`. `/cmd@BotName` is the same command. Only chats in
 TELEGRAM_CHAT_ID are answered; a message from any other chat is ignored (nothing sent).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -17,12 +18,15 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_service.incidents.models import Incident
+from agent_service.remediation.models import summary
 
 log = logging.getLogger(__name__)
-COMMANDS = ("oncall", "incident", "ack", "resolve", "help")
+COMMANDS = ("oncall", "incident", "ack", "resolve", "approve", "reject", "help")
+PROPOSAL_COMMANDS = ("approve", "reject")
 MAX_TEXT = 4000  # Telegram's message limit is 4096 characters
 HELP = ("/oncall — open incidents\n/incident N — one incident\n/ack N — take incident N\n"
-        "/resolve N — mark incident N RESOLVED")
+        "/resolve N — mark incident N RESOLVED\n/approve N PID — approve proposal PID of incident N\n"
+        "/reject N PID — reject it")
 
 
 class TelegramChat(BaseModel):
@@ -56,6 +60,7 @@ class Command:
     name: str
     incident_id: int | None = None
     error: str | None = None  # a command we know, with a bad or missing argument
+    proposal: str | None = None  # /approve, /reject: the proposal's id on the incident (p1, …)
 
 
 def allowed_chats(setting: str) -> frozenset[int]:
@@ -82,6 +87,11 @@ def parse_command(text: str | None) -> Command | None:
     if name in ("oncall", "help"):
         return Command(name=name)
     arg = words[1].lstrip("#") if len(words) > 1 else ""
+    if name in PROPOSAL_COMMANDS:
+        pid = words[2].lower() if len(words) > 2 else ""
+        if not arg.isdigit() or len(arg) > 12 or not re.fullmatch(r"p\d{1,6}", pid):
+            return Command(name=name, error=f"usage: /{name} N PID (an incident number and a proposal, e.g. p1)")
+        return Command(name=name, incident_id=int(arg), proposal=pid)
     if not arg.isdigit() or len(arg) > 12:
         return Command(name=name, error=f"usage: /{name} N (an incident number)")
     return Command(name=name, incident_id=int(arg))
@@ -122,6 +132,8 @@ def incident_text(incident: Incident, *, url: str = "") -> str:
     report = incident.reports[-1] if incident.reports else None
     for recommendation in (report.recommendations[:3] if report else []):
         lines.append(f"• {escape(recommendation[:200])}")
+    for record in [r for r in incident.proposals if r.state == "pending"][:5]:
+        lines.append(f"▶ {record.id} {escape(summary(record.proposal)[:200])} — /approve {incident.id} {record.id}")
     if url:
         lines.append(f'<a href="{escape(url, quote=True)}">details</a>')
     return _bounded("\n".join(lines))

@@ -24,6 +24,10 @@ class TextWriter(Protocol):
     async def write(self, template: str, material: dict[str, Any], **values: Any) -> tuple[str, Usage]: ...
 
 
+REMEDIATION_TRIED = ("proposal_approved", "proposal_rejected", "proposal_executed", "proposal_failed",
+                     "proposal_undone", "proposal_undo_failed")
+
+
 def rules_handoff(incident: Incident, *, now: datetime) -> Handoff:
     report = incident.reports[-1] if incident.reports else None
     alertnames = sorted({a.labels.get("alertname", "?") for a in incident.alerts})
@@ -35,9 +39,9 @@ def rules_handoff(incident: Incident, *, now: datetime) -> Handoff:
     if report:
         happened += f" Analysis: {report.title} — {report.diagnosis}"
     tried: list[str] = []
-    for event in incident.timeline:
+    for event in incident.timeline:  # remediation decisions and what they did are what was tried too
         if event.kind in ("status_changed", "note", "analysis_finished", "analysis_failed", "reopened",
-                          "acknowledged", "escalated"):
+                          "acknowledged", "escalated", *REMEDIATION_TRIED):
             tried.append(f"{event.at.strftime('%H:%M')} {event.actor}: {event.message}")
     age = fmt_delta(now - incident.created_at)
     state = f"{incident.status.value} for {age} since opening; {len(firing)} of {len(incident.alerts)} alerts firing."

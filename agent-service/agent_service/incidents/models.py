@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent_service.models import IncidentReport
+from agent_service.remediation.models import ProposalRecord
 
 Source = Literal["alertmanager", "manual", "analyze"]
 IncidentSeverity = Literal["info", "warning", "critical"]
@@ -30,6 +31,15 @@ EventKind = Literal[
     "reopened",
     "acknowledged",
     "escalated",
+    # remediation (agent_service/remediation/lifecycle.py)
+    "proposals_made",
+    "proposal_expired",
+    "proposal_approved",
+    "proposal_rejected",
+    "proposal_executed",
+    "proposal_failed",
+    "proposal_undone",
+    "proposal_undo_failed",
 ]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 
@@ -112,6 +122,8 @@ class Incident(BaseModel):
     timeline: list[TimelineEvent] = Field(default_factory=list)
     applied_deliveries: list[str] = Field(default_factory=list)
     pending: list[PendingAction] = Field(default_factory=list)
+    # Remediation proposals of its reports and their state (remediation/lifecycle.py).
+    proposals: list[ProposalRecord] = Field(default_factory=list)
 
     def add_event(
         self, kind: EventKind, message: str, *, actor: str, at: datetime, data: dict[str, Any] | None = None

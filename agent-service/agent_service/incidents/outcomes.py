@@ -11,6 +11,7 @@ from agent_service.incidents.lifecycle import transition
 from agent_service.incidents.models import SEVERITY_ORDER, Incident, IncidentStatus, PendingAction
 from agent_service.incidents.notify_retry import RetryPolicy, duration, schedule
 from agent_service.models import SEVERITY_RANK, IncidentReport
+from agent_service.remediation.lifecycle import refresh as refresh_proposals
 
 REPORT_SEVERITY = {"ok": "info", "warning": "warning", "critical": "critical"}
 MAX_REPORTS = 10
@@ -54,6 +55,7 @@ def record_analysis(incident: Incident, outcome: AnalysisOutcome) -> None:
     incident.add_event("analysis_finished", f"analysis {report.overall_severity}: {report.title}",
                        actor="system", at=at,
                        data={"key": key, "report_id": report.id, "engine": report.engine.kind})
+    refresh_proposals(incident, report, at)  # the facts changed: older pending proposals expire
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from agent_service.incidents.notify_retry import next_action
 from agent_service.incidents.outcomes import REPORT_SEVERITY
 from agent_service.incidents.store import IncidentNotFound, IncidentStore
 from agent_service.keys import incident_lock_key
+from agent_service.remediation.lifecycle import refresh as refresh_proposals
 from agent_service.models import SEVERITY_RANK
 from agent_service.notifier_client import idempotency_key
 
@@ -95,6 +96,8 @@ class IncidentService:
         )
         opened = incident.add_event("incident_opened", f"incident opened by {body.actor}", actor=body.actor, at=now)
         acknowledge(incident, actor=body.actor, at=now)
+        if report:
+            refresh_proposals(incident, report, now)
         if body.analyze:
             incident.pending.append(PendingAction(kind="analyze", cause_seq=opened.seq,
                                                   key=idempotency_key(incident_id, "analyze", f"seq{opened.seq}")))

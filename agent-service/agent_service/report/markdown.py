@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent_service.models import Finding, IncidentReport, SimilarIncident
+from agent_service.remediation.models import summary
 from agent_service.report.escape import md_escape
 
 _MARK = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "unknown": "UNKNOWN"}
@@ -60,6 +61,12 @@ def render(report: IncidentReport) -> str:
     if report.recommendations:
         lines += ["## What to do first", ""]
         lines += [f"{i}. {_clean(rec)}" for i, rec in enumerate(report.recommendations, 1)]
+        lines.append("")
+    if report.proposals:
+        lines += ["## Proposed actions (each needs an approval)", ""]
+        for p in report.proposals:
+            here = "executable here" if p.executable_here else "carried out by a person"
+            lines.append(f"- **{p.id}** {_clean(summary(p))} — risk {p.risk.level}; {here}; undo: {_clean(p.undo.how)}")
         lines.append("")
     lines += ["## Findings", ""]
     for finding in report.findings:

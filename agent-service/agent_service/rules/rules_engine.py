@@ -23,6 +23,7 @@ from agent_service.engine import AnalysisContext, SpecialistSpec, Synthesis, Usa
 from agent_service.events.tool import LOOKBACK as CHANGES_LOOKBACK
 from agent_service.events.tool import NAME as GET_CHANGES
 from agent_service.models import SPECIALISTS, EngineKind, Evidence, Finding, Scope, SpecialistName
+from agent_service.remediation.propose import propose
 from agent_service.rules.prometheus import ask_prometheus
 from agent_service.rules.recorder import Recorder
 from agent_service.rules.synthesis import synthesize as findings_synthesis
@@ -173,4 +174,5 @@ class RulesEngine:
         references = await fetch_references(diagnosis, context, tools)
         if references:
             diagnosis = replace(diagnosis, case=replace(diagnosis.case, references=references))
-        return tell(diagnosis, findings, context), Usage()
+        told = tell(diagnosis, findings, context)
+        return told.model_copy(update={"proposals": propose(diagnosis)}), Usage()
