@@ -55,6 +55,7 @@ from agent_service.orchestrator import Analysis, Analyzer, SimilarHook
 from agent_service.prometheus.client import PrometheusClient
 from agent_service.prometheus.summary import Bounds
 from agent_service.remediation.haproxy import RuntimeClient, parse_sockets
+from agent_service.remediation.github_filer import github_filer
 from agent_service.remediation.ports import ChangeFiler
 from agent_service.remediation.service import RemediationService
 from agent_service.remediation.tool import ProposeRemediationTool
@@ -203,7 +204,7 @@ def create_app(
     `extra_tools` reach every specialist and the synthesis besides `search_past_incidents`,
     `get_changes` (and `query_prometheus`, `list_alerts` when PROMETHEUS_URL is set);
     `similar_incidents` fills the report's similar_incidents instead of the incident memory;
-    `change_filer` files approved rollbacks as draft pull requests (None: nothing is filed)."""
+    `change_filer` files approved proposals (default: GitHub when GITHUB_TOKEN and GITHUB_REPO are set)."""
     registry = CollectorRegistry()
     llm_metrics = LlmMetrics(registry)
     metrics = AgentMetrics(registry, tool_calls=llm_metrics.tool_calls)
@@ -256,13 +257,14 @@ def create_app(
                              escalation=escalation)
         # A plain client: our request ids and traces are not sent to Slack or Telegram.
         chat_http = httpx.AsyncClient(timeout=settings.chat_timeout_s) if chat_enabled(settings) else None
+        github = github_filer(settings, client) if change_filer is None else None
         app.state.agent = Agent(
             redis=client, ingestion=ingestion, engine=the_engine, reports=reports, store=store, memory=memory,
             analyzer=the_analyzer, notifier=notifier, incidents=incidents,
             intake=AlertIntake(client, dedup_ttl_s=settings.alert_dedup_ttl_s), watchdog=watchdog, worker=worker,
             chat_http=chat_http, events=events,
             remediation=RemediationService(store, runtime=runtime, execute=settings.remediation_execute,
-                                           filer=change_filer),
+                                           filer=change_filer or (github[1] if github else None)),
         )
         try:
             async with running(worker, enabled=settings.alert_worker_enabled):
@@ -270,6 +272,8 @@ def create_app(
         finally:
             if notifier is not None:
                 await notifier.aclose()
+            if github is not None:
+                await github[0].aclose()
             if chat_http is not None:
                 await chat_http.aclose()
             if prometheus is not None:

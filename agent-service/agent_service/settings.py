@@ -122,6 +122,12 @@ class Settings(ServiceSettings):
     # Comma-separated `unix:/path` or `tcp:host:port`, each optionally `name=`; unset: nothing executable here.
     haproxy_runtime_sockets: str = Field(default="", max_length=4000)
     haproxy_runtime_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    # GitHub (remediation/github): an approved proposal files the incident's issue and a draft PR.
+    github_token: str | None = None  # a fine-grained token: Contents, Issues, Pull requests on GITHUB_REPO
+    github_repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+    github_api_url: str = "https://api.github.com"
+    github_base_branch: str = Field(default="main", max_length=200)
+    github_haproxy_config_path: str | None = Field(default=None, max_length=500)  # the config a PR patches
 
     # --- Claude engine (agent_service/llm) ---
     max_steps: int = Field(default=6, ge=2, le=20)  # turns per specialist; the last forces the answer

@@ -14,9 +14,9 @@ from agent_service.remediation import lifecycle
 from agent_service.remediation.haproxy import RuntimeClient
 from agent_service.remediation.models import RUNTIME_TYPES, ProposalList, ProposalRecord, summary
 from agent_service.remediation.ports import ChangeFiler
+from agent_service.report.markdown import render as render_report
 
 log = logging.getLogger(__name__)
-PR_TYPES = frozenset({"rollback"})  # proposals a draft pull request can carry (ports.ChangeFiler)
 
 
 class RemediationService:
@@ -40,22 +40,37 @@ class RemediationService:
             execution = await self.runtime.apply(p, dry_run=not self.execute)
             _, record = await self.store.update(incident_id, partial(lifecycle.record_execution, pid=pid,
                                                                      execution=execution))
-        elif p.type in PR_TYPES and self.filer is not None:
+        elif self.filer is not None:  # the filer says which proposals a pull request carries
             record = await self._file(incident_id, record)
         return record
 
     async def _file(self, incident_id: int, record: ProposalRecord) -> ProposalRecord:
+        """The incident's issue (its latest report; filed once per incident), then the draft pull
+        request the proposal makes, each linked in the timeline. A failure leaves the approval
+        standing and is logged; GitHub is never a reason for a 500."""
+        assert self.filer is not None
         title = f"Incident #{incident_id}: {summary(record.proposal)}"
         body = "\n".join([f"Proposed by the on-call copilot and approved by {record.decided_by}.", "",
                           *(f"- {e}" for e in record.proposal.evidence), "", f"Undo: {record.proposal.undo.how}"])
-        try:
-            url = await self.filer.open_draft_pr(record.proposal, incident_id, title, body) if self.filer else None
-        except Exception as exc:  # noqa: BLE001 - the approval stands; the timeline says the PR failed
-            log.warning("incident %s %s: draft PR not opened: %s", incident_id, record.id, exc)
-            return record
-        if url:
+        incident = await self.store.get(incident_id)
+        report = render_report(incident.reports[-1]) if incident is not None and incident.reports else ""
+        links: list[tuple[str, str]] = []
+        for what, call in (("issue", lambda: self.filer.file_issue(  # type: ignore[union-attr]
+                               incident_id, f"Incident #{incident_id}: {incident.title if incident else ''}"[:200],
+                               f"{body}\n\n{report}", [])),
+                           ("draft pull request", lambda: self.filer.open_draft_pr(  # type: ignore[union-attr]
+                               record.proposal, incident_id, title, f"{body}\n\n{report}"))):
+            try:
+                url = await call()
+            except Exception as exc:  # noqa: BLE001 - the approval stands; the log says what failed
+                log.warning("incident %s %s: %s not filed: %s", incident_id, record.id, what, exc)
+                continue
+            if url:
+                links.append((what, url))
+        for what, url in links:
             incident, _ = await self.store.update(incident_id, partial(
-                lifecycle.record_link, pid=record.id, url=url, what="draft pull request", at=now_utc()))
+                lifecycle.record_link, pid=record.id, url=url, what=what, at=now_utc()))
+        if links and incident is not None:
             return lifecycle.find(incident, record.id).model_copy(deep=True)
         return record
 

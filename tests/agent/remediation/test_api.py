@@ -133,7 +133,8 @@ async def test_an_approved_rollback_goes_to_the_change_filer_and_its_link_to_the
         approved = await client.post(f"/incidents/{incident['id']}/proposals/{pid}/approve", json={"by": "alice"})
         timeline = (await client.get(f"/incidents/{incident['id']}")).json()["timeline"]
     assert approved.status_code == 200
-    assert approved.json()["state"] == "approved" and approved.json()["links"] == ["https://github.test/pull/7"]
+    assert approved.json()["state"] == "approved"
+    assert approved.json()["links"] == [f"https://github.test/issues/{incident['id']}", "https://github.test/pull/7"]
     assert filer.prs == [("rollback", incident["id"], f"Incident #{incident['id']}: rollback be_pay v2.3.1 → v2.3.0")]
     assert any("https://github.test/pull/7" in e["message"] for e in timeline)
 
