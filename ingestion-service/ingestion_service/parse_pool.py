@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
+
+log = logging.getLogger(__name__)
+SHUTDOWN_TIMEOUT_S = 10.0
 
 
 def _warm() -> None:
@@ -27,8 +32,25 @@ class ParsePool:
         broken, self.executor = self.executor, self._new()
         broken.shutdown(wait=False, cancel_futures=True)
 
-    def shutdown(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
+        """Queued work cancelled, the workers joined for at most `timeout_s`, then terminated (and
+        killed): a worker stuck on a body, or one the machine is too busy to schedule, must not
+        hold the service's shutdown forever (`shutdown(wait=True)` alone can)."""
+        executor = self.executor
+        # the executor's own processes (a private attribute, read-only here; None once shut down)
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout_s
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                log.warning("parse worker %s did not stop in %.0f s: terminated", process.pid, timeout_s)
+                process.terminate()
+                process.join(2.0)
+                if process.is_alive():
+                    process.kill()
+                    process.join(2.0)
 
 
 async def start_pool(workers: int) -> ParsePool | None:
