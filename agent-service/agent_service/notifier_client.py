@@ -38,6 +38,9 @@ class NotifyRequest(BaseModel):
     # Who has the incident (incidents/ack.py); sent only when someone does (optional, additive).
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
+    # Pending remediation proposals ({id, summary, risk}), for Approve / Reject in the chats;
+    # sent only when there are some (optional, additive).
+    proposals: list[dict[str, str]] | None = None
 
     def body(self) -> dict[str, object]:
         """The JSON body: the optional fields the notifier may not know are left out while unset."""

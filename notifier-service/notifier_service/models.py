@@ -23,6 +23,20 @@ MAX_LINKS = 20
 HTTP_URL = re.compile(r"^https?://[^\s<>\"'`]+$", flags=re.IGNORECASE)
 
 
+MAX_PROPOSALS = 5
+
+
+class ProposalButton(BaseModel):
+    """A remediation proposal awaiting approval (the agent's `incident.proposals`, pending ones):
+    chats show it with Approve / Reject (Slack buttons, Telegram commands) for the agent to act on."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(pattern=r"^p\d{1,6}$")
+    summary: str = Field(min_length=1, max_length=300)
+    risk: str = Field(default="", pattern=r"^(|low|medium|high)$")
+
+
 class NotifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -39,6 +53,8 @@ class NotifyRequest(BaseModel):
                              description="alert links (generatorURL, externalURL) the report may link to, besides `url`")
     acknowledged_by: str | None = Field(default=None, max_length=200, description="who took the incident")
     acknowledged_at: datetime | None = Field(default=None, description="RFC 3339 or unix time")
+    proposals: list[ProposalButton] = Field(default_factory=list, max_length=MAX_PROPOSALS,
+                                            description="pending remediation proposals, for chat approval")
 
     @field_validator("acknowledged_at")
     @classmethod

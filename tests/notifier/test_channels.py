@@ -295,3 +295,25 @@ def test_channel_secrets_never_reach_the_logs(redis_url: str, smtp_sink: SmtpSin
     for secret in ("secretpath", chan["telegram_bot_token"], chan["telegram_bot_token"].split(":")[1],
                    chan["webhook_secret"]):
         assert secret not in logs, secret  # …without the secrets
+
+
+def test_pending_proposals_come_with_approve_and_reject_in_slack_and_telegram(
+        redis_url: str, smtp_sink: SmtpSink, fake: ChatApis) -> None:
+    body = notify_body(incident_id="12", proposals=[
+        {"id": "p1", "summary": "drain be_api/app2 <!channel> https://evil.example/x", "risk": "low"},
+        {"id": "p2", "summary": "rollback be_api v2.3.1 → v2.3.0", "risk": "medium"}])
+    with running(redis_url, smtp_sink.port, **channel_env(fake.url)) as client:
+        bad = client.post("/notify", json=notify_body(proposals=[{"id": "p1; rm", "summary": "x"}]))
+        ident = client.post("/notify", json=body).json()["id"]
+        wait_until(lambda: all_sent(client, ident))
+    assert bad.status_code == 422
+    blocks = fake.messages("slack-webhook")[0].json["blocks"]
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"].startswith("proposal_")]
+    assert [(e["action_id"], e["value"]) for e in buttons] == [
+        ("proposal_approve:p1", "12:p1"), ("proposal_reject:p1", "12:p1"),
+        ("proposal_approve:p2", "12:p2"), ("proposal_reject:p2", "12:p2")]
+    sections = " ".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert "*Proposed p1* drain be_api/app2 &lt;!channel&gt; hxxps[:]//evil[.]example/x · risk low" in sections
+    shown = telegram_text(fake.messages("telegram")[0].json)
+    assert "/approve 12 p1 · /reject 12 p1" in shown and "/approve 12 p2" in shown
+    assert "evil.example" not in fake.messages("telegram")[0].json["text"]

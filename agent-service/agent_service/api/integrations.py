@@ -76,7 +76,7 @@ def slack_router(signing_secret: str, *, public_url: str) -> APIRouter:
             payload = slack.parse_payload(body)
             known = [a for a in payload.actions if a.action_id in ACTIONS]
             incident_id = slack.incident_id_of(known[0]) if known else None
-            on_proposal = [a for a in payload.actions if a.action_id in slack.PROPOSAL_BUTTONS]
+            on_proposal = [a for a in payload.actions if slack.proposal_decision(a.action_id)]
             proposal = slack.proposal_ref_of(on_proposal[0]) if on_proposal and not known else None
         except slack.BadPayload as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
@@ -86,7 +86,7 @@ def slack_router(signing_secret: str, *, public_url: str) -> APIRouter:
             raise HTTPException(status_code=400, detail="response_url is not an http(s) URL")
         actor = chat_actor("slack", payload.user.username, payload.user.name, payload.user.id)
         if proposal is not None:
-            decision = cast(ProposalAction, slack.PROPOSAL_BUTTONS[on_proposal[0].action_id])
+            decision = cast(ProposalAction, slack.proposal_decision(on_proposal[0].action_id))
             background.add_task(carry_out_proposal, remediation, service, http, incident_id=proposal[0],
                                 pid=proposal[1], action=decision, actor=actor, response_url=payload.response_url)
             return Response(status_code=200)

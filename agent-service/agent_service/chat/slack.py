@@ -91,6 +91,12 @@ def incident_id_of(action: SlackAction) -> int:
 
 
 PROPOSAL_BUTTONS = {"proposal_approve": "approve", "proposal_reject": "reject"}
+
+
+def proposal_decision(action_id: str) -> str | None:
+    """`approve` | `reject` for `proposal_approve[:pid]` | `proposal_reject[:pid]` (the pid suffix
+    keeps each button's action_id unique within a message, as Block Kit wants), else None."""
+    return PROPOSAL_BUTTONS.get(action_id.split(":", 1)[0])
 MAX_PROPOSAL_BUTTONS = 3  # pending proposals offered per message
 
 
@@ -153,8 +159,8 @@ def _proposal_blocks(incident: Incident) -> list[dict[str, Any]]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
             f"*{record.id}* {mrkdwn(summary(record.proposal), 200)} · risk {record.proposal.risk.level}")}})
         blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": "proposal_approve", "value": value, "style": "primary",
+            {"type": "button", "action_id": f"proposal_approve:{record.id}", "value": value, "style": "primary",
              "text": {"type": "plain_text", "text": f"Approve {record.id}"}},
-            {"type": "button", "action_id": "proposal_reject", "value": value,
+            {"type": "button", "action_id": f"proposal_reject:{record.id}", "value": value,
              "text": {"type": "plain_text", "text": f"Reject {record.id}"}}]})
     return blocks

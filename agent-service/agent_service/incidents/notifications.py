@@ -16,6 +16,7 @@ from agent_service.incidents.outcomes import NotificationOutcome, record_notific
 from agent_service.incidents.render import incident_markdown
 from agent_service.incidents.store import IncidentStore
 from agent_service.notifier_client import NotifierClient, NotifyRequest
+from agent_service.remediation.models import summary
 
 log = logging.getLogger(__name__)
 MAX_LINKS = 20
@@ -99,4 +100,15 @@ class Notifications:
             to=action.to if action is not None else None,
             acknowledged_by=incident.acknowledged_by,
             acknowledged_at=incident.acknowledged_at,
+            proposals=pending_proposals(incident),
         )
+
+
+MAX_PROPOSALS = 5  # the notifier's limit
+
+
+def pending_proposals(incident: Incident) -> list[dict[str, str]] | None:
+    """What the chats offer to approve or reject (None: nothing pending, the field is left out)."""
+    pending = [r for r in incident.proposals if r.state == "pending"][:MAX_PROPOSALS]
+    return [{"id": r.id, "summary": summary(r.proposal)[:300], "risk": r.proposal.risk.level}
+            for r in pending] or None

@@ -9,6 +9,7 @@ Each channel still escapes the text for its own markup (Slack mrkdwn, Telegram H
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ _URL = re.compile(r"(?i)\b(?:https?|ftp)://[^\s<>\"'`|]+")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _ITEM = re.compile(r"^\s{0,3}(?:\d{1,3}[.)]|[-*+])\s+(.+)$")
 _STEPS = re.compile(r"(?i)recommend|what to do|next steps")
+_PID = re.compile(r"^p\d{1,6}$")
 SEVERITY_MARK = {"critical": "🔴", "warning": "🟠", "info": "🔵", "ok": "🟢"}
 
 
@@ -44,6 +46,7 @@ class ChatMessage:
         return f"{SEVERITY_MARK.get(self.severity, '⚪')} {self.severity.upper()} · #{self.incident_id} {self.title}"
 
     acknowledgement: str | None
+    proposals: tuple[tuple[str, str, str], ...] = ()  # (id, summary, risk) awaiting approval
 
     @property
     def coalesced_note(self) -> str | None:
@@ -102,4 +105,19 @@ def chat_message(fields: dict[str, str]) -> ChatMessage:
         acknowledged_at=fields.get("acknowledged_at") or None,
         coalesced_count=int(fields.get("coalesced_count") or 0),
         acknowledgement=acknowledgement(fields),
+        proposals=tuple((p, clean(summary, 300), risk) for p, summary, risk in _proposals(fields)),
     )
+
+
+def _proposals(fields: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The stored pending proposals (JSON; an empty Lua table is `{}`), only well-formed entries."""
+    try:
+        raw = json.loads(fields.get("proposals") or "[]")
+    except ValueError:
+        return []
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        pid = item.get("id") if isinstance(item, dict) else None
+        if isinstance(pid, str) and _PID.match(pid) and isinstance(item.get("summary"), str):
+            out.append((pid, item["summary"], str(item.get("risk") or "")))
+    return out

@@ -58,6 +58,24 @@ def blocks(msg: ChatMessage) -> list[dict[str, Any]]:
                         "text": {"type": "plain_text", "text": "Open incident"}})
     if buttons:
         out.append({"type": "actions", "block_id": f"incident-{msg.incident_id}", "elements": buttons})
+    if msg.event != "resolved":
+        out += proposal_blocks(msg)
+    return out
+
+
+def proposal_blocks(msg: ChatMessage) -> list[dict[str, Any]]:
+    """Each pending proposal: what it does, Approve and Reject (action_id `proposal_approve:pid` |
+    `proposal_reject:pid`, value `incident:pid`: agent-service's chat/slack.py acts on them as the
+    clicking user)."""
+    out: list[dict[str, Any]] = []
+    for pid, summary, risk in msg.proposals:
+        value = f"{msg.incident_id}:{pid}"
+        out.append(_section(f"*Proposed {pid}* {escape(summary)}" + (f" · risk {risk}" if risk else "")))
+        out.append({"type": "actions", "block_id": f"proposal-{msg.incident_id}-{pid}", "elements": [
+            {"type": "button", "action_id": f"proposal_approve:{pid}", "value": value, "style": "primary",
+             "text": {"type": "plain_text", "text": f"Approve {pid}"}},
+            {"type": "button", "action_id": f"proposal_reject:{pid}", "value": value,
+             "text": {"type": "plain_text", "text": f"Reject {pid}"}}]})
     return out
 
 

@@ -28,6 +28,11 @@ def text(msg: ChatMessage) -> str:
         lines += ["", _e(msg.summary)]
     if msg.recommendations:
         lines += ["", "<b>First steps</b>", *(f"{i}. {_e(r)}" for i, r in enumerate(msg.recommendations, 1))]
+    if msg.proposals and msg.event != "resolved":
+        lines += ["", "<b>Proposed</b>"] + [
+            f"{_e(pid)} {_e(summary)}" + (f" · risk {_e(risk)}" if risk else "")
+            + f" — /approve {_e(msg.incident_id)} {_e(pid)} · /reject {_e(msg.incident_id)} {_e(pid)}"
+            for pid, summary, risk in msg.proposals]
     if msg.coalesced_note:
         lines += ["", f"<i>{_e(msg.coalesced_note)}</i>"]
     if msg.url:

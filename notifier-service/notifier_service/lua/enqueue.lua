@@ -29,7 +29,7 @@ local function base_fields()
   redis.call('HSET', key, 'id', id, 'created_at', ARGV[4], 'incident_id', d.incident_id,
     'event', d.event, 'severity', d.severity, 'title', d.title, 'summary', d.summary,
     'report_markdown', d.report_markdown, 'url', d.url, 'to', cjson.encode(d.to),
-    'links', cjson.encode(d.links or {}), 'attempts', '0', 'idempotency_key', idem, 'thread_root', root_mid, 'coalesced_count', '0',
+    'links', cjson.encode(d.links or {}), 'proposals', cjson.encode(d.proposals or {}), 'attempts', '0', 'idempotency_key', idem, 'thread_root', root_mid, 'coalesced_count', '0',
     'acknowledged_by', ack_by, 'acknowledged_at', ack_at)
 end
 
@@ -55,7 +55,8 @@ if is_update then
     end
     redis.call('HSET', pkey, 'event', d.event, 'severity', d.severity, 'title', d.title,
       'summary', d.summary, 'report_markdown', d.report_markdown, 'url', d.url,
-      'to', cjson.encode(to), 'links', cjson.encode(d.links or {}), 'acknowledged_by', ack_by, 'acknowledged_at', ack_at)
+      'to', cjson.encode(to), 'links', cjson.encode(d.links or {}), 'proposals', cjson.encode(d.proposals or {}),
+      'acknowledged_by', ack_by, 'acknowledged_at', ack_at)
     redis.call('HINCRBY', pkey, 'coalesced_count', 1)
     base_fields()
     redis.call('HSET', key, 'status', 'coalesced', 'coalesced_into', pending, 'message_id', '')

@@ -150,3 +150,17 @@ async def test_two_approvals_at_once_execute_once(redis_url, notifier) -> None:
     assert sorted(a.status_code for a in answers) == [200, 409, 409]
     assert [e["kind"] for e in timeline].count("proposal_approved") == 1
     assert [e["kind"] for e in timeline].count("proposal_executed") == 1
+
+
+async def test_the_page_carries_the_pending_proposals_for_the_chats(redis_url, notifier) -> None:
+    async with agent(_settings(redis_url, notifier.url), BREAKDOWN) as (_, client):
+        incident = await incident_from_analysis(client)
+        for _ in range(100):
+            if notifier.sent:
+                break
+            await asyncio.sleep(0.05)
+    [page] = [c for c in notifier.sent if c["event"] == "opened"]
+    pids = [r["id"] for r in incident["proposals"] if r["state"] == "pending"]
+    assert pids and [p["id"] for p in page["proposals"]] == pids
+    drain = next(p for p in page["proposals"] if p["summary"].startswith("drain"))
+    assert "be_pay" in drain["summary"] and "r3" in drain["summary"] and drain["risk"] in ("low", "medium", "high")

@@ -37,7 +37,7 @@ async def test_slack_offers_the_pending_proposals_and_approves_as_the_slack_user
         path = "/integrations/slack/actions"
         body, headers = signed(SLACK_SECRET, block_actions(incident["id"], "ack", response_url=response_url.response_url()))
         assert (await client.post(path, content=body, headers=headers)).status_code == 200
-        body, headers = signed(SLACK_SECRET, block_actions(f"{incident['id']}:{pid}", "proposal_approve",
+        body, headers = signed(SLACK_SECRET, block_actions(f"{incident['id']}:{pid}", f"proposal_approve:{pid}",
                                                            response_url=response_url.response_url()))
         assert (await client.post(path, content=body, headers=headers)).status_code == 200
         bad, bad_headers = signed(SLACK_SECRET, block_actions(f"{incident['id']}:x; drop", "proposal_approve",
@@ -50,7 +50,8 @@ async def test_slack_offers_the_pending_proposals_and_approves_as_the_slack_user
     assert (record["state"], record["decided_by"]) == ("approved", "slack:alice")  # no runtime socket here: a human carries it out
     acked, approved = response_url.received
     buttons = [(e["action_id"], e["value"]) for b in acked["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert ("proposal_approve", f"{incident['id']}:{pid}") in buttons and ("proposal_reject", f"{incident['id']}:{pid}") in buttons
+    value = f"{incident['id']}:{pid}"
+    assert (f"proposal_approve:{pid}", value) in buttons and (f"proposal_reject:{pid}", value) in buttons
     said = approved["blocks"][1]["elements"][0]["text"]
     assert said.startswith(f"#{incident['id']} {pid} approved by slack:alice: drain_server be_pay/r3 (approved)")
     assert not [e for b in approved["blocks"] if b["type"] == "actions" for e in b["elements"]
