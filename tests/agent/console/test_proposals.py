@@ -61,7 +61,8 @@ async def test_a_responder_approves_and_the_dry_run_command_is_shown(redis_url: 
     assert unknown.status_code == 404 and "no proposal p9" in unknown.text
     assert nothing.status_code == 404 and "incident 999999 not found" in nothing.text
     assert undo.status_code == 409 and "only an executed proposal can be undone" in undo.text
-    assert "set server be_app/app3 state drain" in after and "dry run" in after and "console:alice" in after
+    assert "set server be_app/app3 state drain" in after and "dry run" in after
+    assert "approved by console:alice" in after and "rejected by console:alice" in after and "not yet" in after
     assert 'id="approve-p1"' not in after and 'id="undo-p1"' not in after  # decided; a dry run has nothing to undo
 
 
