@@ -16,7 +16,9 @@ import pytest
 
 from agent_service.console import session as sessions
 from scripts.browser import launched_chromium
+from tests.agent.incidents.support import make_report
 from tests.support.browser import require_browser
+from tests.support.net import free_port
 from tests.support.servers import ServiceProcess
 
 SECRET = "browser-test-console-secret-0123456789"
@@ -43,7 +45,8 @@ def stack(redis_url: str) -> Iterator[tuple[str, str]]:
     """(agent base URL, the incident's console page)."""
     agent = ServiceProcess("agent-service", {
         "REDIS_URL": redis_url, "LLM_ENGINE": "rules", "INGESTION_URL": "http://127.0.0.1:9", "NOTIFIER_URL": "",
-        "CONSOLE_SECRET": SECRET, "LOG_JSON": "false"}).start()
+        "CONSOLE_SECRET": SECRET, "LOG_JSON": "false",
+        "HAPROXY_RUNTIME_SOCKETS": f"tcp:127.0.0.1:{free_port()}"}).start()  # nothing listens: approvals are dry runs
     try:
         oncall_admin(redis_url, "user", "add", "alice", "--role", "responder", "--password-stdin", stdin=PASSWORD + "\n")
         oncall_admin(redis_url, "user", "add", "victor", "--role", "viewer", "--password-stdin", stdin=PASSWORD + "\n")
@@ -190,3 +193,24 @@ def test_ask_the_copilot_shows_the_report_when_it_is_done(stack, browser) -> Non
     expect(progress).to_contain_text("Done in", timeout=60_000)  # polled in place while it runs
     expect(progress.locator("article.report")).to_have_count(1)
     expect(page.locator("main")).to_contain_text("is checkout <b>down</b>?")  # shown as text
+
+
+def test_a_responder_approves_a_proposal_and_sees_the_dry_run(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    base, _ = stack
+    report = make_report().model_dump(mode="json") | {"proposals": [
+        {"type": "drain_server", "backend": "checkout", "server": "co3", "evidence": ["co3 refuses 80% of requests"]}]}
+    created = httpx.post(base + "/incidents", json={"title": "checkout co3 refusing", "report": report}, timeout=10)
+    assert created.status_code == 201, created.text
+    incident_page = f"{base}/console/incidents/{created.json()['id']}"
+    page = browser.new_page()
+    sign_in(page, base, "alice")
+    page.goto(incident_page)
+    proposal = page.locator("#proposal-p1")
+    expect(proposal).to_contain_text("checkout/co3")
+    proposal.get_by_role("button", name="Approve p1").click()
+    expect(proposal).to_contain_text("approved by console:alice")
+    expect(proposal).to_contain_text("set server checkout/co3 state drain")
+    expect(proposal.get_by_role("button")).to_have_count(0)
+    expect(page.locator("#timeline")).to_contain_text("p1 approved by console:alice")

@@ -17,6 +17,7 @@ from agent_service.console.render import Pages
 from agent_service.console.routes.ask import ask_router
 from agent_service.console.routes.incidents import incidents_router
 from agent_service.console.routes.login import login_router
+from agent_service.console.routes.proposals import proposals_router
 from agent_service.console.routes.signals import signals_router
 from agent_service.console.routes.users import users_router
 from agent_service.settings import Settings
@@ -36,7 +37,8 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     pages = Pages()
     jobs = AskJobs(timeout_s=config.ask_timeout_s)
     for router in (login_router(config, pages), incidents_router(config, pages), users_router(config, pages),
-                   ask_router(config, pages, jobs), signals_router(config, pages)):
+                   ask_router(config, pages, jobs), signals_router(config, pages),
+                   proposals_router(config)):
         app.include_router(router, prefix="/console")
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 

@@ -65,10 +65,11 @@ async def post_form(client: httpx.AsyncClient, path: str, data: dict[str, str], 
 
 
 @asynccontextmanager
-async def on_incident(redis_url: str, name: str, role: Role, **incident: Any) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+async def on_incident(redis_url: str, name: str, role: Role, *, settings: dict[str, Any] | None = None,
+                      **incident: Any) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """A console user `name` signed in, and an incident opened through the API: (client, its page)."""
     await add_user(redis_url, name, role)
-    async with console_app(console_settings(redis_url)) as client:
+    async with console_app(console_settings(redis_url, **(settings or {}))) as client:
         incident_id = (await client.post("/incidents", json={"title": "t", **incident})).json()["id"]
         await sign_in(client, name)
         yield client, f"/console/incidents/{incident_id}"
