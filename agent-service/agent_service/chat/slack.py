@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oncall_common.slack_proposals import APPROVE, REJECT, proposal_blocks
+
 from agent_service.incidents.models import Incident, IncidentStatus
 from agent_service.remediation.models import summary
 
@@ -90,7 +92,7 @@ def incident_id_of(action: SlackAction) -> int:
     return int(value)
 
 
-PROPOSAL_BUTTONS = {"proposal_approve": "approve", "proposal_reject": "reject"}
+PROPOSAL_BUTTONS = {APPROVE: "approve", REJECT: "reject"}
 
 
 def proposal_decision(action_id: str) -> str | None:
@@ -153,14 +155,6 @@ def updated_message(incident: Incident | None, outcome: str, *, url: str = "") -
 
 def _proposal_blocks(incident: Incident) -> list[dict[str, Any]]:
     """Each pending proposal (at most MAX_PROPOSAL_BUTTONS): what it does, Approve and Reject."""
-    blocks: list[dict[str, Any]] = []
-    for record in [r for r in incident.proposals if r.state == "pending"][:MAX_PROPOSAL_BUTTONS]:
-        value = f"{incident.id}:{record.id}"
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"*{record.id}* {mrkdwn(summary(record.proposal), 200)} · risk {record.proposal.risk.level}")}})
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": f"proposal_approve:{record.id}", "value": value, "style": "primary",
-             "text": {"type": "plain_text", "text": f"Approve {record.id}"}},
-            {"type": "button", "action_id": f"proposal_reject:{record.id}", "value": value,
-             "text": {"type": "plain_text", "text": f"Reject {record.id}"}}]})
-    return blocks
+    pending = [r for r in incident.proposals if r.state == "pending"][:MAX_PROPOSAL_BUTTONS]
+    return proposal_blocks(incident.id, ((r.id, mrkdwn(summary(r.proposal), 200), r.proposal.risk.level)
+                                         for r in pending))

@@ -251,6 +251,12 @@ class Breakdown:
                 or (s.kind == "server" and _backend_of(s) in backends)]
         return Breakdown(self.window, self.baseline, tuple(keep), focus)
 
+    def logs_began(self) -> int | None:
+        """Index of the first baseline minute with any traffic on the site (the minutes before it
+        are before the logs began, not silence); None when the baseline holds none."""
+        col = self.site.before_minutes.col("requests") if self.site else ()
+        return next((i for i, v in enumerate(col) if v > 0), None)
+
     def of_kind(self, kind: Kind) -> list[ScopeData]:
         return [s for s in self.scopes if s.kind == kind]
 
@@ -262,7 +268,7 @@ class Breakdown:
         field (a request denied, tarpitted or redirected in the frontend logs the frontend there)
         with no real server behind it in the window (a `listen` section has both names alike
         and real servers)."""
-        if b.kind != "backend" or not any(s.kind == "frontend" and s.name == b.name for s in self.scopes):
+        if b.kind != "backend" or self.find("frontend", b.name) is None:
             return False
         return not any(s.now.requests for s in real_servers(self.servers(b.name)))
 

@@ -207,12 +207,12 @@ def _frontend_of(case: Case, b: ScopeData) -> ScopeData | None:
     return case.data.find("frontend", b.name) if case.data.proxy_only(b) else None
 
 
-def _denial(case: Case, b: ScopeData, denied: int, whole: ScopeData) -> Hypothesis:
+def _denial(b: ScopeData, denied: int, whole: ScopeData) -> Hypothesis:
     """HAProxy answering by a rule of its own: `PR` (denied: `http-request deny`, a rate limit's
     429), `PT` (tarpitted: held, then 500). Told on the frontend when the frontend itself did it."""
     now = b.now
     states = _states(now.states("P"))
-    where = f"frontend {b.name}" if case.data.proxy_only(b) else f"backend {b.name}"
+    where = f"frontend {b.name}" if whole is not b else f"backend {b.name}"  # the frontend answered itself
     held = now.ended("P", "T")
     codes = {c: n for c, n in now.status.items() if n and c >= 400}
     limited = codes.get(429, 0) * 2 >= denied
@@ -243,7 +243,7 @@ def _four_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
     if denied >= th.min_errors and whole.now.share(denied) >= th.denial_warning_pct and (
             not whole.before.requests
             or proportion_above(denied, whole.now.requests, before.proxy_ended, whole.before.requests)):
-        out.append(_denial(case, b, denied, whole))
+        out.append(_denial(b, denied, whole))
     e4 = now.errors_4xx
     if e4 < th.min_errors or now.rate_4xx <= th.error_4xx_warning_pct or out:
         return out

@@ -39,14 +39,6 @@ class Change:
     pct: float  # drop depth, or growth
 
 
-def _started(case: Case) -> int:
-    """Index of the first baseline minute with any traffic on the site: the minutes before it are
-    before the logs began, not silence."""
-    site = case.data.site
-    col = site.before_minutes.col("requests") if site else ()
-    return next((i for i, v in enumerate(col) if v > 0), len(col))
-
-
 @dataclass(frozen=True)
 class Span:
     """The latest `span` minutes of a scope against what its baseline expects of them."""
@@ -72,7 +64,8 @@ def spans(case: Case, s: ScopeData) -> list[Span]:
     baseline (an onset in its last minutes does not raise it), the pattern its same-length spans."""
     th = case.limits.traffic
     now = s.now_minutes.col("requests")
-    before = list(s.before_minutes.col("requests"))[_started(case):]
+    began = case.data.logs_began()  # the minutes before the logs began are not silence
+    before = [] if began is None else list(s.before_minutes.col("requests"))[began:]
     if not now or not before or sum(before) < th.min_requests:
         return []
     out = []

@@ -42,12 +42,6 @@ class GitHubChangeFiler:
         self.base = base
         self.haproxy_config_path = haproxy_config_path
 
-    def files(self, proposal: AnyProposal) -> bool:
-        """Whether an approved `proposal` becomes a pull request here."""
-        if proposal.type == "rollback":
-            return proposal.commit is not None
-        return self.haproxy_config_path is not None and server_change(proposal) is not None
-
     async def file_issue(self, incident_id: int, title: str, body_markdown: str, labels: list[str]) -> str:
         filed = await self.filer.file_issue(incident_id, title, body_markdown, [*LABELS, *labels])
         return filed.url

@@ -6,6 +6,7 @@ two of them, never inside one. Nothing executes without the approval stored firs
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from functools import partial
 
 from agent_service.incidents.lifecycle import now_utc
@@ -48,31 +49,32 @@ class RemediationService:
         """The incident's issue (its latest report; filed once per incident), then the draft pull
         request the proposal makes, each linked in the timeline. A failure leaves the approval
         standing and is logged; GitHub is never a reason for a 500."""
-        assert self.filer is not None
-        title = f"Incident #{incident_id}: {summary(record.proposal)}"
-        body = "\n".join([f"Proposed by the on-call copilot and approved by {record.decided_by}.", "",
-                          *(f"- {e}" for e in record.proposal.evidence), "", f"Undo: {record.proposal.undo.how}"])
+        filer = self.filer
+        assert filer is not None
         incident = await self.store.get(incident_id)
         report = render_report(incident.reports[-1]) if incident is not None and incident.reports else ""
-        links: list[tuple[str, str]] = []
-        for what, call in (("issue", lambda: self.filer.file_issue(  # type: ignore[union-attr]
-                               incident_id, f"Incident #{incident_id}: {incident.title if incident else ''}"[:200],
-                               f"{body}\n\n{report}", [])),
-                           ("draft pull request", lambda: self.filer.open_draft_pr(  # type: ignore[union-attr]
-                               record.proposal, incident_id, title, f"{body}\n\n{report}"))):
-            try:
-                url = await call()
-            except Exception as exc:  # noqa: BLE001 - the approval stands; the log says what failed
-                log.warning("incident %s %s: %s not filed: %s", incident_id, record.id, what, exc)
-                continue
-            if url:
-                links.append((what, url))
+        body = "\n".join([f"Proposed by the on-call copilot and approved by {record.decided_by}.", "",
+                          *(f"- {e}" for e in record.proposal.evidence), "", f"Undo: {record.proposal.undo.how}",
+                          "", report])
+        issue_title = f"Incident #{incident_id}: {incident.title if incident else ''}"[:200]
+        links = [(what, url) for what, url in [
+            ("issue", await self._try("issue", incident_id, record.id,
+                                      filer.file_issue(incident_id, issue_title, body, []))),
+            ("draft pull request", await self._try("draft pull request", incident_id, record.id, filer.open_draft_pr(
+                record.proposal, incident_id, f"Incident #{incident_id}: {summary(record.proposal)}", body)))]
+            if url]
         for what, url in links:
             incident, _ = await self.store.update(incident_id, partial(
                 lifecycle.record_link, pid=record.id, url=url, what=what, at=now_utc()))
-        if links and incident is not None:
-            return lifecycle.find(incident, record.id).model_copy(deep=True)
-        return record
+        return lifecycle.find(incident, record.id).model_copy(deep=True) if links and incident else record
+
+    @staticmethod
+    async def _try(what: str, incident_id: int, pid: str, call: Awaitable[str | None]) -> str | None:
+        try:
+            return await call
+        except Exception as exc:  # noqa: BLE001 - the approval stands; the log says what failed
+            log.warning("incident %s %s: %s not filed: %s", incident_id, pid, what, exc)
+            return None
 
     async def reject(self, incident_id: int, pid: str, actor: str, reason: str | None = None) -> ProposalRecord:
         _, record = await self.store.update(incident_id, partial(lifecycle.reject, pid=pid, actor=actor,

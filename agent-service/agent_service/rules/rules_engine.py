@@ -50,11 +50,11 @@ def baseline_note(inp: CheckInput, data: Breakdown) -> str:
     """Which baseline, and how much of it the data covers: logs that began inside it make a
     shorter one ("the 18 minutes of logs before the window"), said as such."""
     start, end = data.baseline.start, data.baseline.end
-    counts = data.site.before_minutes.col("requests") if data.site is not None else ()
-    first = next((i for i, n in enumerate(counts) if n > 0), None)
-    covered = first is not None and first > 1 and data.site is not None and data.site.before_minutes.start is not None
+    first = data.logs_began()
+    began = data.site.before_minutes.start if data.site is not None else None
+    covered = first is not None and first > 1 and began is not None
     if covered:
-        start = data.site.before_minutes.start + timedelta(minutes=first)  # type: ignore[union-attr,operator]
+        start = began + timedelta(minutes=first)  # type: ignore[operator]
     span = f"{start:%H:%M}–{end:%H:%M} UTC"
     before = "the alert's onset" if inp.baseline_end is not None and inp.baseline_end < inp.start else "the window"
     if covered:

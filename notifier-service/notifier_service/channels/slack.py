@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from oncall_common.slack_proposals import proposal_blocks
+
 from notifier_service.channels.http import HttpSender, post
 from notifier_service.channels.message import ChatMessage, chat_message
 from notifier_service.channels.threads import Threads
@@ -59,24 +61,10 @@ def blocks(msg: ChatMessage) -> list[dict[str, Any]]:
     if buttons:
         out.append({"type": "actions", "block_id": f"incident-{msg.incident_id}", "elements": buttons})
     if msg.event != "resolved":
-        out += proposal_blocks(msg)
+        out += proposal_blocks(msg.incident_id, ((pid, escape(text), risk) for pid, text, risk in msg.proposals))
     return out
 
 
-def proposal_blocks(msg: ChatMessage) -> list[dict[str, Any]]:
-    """Each pending proposal: what it does, Approve and Reject (action_id `proposal_approve:pid` |
-    `proposal_reject:pid`, value `incident:pid`: agent-service's chat/slack.py acts on them as the
-    clicking user)."""
-    out: list[dict[str, Any]] = []
-    for pid, summary, risk in msg.proposals:
-        value = f"{msg.incident_id}:{pid}"
-        out.append(_section(f"*Proposed {pid}* {escape(summary)}" + (f" · risk {risk}" if risk else "")))
-        out.append({"type": "actions", "block_id": f"proposal-{msg.incident_id}-{pid}", "elements": [
-            {"type": "button", "action_id": f"proposal_approve:{pid}", "value": value, "style": "primary",
-             "text": {"type": "plain_text", "text": f"Approve {pid}"}},
-            {"type": "button", "action_id": f"proposal_reject:{pid}", "value": value,
-             "text": {"type": "plain_text", "text": f"Reject {pid}"}}]})
-    return out
 
 
 def payload(msg: ChatMessage) -> dict[str, Any]:
