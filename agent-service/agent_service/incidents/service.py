@@ -167,11 +167,8 @@ class IncidentService:
         whoever claims it); returns the incidents that got a step, whose pages are then drained."""
         now = now or now_utc()
         paged: list[int] = []
-        for incident_id in await self.store.escalations_due(now.timestamp()):
-            try:
-                _, step = await self.store.update(incident_id, partial(claim_step, policy=policy, now=now))
-            except IncidentNotFound:
-                continue
+        for incident_id, step in await self._claim_each(await self.store.escalations_due(now.timestamp()),
+                                                         partial(claim_step, policy=policy, now=now)):
             if step is not None:
                 self.metrics.escalation(step)
                 log.warning("incident %s: escalation step %s paged", incident_id, step)
@@ -183,16 +180,24 @@ class IncidentService:
         claims it); returns the incidents that got one, whose analysis and update are then drained."""
         now = now or now_utc()
         started: list[int] = []
-        for incident_id in await self.store.follow_ups_due(now.timestamp()):
-            try:
-                _, claimed = await self.store.update(
-                    incident_id, partial(followup.claim, policy=self.store.follow_up, now=now))
-            except IncidentNotFound:
-                continue
+        for incident_id, claimed in await self._claim_each(await self.store.follow_ups_due(now.timestamp()),
+                                                            partial(followup.claim, policy=self.store.follow_up, now=now)):
             if claimed:
                 log.info("incident %s: follow-up analysis started", incident_id)
                 started.append(incident_id)
         return started
+
+    async def _claim_each(self, incident_ids: list[int], claim: Any) -> list[tuple[int, Any]]:
+        """`claim` applied to each incident in its own WATCH/MULTI update; (id, what it returned),
+        an incident deleted meanwhile left out."""
+        out: list[tuple[int, Any]] = []
+        for incident_id in incident_ids:
+            try:
+                _, got = await self.store.update(incident_id, claim)
+            except IncidentNotFound:
+                continue
+            out.append((incident_id, got))
+        return out
 
     async def auto_resolve(self, now: datetime | None = None) -> list[int]:
         """RESOLVED after AUTO_RESOLVE_QUIET_MINUTES in MITIGATED without the group firing again."""

@@ -171,12 +171,14 @@ class IncidentStore:
 
     async def follow_ups_due(self, timestamp: float, limit: int = 100) -> list[int]:
         """Incidents whose follow-up analysis is due at `timestamp` (claimed with followup.claim)."""
-        ids = await self.redis.zrangebyscore(INCIDENTS_FOLLOW_UP_DUE, "-inf", timestamp, start=0, num=limit)
-        return [int(_text(i) or 0) for i in ids]
+        return await self._due(INCIDENTS_FOLLOW_UP_DUE, timestamp, limit)
 
     async def escalations_due(self, timestamp: float, limit: int = 100) -> list[int]:
         """Incidents whose next escalation step is due at `timestamp` (claimed with escalation.claim_step)."""
-        ids = await self.redis.zrangebyscore(INCIDENTS_ESCALATION_DUE, "-inf", timestamp, start=0, num=limit)
+        return await self._due(INCIDENTS_ESCALATION_DUE, timestamp, limit)
+
+    async def _due(self, key: str, timestamp: float, limit: int) -> list[int]:
+        ids = await self.redis.zrangebyscore(key, "-inf", timestamp, start=0, num=limit)
         return [int(_text(i) or 0) for i in ids]
 
     async def open_ids(self, limit: int = 50) -> list[int]:
