@@ -43,7 +43,7 @@ async def test_batches_merge_and_windows_read_back_exactly(redis_url: str) -> No
         first = await reader.read_packed(r, (BACKEND, "be"), minutes[:1])
         assert sum(first.values()) < sum(truth.values())
         assert await reader.read_packed(r, (BACKEND, "be"), [BASE - 60]) == {}
-        assert await r.ttl(keys.scope_tag(BACKEND, "be", BASE // 60) + ":r") > 0
+        assert await r.ttl(keys.scope_prefix(BACKEND, "be", BASE // 60) + ":r") > 0
     finally:
         await r.aclose()
 
@@ -54,7 +54,7 @@ async def test_scopes_outside_tr_kinds_have_no_tr(redis_url: str) -> None:
         await _write(r, BASE, {}, kind=SERVER)
         window = (await reader.read_named(r, [(SERVER, "be")], [BASE]))[(SERVER, "be")]
         assert window.requests == 0 and window.tr_buckets is None
-        assert await r.exists(keys.scope_tag(SERVER, "be", BASE // 60) + ":r") == 0
+        assert await r.exists(keys.scope_prefix(SERVER, "be", BASE // 60) + ":r") == 0
     finally:
         await r.aclose()
 

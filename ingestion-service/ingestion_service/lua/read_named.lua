@@ -3,7 +3,7 @@
 -- → {n, e5, "key count ...", rt, rd, ca, "index count ..."}: requests, 5xx, Ta buckets, retries,
 -- redispatches, client aborts and the Tr sketch (packed indexes) merged over the window inside
 -- Redis, so the service decodes one short string per scope instead of every bucket of every
--- minute. The keys span several hash tags: on Redis Cluster this must become one call per minute.
+-- minute. The keys span several hash tags: on Redis Cluster each call holds the minutes of one hour (one tag).
 local n, e5, rt, rd, ca = 0, 0, 0, 0, 0
 local acc, tr = {}, {}
 local want = ARGV[2] == '1'

@@ -6,7 +6,7 @@
 -- server failures (termination states S… and s…) all in one "v v v ..." string, Ta buckets
 -- "key count ...", Tr "index count ..."}: the whole span of a scope in one call, so the service
 -- decodes five short strings instead of every field of every minute (breakdown, queries/stats.py).
--- The keys span several hash tags: on Redis Cluster this must become one call per minute.
+-- The keys span several hash tags: on Redis Cluster each call holds the minutes of one hour (one tag).
 local sums, maxima, acc, tr, cols = {}, {}, {}, {}, {}
 local want, want_tr = ARGV[2] == '1', ARGV[3] == '1'
 for i = 1, #KEYS do

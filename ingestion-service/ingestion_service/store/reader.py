@@ -1,14 +1,17 @@
 """Read scope-minutes back: one pipelined round trip for any number of (scope, minute).
 
-READ_NAMED and READ_SPAN merge a scope's minutes inside one script call, with keys of several hash
-tags; on Redis Cluster (several slots) each minute is its own call and the minutes are merged
-here, by the same rules (sums added, maxima kept, buckets added). The cluster pipeline sends each
-master its calls on one connection, the masters in parallel.
+READ_NAMED, READ_SPAN and PRESENT read a scope's minutes inside one script call. Standalone that is
+one call per scope for the whole window; on Redis Cluster a call's keys must share a slot, so it is
+one call per scope-hour (the hash tag, store/keys.py) and the hours' answers are merged here by the
+same rules (sums added, maxima kept, buckets added). The cluster pipeline sends each master its
+calls on one connection, the masters in parallel.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +22,7 @@ from ingestion_service.signals.aggregate import TR_KINDS
 from ingestion_service.sketch import ZERO_KEY
 from ingestion_service.store import keys
 from ingestion_service.store.client import Store, is_cluster
-from ingestion_service.store.scripts import READ_NAMED, READ_SCOPE, READ_SPAN
+from ingestion_service.store.scripts import PRESENT, READ_NAMED, READ_SCOPE, READ_SPAN
 
 
 @dataclass
@@ -93,18 +96,33 @@ class NamedWindow:
 async def names_and_active_minutes(
     redis: Store, kinds: list[str], minutes: list[int]
 ) -> tuple[list[list[str]], list[int]]:
-    """The names of each kind, and the minutes holding any data (one round trip). Every
+    """The names of each kind, and the minutes holding any data (two round trips at once). Every
     scope-minute written also wrote the site's, with the same TTL, so a minute without a site
     counters hash has no data in any scope."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for kind in kinds:
-            pipe.smembers(keys.names_key(kind))
-        for m in minutes:
-            pipe.exists(keys.counters_key("s", "", m // 60))
-        raw = await pipe.execute()
-    found = raw[len(kinds):]
-    return ([sorted(map(_text, r)) for r in raw[: len(kinds)]],
-            [m for m, f in zip(minutes, found) if f])
+    async def named() -> list[Any]:
+        async with redis.pipeline(transaction=False) as pipe:
+            for kind in kinds:
+                pipe.smembers(keys.names_key(kind))
+            return list(await pipe.execute())
+
+    async def present() -> list[int]:
+        groups = call_groups(redis, minutes)
+        found = await _script_calls(redis, PRESENT, [
+            (len(g), *(keys.counters_key("s", "", m // 60) for m in g)) for g in groups])
+        return [m for g, f in zip(groups, found) for m, hit in zip(g, f) if hit]
+
+    raw, held = await asyncio.gather(named(), present()) if minutes else (await named(), [])
+    return [sorted(map(_text, r)) for r in raw], held
+
+
+def call_groups(redis: Store, minutes: list[int]) -> list[list[int]]:
+    """The minutes one script call may read together, in order: all of them standalone; on a
+    cluster those of one hour (one hash tag, one slot)."""
+    if not minutes:
+        return []
+    if not is_cluster(redis):
+        return [minutes]
+    return [list(g) for _, g in itertools.groupby(minutes, key=keys.hour_of)]
 
 
 async def read_named(
@@ -114,7 +132,7 @@ async def read_named(
     """Requests, 5xx, retries, redispatches, client aborts, (except for `counts_only` scopes) Ta
     latency buckets and (for the kinds keeping one) the Tr sketch of each scope summed over
     `minutes`, merged inside Redis (one script call per scope, all in one round trip; on a cluster
-    one per scope-minute holding data, merged here; `active`: the minutes come from
+    one per scope-hour holding data, merged here; `active`: the minutes come from
     `names_and_active_minutes`, all hold data, not checked again)."""
     out = {s: NamedWindow(tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
     if not scopes or not minutes:
@@ -123,16 +141,13 @@ async def read_named(
     def argv(scope: tuple[str, str]) -> tuple[int, int, int]:
         return ZERO_KEY, int(scope not in counts_only), int(scope[0] in TR_KINDS)
 
-    if is_cluster(redis):  # one call per scope-minute holding data (the slots differ)
-        present = minutes if active else await _present(redis, minutes)
-        raw = await _script_calls(redis, READ_NAMED, [
-            (1, keys.counters_key(scope[0], scope[1], m // 60), *argv(scope)) for scope in scopes for m in present])
-        step = len(present)
-    else:
-        raw = await _script_calls(redis, READ_NAMED, [
-            (len(minutes), *(keys.counters_key(scope[0], scope[1], m // 60) for m in minutes), *argv(scope))
-            for scope in scopes])
-        step = 1
+    if not active and is_cluster(redis):  # no call for an hour without data
+        minutes = (await names_and_active_minutes(redis, [], minutes))[1]
+    groups = call_groups(redis, minutes)
+    raw = await _script_calls(redis, READ_NAMED, [
+        (len(g), *(keys.counters_key(scope[0], scope[1], m // 60) for m in g), *argv(scope))
+        for scope in scopes for g in groups])
+    step = len(groups)
     for i, scope in enumerate(scopes):
         n = e5 = rt = rd = ca = 0
         ta: dict[int, int] = {}
@@ -146,10 +161,6 @@ async def read_named(
             n, e5, ta, rt, rd, ca,
             {keys.sketch_key_of(k): c for k, c in tr.items()} if scope[0] in TR_KINDS else None)
     return out
-
-
-async def _present(redis: Store, minutes: list[int]) -> list[int]:
-    return (await names_and_active_minutes(redis, [], minutes))[1]
 
 
 async def _script_calls(redis: Store, script: str, calls: list[tuple[Any, ...]]) -> list[Any]:
@@ -232,25 +243,25 @@ async def read_spans(redis: Store, scopes: list[tuple[str, str]], minutes: list[
 
     width = len(columns) + 1
     # every call answers {sums, maxima, the columns of its minutes, Ta buckets, Tr}
-    if is_cluster(redis):  # one call per scope-minute holding data (the slots differ)
-        present = await _present(redis, minutes)
-        raw = await _script_calls(redis, READ_SPAN, [
-            (1, keys.counters_key(kind, name, m // 60), *argv(kind, name)) for kind, name in scopes for m in present])
-        step, held = len(present), set(present)
-        out = {}
-        for i, scope in enumerate(scopes):
-            parts = iter(raw[i * step:(i + 1) * step])
-            out[scope] = _merge_spans([next(parts) if m in held else None for m in minutes], width,
-                                      keeps_tr=scope[0] in TR_KINDS)
-        return out
-    raw = await _script_calls(redis, READ_SPAN, [
-        (len(minutes), *(keys.counters_key(kind, name, m // 60) for m in minutes), *argv(kind, name))
-        for kind, name in scopes])
-    return {scope: _merge_spans([part], width, keeps_tr=scope[0] in TR_KINDS) for scope, part in zip(scopes, raw)}
+    groups = call_groups(redis, minutes)
+    read = [True] * len(groups)
+    if len(groups) > 1:  # a cluster: no call for an hour without data
+        held = set((await names_and_active_minutes(redis, [], minutes))[1])
+        read = [not held.isdisjoint(g) for g in groups]
+    raw = iter(await _script_calls(redis, READ_SPAN, [
+        (len(g), *(keys.counters_key(kind, name, m // 60) for m in g), *argv(kind, name))
+        for kind, name in scopes for g, r in zip(groups, read) if r]))
+    out = {}
+    for scope in scopes:  # in minute order: an hour not read is a zero row per minute
+        parts: list[Sequence[bytes | str] | None] = []
+        for g, r in zip(groups, read):
+            parts.extend([next(raw)] if r else [None] * len(g))
+        out[scope] = _merge_spans(parts, width, keeps_tr=scope[0] in TR_KINDS)
+    return out
 
 
 def _merge_spans(parts: Sequence[Sequence[bytes | str] | None], width: int, *, keeps_tr: bool) -> SpanData:
-    """Calls' answers in minute order merged; None: a minute without data (not read)."""
+    """Calls' answers (each over its minutes) in minute order merged; None: a minute not read."""
     data = SpanData(tr_buckets={} if keeps_tr else None)
     tr: dict[int, int] = {}
     for part in parts:

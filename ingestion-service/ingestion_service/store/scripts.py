@@ -1,8 +1,9 @@
 """The store's Lua scripts (`lua/*.lua`, documented there), by name.
 
-Each touches one scope-minute's keys (one hash tag) except READ_NAMED and READ_SPAN. They are sent with EVAL
-on every call (inside MULTI/EXEC for the writes, where EVALSHA would need a SCRIPT LOAD round
-trip first), so their comment lines are dropped when loaded.
+Each touches one scope-minute's keys except READ_NAMED, READ_SPAN and PRESENT (a whole window
+standalone, one scope-hour's minutes on a cluster). The writes are sent with EVAL (inside
+MULTI/EXEC, where EVALSHA would need a SCRIPT LOAD round trip first), the reads with EVAL standalone
+and EVALSHA on a cluster (store/reader.py), so their comment lines are dropped when loaded.
 """
 
 from __future__ import annotations
@@ -15,3 +16,4 @@ READ_SCOPE = lua_script("ingestion_service", "read_scope.lua", strip_comments=Tr
 ADMIT_NAMES = lua_script("ingestion_service", "admit_names.lua", strip_comments=True)
 READ_NAMED = _PACKED + lua_script("ingestion_service", "read_named.lua", strip_comments=True)
 READ_SPAN = _PACKED + lua_script("ingestion_service", "read_span.lua", strip_comments=True)
+PRESENT = lua_script("ingestion_service", "present.lua", strip_comments=True)

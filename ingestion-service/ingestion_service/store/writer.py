@@ -21,7 +21,7 @@ def _packed(pairs: dict[str, int] | list[Any]) -> str:
 
 def scope_call(kind: str, name: str, minute_epoch: int, delta: ScopeDelta, ttl: int) -> tuple[list[str], list[Any]]:
     """KEYS and ARGV of WRITE_SCOPE for one scope-minute (field names never contain spaces)."""
-    tag = keys.scope_tag(kind, name, minute_epoch // 60)
+    prefix = keys.scope_prefix(kind, name, minute_epoch // 60)
     sums = dict(delta.sums)
     chunks: dict[int, list[Any]] = defaultdict(list)
     for k, c in delta.buckets.items():
@@ -31,9 +31,9 @@ def scope_call(kind: str, name: str, minute_epoch: int, delta: ScopeDelta, ttl: 
             chunks[keys.chunk_of(k)].extend((k, c))
     tr = [x for k, c in delta.tr_buckets.items() for x in (keys.packed_index(k), c)]
     argv: list[Any] = [ttl, _packed(sums), _packed({"x:" + f: v for f, v in delta.maxima.items()}), _packed(tr)]
-    key_list = [tag + ":c", tag + ":r"]
+    key_list = [prefix + ":c", prefix + ":r"]
     for chunk, pairs in chunks.items():
-        key_list.append(f"{tag}:h{chunk}")
+        key_list.append(f"{prefix}:h{chunk}")
         argv += (chunk, _packed(pairs))
     return key_list, argv
 
