@@ -2,7 +2,8 @@
 standalone redis-server and on a real 6-node Redis Cluster (3 masters + 3 replicas, loopback), in
 one run: lines/s with 1 and 2 ingestion replicas on each, Redis memory per 1M requests, and the
 query latencies (medians) cluster against standalone.
-`python -m bench cluster --lines 200000` for a quick run.
+`python -m bench cluster --lines 200000` for a quick run; `--hours 24` spreads the lines over a whole
+24 h window (every hour tag read).
 """
 
 from __future__ import annotations
@@ -111,10 +112,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--workers", type=int, default=4, help="client connections in all")
     parser.add_argument("--samples", type=int, default=7, help="runs of each query (median)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--hours", type=int, default=1, choices=range(1, 25), metavar="1..24",
+                        help="the lines spread over this many hours before END (24: every minute of a 24h window)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     path = work / "haproxy.log"
-    generate(path, args.lines, args.seed)
+    generate(path, args.lines, args.seed, hours=args.hours)
     bodies = batches(path, args.batch)
     redis_port = free_port()
     standalone = subprocess.Popen(
@@ -143,7 +146,7 @@ def main(argv: list[str]) -> None:
                 total += int(info["used_memory"]) - int(info.get("mem_clients_normal", 0))
             return total
 
-        print(f"{args.lines:,} lines over one hour, batches of {args.batch:,}, {args.workers} client connections; "
+        print(f"{args.lines:,} lines over {args.hours} hour(s), batches of {args.batch:,}, {args.workers} client connections; "
               f"load average {os.getloadavg()[0]:.1f} at start, {os.cpu_count()} cores")
         speeds: dict[tuple[str, int], float] = {}
         memory: dict[str, int] = {}
@@ -157,7 +160,7 @@ def main(argv: list[str]) -> None:
                     load = os.getloadavg()[0]
                     elapsed = post_split(services.urls, bodies, args.workers)
                     speeds[(name, replicas)] = args.lines / elapsed
-                    total = httpx.get(services.urls[0] + "/metrics/overview", params={"window": "2h", "end": END},
+                    total = httpx.get(services.urls[0] + "/metrics/overview", params={"window": f"{args.hours + 1}h" if args.hours < 24 else "24h", "end": END},
                                       timeout=60).json()["total_requests"]
                     if total != args.lines:
                         raise RuntimeError(f"{name}: counted {total} of {args.lines}")

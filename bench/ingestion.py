@@ -44,15 +44,16 @@ WEIGHTS = [0.35, 0.25, 0.25, 0.08, 0.07]
 PATHS = ["/", "/index.html", "/api/v1/orders", "/api/v1/users/42", "/static/app.js", "/login", "/search?q=x"]
 
 
-def generate(path: Path, lines: int, seed: int) -> None:
-    """`lines` syslog-framed httplog lines spread over one hour, in time order."""
+def generate(path: Path, lines: int, seed: int, *, hours: int = 1) -> None:
+    """`lines` syslog-framed httplog lines spread over the `hours` before END, in time order."""
     rng = random.Random(seed)
     names = list(BACKENDS)
-    step = 3600.0 / lines
+    step = 3600.0 * hours / lines
+    first = START + 3600 - 3600 * hours
     with path.open("w") as out:
         buf = []
         for i in range(lines):
-            t = START + i * step
+            t = first + i * step
             sec = int(t)
             tm = time.gmtime(sec)
             date = (f"{tm.tm_mday:02d}/{MONTHS[tm.tm_mon - 1]}/{tm.tm_year}:{tm.tm_hour:02d}:{tm.tm_min:02d}:"

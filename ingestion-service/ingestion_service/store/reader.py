@@ -22,7 +22,7 @@ from ingestion_service.signals.aggregate import TR_KINDS
 from ingestion_service.sketch import ZERO_KEY
 from ingestion_service.store import keys
 from ingestion_service.store.client import Store, is_cluster
-from ingestion_service.store.scripts import PRESENT, READ_NAMED, READ_SCOPE, READ_SPAN
+from ingestion_service.store.scripts import PRESENT, READ_MINUTES, READ_NAMED, READ_SPAN
 
 
 @dataclass
@@ -36,12 +36,9 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _decode(raw: list[list[bytes]] | dict[bytes, bytes]) -> MinuteData:
-    if isinstance(raw, dict):  # counters only (HGETALL)
-        counters: list[bytes] = [x for kv in raw.items() for x in kv]
-        buckets: list[bytes] = []
-    else:
-        counters, buckets = raw
+def _decode(raw: list[list[bytes]]) -> MinuteData:
+    """One minute of READ_MINUTES: {counters flat, buckets flat}."""
+    counters, buckets = raw
     data = MinuteData()
     for i in range(0, len(counters), 2):
         name, value = _text(counters[i]), int(counters[i + 1])
@@ -59,24 +56,18 @@ def _decode(raw: list[list[bytes]] | dict[bytes, bytes]) -> MinuteData:
 async def read_minutes(
     redis: Store, scopes: list[tuple[str, str]], minutes: list[int], *, buckets: bool = True
 ) -> dict[tuple[str, str], list[MinuteData]]:
-    """For each (kind, name) the data of each minute (epoch seconds of minute starts), in order.
+    """For each (kind, name) the data of each minute (epoch seconds of minute starts), in order: one
+    READ_MINUTES call per scope (per scope-hour on a cluster), all in one round trip.
     `buckets=False` reads only the counters hash (no latency histogram): cheaper."""
     if not scopes or not minutes:
         return {s: [] for s in scopes}
-    if buckets:
-        raw = await _script_calls(redis, READ_SCOPE, [
-            (1, keys.counters_key(kind, name, m // 60)) for kind, name in scopes for m in minutes])
-    else:
-        async with redis.pipeline(transaction=False) as pipe:
-            for kind, name in scopes:
-                for m in minutes:
-                    pipe.hgetall(keys.counters_key(kind, name, m // 60))
-            raw = await pipe.execute()
-    out: dict[tuple[str, str], list[MinuteData]] = {}
-    it = iter(raw)
-    for scope in scopes:
-        out[scope] = [_decode(next(it)) for _ in minutes]
-    return out
+    groups = call_groups(redis, minutes)
+    raw = await _script_calls(redis, READ_MINUTES, [
+        (len(g), *(keys.counters_key(kind, name, m // 60) for m in g), int(buckets))
+        for kind, name in scopes for g in groups])
+    step = len(groups)
+    return {scope: [_decode(minute) for part in raw[i * step:(i + 1) * step] for minute in part]
+            for i, scope in enumerate(scopes)}
 
 
 @dataclass
