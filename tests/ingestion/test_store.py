@@ -136,3 +136,26 @@ async def test_name_cap_is_atomic_and_folds_into_other(client: aioredis.Redis) -
     assert all(b.rename(BACKEND, n) == "__other__" for n in rejected)
     await a.resolve(client, {BACKEND: {"y" * 500}})
     assert a.rename(BACKEND, "y" * 500) == "__other__"
+
+
+async def test_windows_across_hours_with_empty_hours_read_whole(client: aioredis.Redis) -> None:
+    """Reads go one script call per scope-hour: a window over three hours, the middle one empty,
+    adds up to what the minutes hold, keeps each minute in its place, and still answers after
+    the server forgot its scripts (SCRIPT FLUSH: NOSCRIPT, loaded again)."""
+    hour = BASE - BASE % 3600
+    stamps = [hour + 3540 + 5, hour + 3600 * 2 + 10, hour + 3600 * 2 + 70]  # 00:59, 02:00, 02:01
+    rows = [LogEntry(t + i, "fe", "be1", "s0", 503 if i % 4 == 0 else 200, 20 + i)
+            for t in stamps for i in range(40)]
+    deltas = aggregate(rows)
+    await write_batch(client, deltas, names=_names(deltas), ttl=TTL, result={})
+    minutes = [hour + 3540 + 60 * k for k in range(63)]  # 00:59 .. 02:01
+    await client.script_flush()
+    named = (await reader.read_named(client, [(BACKEND, "be1")], minutes))[(BACKEND, "be1")]
+    assert (named.requests, named.errors_5xx) == (120, 30)
+    assert sum(named.buckets.values()) == 120
+    spans = (await reader.read_spans(client, [(BACKEND, "be1")], minutes, ("n", "e5")))[(BACKEND, "be1")]
+    assert spans.sums["n"] == 120 and len(spans.minutes) == 63
+    assert [k for k, row in enumerate(spans.minutes) if row[0]] == [0, 61, 62]
+    assert spans.minutes[61][:2] == [40, 10]
+    per_minute = (await reader.read_minutes(client, [(BACKEND, "be1")], minutes))[(BACKEND, "be1")]
+    assert [k for k, d in enumerate(per_minute) if d.sums.get("n")] == [0, 61, 62]

@@ -1,10 +1,10 @@
 """Read scope-minutes back: one pipelined round trip for any number of (scope, minute).
 
-READ_NAMED, READ_SPAN and PRESENT read a scope's minutes inside one script call. Standalone that is
-one call per scope for the whole window; on Redis Cluster a call's keys must share a slot, so it is
-one call per scope-hour (the hash tag, store/keys.py) and the hours' answers are merged here by the
-same rules (sums added, maxima kept, buckets added). The cluster pipeline sends each master its
-calls on one connection, the masters in parallel.
+READ_MINUTES, READ_NAMED, READ_SPAN and PRESENT read a scope's minutes of one hour in one script
+call: a call's keys share the scope-hour's hash tag (store/keys.py), as Redis Cluster requires, and
+the hours' answers are merged here by the same rules (sums added, maxima kept, buckets added). A
+24 h window is 25 calls per scope, in one round trip; on a cluster the pipeline sends each master
+its calls on one connection, the masters in parallel.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from redis.exceptions import NoScriptError
 from ingestion_service.signals.aggregate import TR_KINDS
 from ingestion_service.sketch import ZERO_KEY
 from ingestion_service.store import keys
-from ingestion_service.store.client import Store, is_cluster
+from ingestion_service.store.client import Store
 from ingestion_service.store.scripts import PRESENT, READ_MINUTES, READ_NAMED, READ_SPAN
 
 
@@ -57,11 +57,11 @@ async def read_minutes(
     redis: Store, scopes: list[tuple[str, str]], minutes: list[int], *, buckets: bool = True
 ) -> dict[tuple[str, str], list[MinuteData]]:
     """For each (kind, name) the data of each minute (epoch seconds of minute starts), in order: one
-    READ_MINUTES call per scope (per scope-hour on a cluster), all in one round trip.
+    READ_MINUTES call per scope-hour, all in one round trip.
     `buckets=False` reads only the counters hash (no latency histogram): cheaper."""
     if not scopes or not minutes:
         return {s: [] for s in scopes}
-    groups = call_groups(redis, minutes)
+    groups = call_groups(minutes)
     raw = await _script_calls(redis, READ_MINUTES, [
         (len(g), *(keys.counters_key(kind, name, m // 60) for m in g), int(buckets))
         for kind, name in scopes for g in groups])
@@ -97,7 +97,7 @@ async def names_and_active_minutes(
             return list(await pipe.execute())
 
     async def present() -> list[int]:
-        groups = call_groups(redis, minutes)
+        groups = call_groups(minutes)
         found = await _script_calls(redis, PRESENT, [
             (len(g), *(keys.counters_key("s", "", m // 60) for m in g)) for g in groups])
         return [m for g, f in zip(groups, found) for m, hit in zip(g, f) if hit]
@@ -106,13 +106,10 @@ async def names_and_active_minutes(
     return [sorted(map(_text, r)) for r in raw], held
 
 
-def call_groups(redis: Store, minutes: list[int]) -> list[list[int]]:
-    """The minutes one script call may read together, in order: all of them standalone; on a
-    cluster those of one hour (one hash tag, one slot)."""
-    if not minutes:
-        return []
-    if not is_cluster(redis):
-        return [minutes]
+def call_groups(minutes: list[int]) -> list[list[int]]:
+    """The minutes one script call reads together, in order: those of one hour (one hash tag, so
+    one slot on a cluster). Standalone too: a call over an hour's 60 keys costs Redis less per key
+    than one over a day's 1,440 (docs/benchmarks.md, "Redis Cluster")."""
     return [list(g) for _, g in itertools.groupby(minutes, key=keys.hour_of)]
 
 
@@ -122,8 +119,8 @@ async def read_named(
 ) -> dict[tuple[str, str], NamedWindow]:
     """Requests, 5xx, retries, redispatches, client aborts, (except for `counts_only` scopes) Ta
     latency buckets and (for the kinds keeping one) the Tr sketch of each scope summed over
-    `minutes`, merged inside Redis (one script call per scope, all in one round trip; on a cluster
-    one per scope-hour holding data, merged here; `active`: the minutes come from
+    `minutes`, merged inside Redis per scope-hour holding data and here over the hours (all in one
+    round trip; `active`: the minutes come from
     `names_and_active_minutes`, all hold data, not checked again)."""
     out = {s: NamedWindow(tr_buckets={} if s[0] in TR_KINDS else None) for s in scopes}
     if not scopes or not minutes:
@@ -132,9 +129,9 @@ async def read_named(
     def argv(scope: tuple[str, str]) -> tuple[int, int, int]:
         return ZERO_KEY, int(scope not in counts_only), int(scope[0] in TR_KINDS)
 
-    if not active and is_cluster(redis):  # no call for an hour without data
-        minutes = (await names_and_active_minutes(redis, [], minutes))[1]
-    groups = call_groups(redis, minutes)
+    groups = call_groups(minutes)
+    if not active and len(groups) > 1:  # no call for an hour without data
+        groups = call_groups((await names_and_active_minutes(redis, [], minutes))[1])
     raw = await _script_calls(redis, READ_NAMED, [
         (len(g), *(keys.counters_key(scope[0], scope[1], m // 60) for m in g), *argv(scope))
         for scope in scopes for g in groups])
@@ -155,15 +152,10 @@ async def read_named(
 
 
 async def _script_calls(redis: Store, script: str, calls: list[tuple[Any, ...]]) -> list[Any]:
-    """Script calls (numkeys, *keys, *argv each) in one round trip: EVAL on a standalone server (a
-    call per scope); EVALSHA on a cluster, whose many small calls (one per minute) would carry far
-    more script than keys otherwise. A master that answers NOSCRIPT (the first read, or a replica
-    promoted since) gets the script loaded into every master, and the calls are sent once more."""
-    if not is_cluster(redis):
-        async with redis.pipeline(transaction=False) as pipe:
-            for call in calls:
-                pipe.eval(script, *call)
-            return list(await pipe.execute())
+    """Script calls (numkeys, *keys, *argv each) in one round trip, as EVALSHA: a call per
+    scope-hour would carry far more script than keys otherwise. A server that answers NOSCRIPT
+    (the first read, a restarted Redis, or a replica promoted since) gets the script loaded (into
+    every master on a cluster), and the calls are sent once more."""
     sha = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
     for attempt in range(2):
         async with redis.pipeline(transaction=False) as pipe:
@@ -180,7 +172,7 @@ async def _script_calls(redis: Store, script: str, calls: list[tuple[Any, ...]])
 
 
 def _add_packed(acc: dict[int, int], packed: bytes | str) -> None:
-    """Add "key count key count ..." into `acc` (no dict made per call: on a cluster it runs per minute)."""
+    """Add "key count key count ..." into `acc` (no dict made per call: it runs per scope-hour)."""
     if not packed:
         return
     parts = packed.split()
@@ -223,7 +215,8 @@ def _named_pairs(packed: bytes | str) -> dict[str, int]:
 async def read_spans(redis: Store, scopes: list[tuple[str, str]], minutes: list[int],
                      columns: tuple[str, ...], *,
                      without_ta: frozenset[tuple[str, str]] = frozenset()) -> dict[tuple[str, str], SpanData]:
-    """Each scope's SpanData over `minutes` (one script call per scope, all in one round trip);
+    """Each scope's SpanData over `minutes` (one script call per scope-hour holding data, all in one
+    round trip);
     `without_ta` scopes come without their Ta buckets."""
     if not scopes or not minutes:
         return {s: SpanData(minutes=[[0] * (len(columns) + 1) for _ in minutes],
@@ -234,9 +227,9 @@ async def read_spans(redis: Store, scopes: list[tuple[str, str]], minutes: list[
 
     width = len(columns) + 1
     # every call answers {sums, maxima, the columns of its minutes, Ta buckets, Tr}
-    groups = call_groups(redis, minutes)
+    groups = call_groups(minutes)
     read = [True] * len(groups)
-    if len(groups) > 1:  # a cluster: no call for an hour without data
+    if len(groups) > 1:  # no call for an hour without data
         held = set((await names_and_active_minutes(redis, [], minutes))[1])
         read = [not held.isdisjoint(g) for g in groups]
     raw = iter(await _script_calls(redis, READ_SPAN, [
