@@ -61,7 +61,7 @@ bash tests/compose/standins/build.sh python:3.11-slim \
   $(python3 - <<'PY'
 import re
 text = open("docker-compose.yml").read()
-started = {"redis", "redis-state", "mailpit", "prometheus", "alertmanager"}
+started = {"redis", "redis-replica", "redis-state", "mailpit", "prometheus", "alertmanager"}
 images, service = [], None
 for line in text.splitlines():
     if m := re.match(r"^  ([a-z][a-z0-9-]*):\s*$", line):

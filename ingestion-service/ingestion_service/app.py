@@ -26,7 +26,7 @@ from ingestion_service.parse_pool import start_pool
 from ingestion_service.queries.window import InvalidQuery
 from ingestion_service.settings import Settings
 from ingestion_service.store.client import Store, is_cluster, open_store, server_info
-from ingestion_service.store.cluster_writer import Durability
+from ingestion_service.store.durability import Durability, ReplicasUnavailable
 from ingestion_service.syslog_udp import SyslogListener
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,10 @@ def create_app(settings: Settings, *, redis: Store | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = redis or open_store(redis_url=settings.redis_url, cluster_urls=settings.redis_cluster_urls,
                                      timeout_s=settings.redis_timeout_seconds)
-        # On a cluster the writes get a client of their own that never re-sends (store/cluster_writer.py)
-        writer = client if redis is not None or not is_cluster(client) else open_store(
+        # On a cluster, or waiting for replicas, the writes get a client of their own that never
+        # re-sends (store/cluster_writer.py, store/waited.py)
+        own_writer = is_cluster(client) or settings.redis_wait_replicas > 0
+        writer = client if redis is not None or not own_writer else open_store(
             redis_url=settings.redis_url, cluster_urls=settings.redis_cluster_urls,
             timeout_s=settings.redis_timeout_seconds, writer=True)
         ingestor = Ingestor(writer, metrics, ttl_seconds=settings.retention_hours * 3600,
@@ -112,6 +114,13 @@ def create_app(settings: Settings, *, redis: Store | None = None,
         log.warning("redis cluster unavailable: %s", exc)
         return JSONResponse({"detail": "storage unavailable, retry later"}, status_code=503,
                             headers={"Retry-After": "1"})
+
+    @app.exception_handler(ReplicasUnavailable)
+    async def replicas_short(request: Request, exc: ReplicasUnavailable) -> JSONResponse:
+        # REDIS_WAIT_REPLICAS not met: written on the master, not acknowledged (store/durability.py)
+        log.warning("batch not acknowledged: %s", exc)
+        return JSONResponse({"detail": f"not acknowledged: {exc.reason}; retry later with the same "
+                                       "Idempotency-Key"}, status_code=503, headers={"Retry-After": "1"})
 
     app.include_router(ready_router(redis_client))
     app.include_router(logs_router(auth))

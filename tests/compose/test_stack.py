@@ -6,7 +6,8 @@ From a copy of the working tree with `.env` made from `.env.example` (tokens fil
 every healthcheck passes, our images run as the non-root user, Prometheus scrapes the three services
 inside the compose network; failing HAProxy lines are posted to ingestion, an alert is fired through
 Alertmanager's API, and the incident email — Alertmanager → agent (bearer token from the secret
-file) → notifier → SMTP without AUTH — reaches the mail inbox's HTTP API. Then `compose down -v`.
+file) → notifier → SMTP without AUTH — reaches the mail inbox's HTTP API; a batch ingestion
+acknowledged (it waits for one replica) is already on redis-replica. Then `compose down -v`.
 It prints one figure line; nothing is asserted on time.
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingestion_service.store.keys import idempotency_key
 from tests.e2e.harness import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +45,7 @@ pytestmark = [
 
 OURS = ("ingestion", "notifier", "agent")
 # Grafana has no image or package this machine can get; it stays in the compose file for users.
-STARTED = ("redis", "redis-state", "mailpit", "ingestion", "notifier", "agent", "alertmanager", "prometheus")
+STARTED = ("redis", "redis-replica", "redis-state", "mailpit", "ingestion", "notifier", "agent", "alertmanager", "prometheus")
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".bench",
                                      ".demo", ".run", ".env", ".secrets", "node_modules")
 
@@ -202,3 +204,19 @@ def test_failing_traffic_and_an_alert_end_in_an_email(stack: Stack) -> None:
           f"first failing request -> email {to_email:.1f} s; image sizes "
           + ", ".join(f"{name} {size}" for name, size in sizes.items()))
 
+
+def test_acknowledged_lines_are_already_on_the_redis_replica(stack: Stack) -> None:
+    """Ingestion runs with REDIS_WAIT_REPLICAS=1 (docs/cluster.md): a 202 means redis-replica holds
+    the batch, so it is read there at once, with no polling. Healthy traffic, after the email test."""
+    def redis_cli(service: str, *args: str) -> str:
+        return stack.run("exec", "-T", service, "redis-cli", *args, timeout=60).stdout.strip()
+
+    key = f"compose-replica-{secrets.token_hex(4)}"
+    lines = incident_lines(Plan(minutes=2, bad_minutes=0, per_minute=20))
+    posted = httpx.post("http://127.0.0.1:8000/logs", content="\n".join(lines), timeout=30,
+                        headers={"Content-Type": "text/plain", "Idempotency-Key": key,
+                                 "Authorization": f"Bearer {stack.env['INGEST_TOKEN']}"})
+    assert posted.status_code == 202, posted.text
+    assert redis_cli("redis-replica", "exists", idempotency_key(key)) == "1"
+    assert "master_link_status:up" in redis_cli("redis-replica", "info", "replication")
+    assert "cmdstat_wait:calls=" in redis_cli("redis", "info", "commandstats")  # the batch waited

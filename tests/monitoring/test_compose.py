@@ -78,7 +78,7 @@ def test_every_service_is_healthchecked_restarted_and_not_root(name: str) -> Non
 def test_published_ports_are_bound_to_loopback(name: str) -> None:
     for port in SERVICES[name].get("ports", []):
         assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
-    if name in {"redis", "redis-state", "notifier"}:
+    if name in {"redis", "redis-replica", "redis-state", "notifier"}:
         assert "ports" not in SERVICES[name]
 
 
@@ -118,7 +118,8 @@ def test_dockerignore_keeps_secrets_and_venv_out_of_the_build_context() -> None:
 
 
 # Settings the project added beside the contract's table (documented in README.md).
-ADDED_VARS = {"agent": {"INGESTION_READ_TOKEN", "PROMETHEUS_URL", "RUNBOOKS_DIR"}}  # the contract's "Evidence" list
+ADDED_VARS = {"agent": {"INGESTION_READ_TOKEN", "PROMETHEUS_URL", "RUNBOOKS_DIR"},  # the contract's "Evidence" list
+              "ingestion": {"REDIS_WAIT_REPLICAS"}}  # docs/cluster.md
 
 
 @pytest.mark.parametrize("name", sorted(OURS))
@@ -181,6 +182,20 @@ def test_redis_has_an_eviction_policy_and_persistence() -> None:
     assert options["--maxmemory"].endswith("mb")
     assert options["--appendonly"] == "yes"
     assert any(volume.endswith(":/data") for volume in SERVICES["redis"]["volumes"])
+
+
+def test_the_signals_redis_has_a_replica_that_ingestion_waits_for() -> None:
+    replica, master = SERVICES["redis-replica"], SERVICES["redis"]
+    command = replica["command"]
+    at = command.index("--replicaof")
+    assert command[at + 1:at + 3] == ["redis", "6379"]
+    assert command[:at] + command[at + 3:] == master["command"]  # the same limits: it can be promoted
+    assert (replica["image"], replica["user"]) == (master["image"], master["user"])
+    assert replica["volumes"] == ["redis-replica-data:/data"] != master["volumes"]
+    assert "master_link_status:up" in " ".join(replica["healthcheck"]["test"])
+    assert replica["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    assert SERVICES["ingestion"]["environment"]["REDIS_WAIT_REPLICAS"] == "1"
+    assert "redis-replica" in SERVICES["ingestion"]["depends_on"]
 
 
 def test_incident_and_email_state_live_in_a_redis_that_never_evicts() -> None:

@@ -18,7 +18,8 @@ from ingestion_service.metrics import IngestMetrics
 from ingestion_service.signals.aggregate import BACKEND, FRONTEND, PAIR, SERVER, Aggregator
 from ingestion_service.signals.bulk import add_rows
 from ingestion_service.store.client import Store
-from ingestion_service.store.cluster_writer import Durability, write_batch_cluster
+from ingestion_service.store.cluster_writer import write_batch_cluster
+from ingestion_service.store.durability import Durability
 from ingestion_service.store.names import NameRegistry
 from ingestion_service.store.writer import write_batch
 
@@ -90,7 +91,7 @@ class Ingestor:
                  parse_options: ParseOptions = DEFAULT_OPTIONS, clock: Callable[[], float] = time.time,
                  durability: Durability = Durability()) -> None:
         self.redis = redis
-        self.durability = durability  # Redis Cluster only (store/cluster_writer.py)
+        self.durability = durability  # REDIS_WAIT_REPLICAS (store/durability.py)
         self.late_line_seconds = late_line_seconds
         self.parse_options = parse_options
         self.metrics = metrics
@@ -139,7 +140,7 @@ class Ingestor:
                                                  idempotency_key=idempotency_key, durability=self.durability)
         else:
             previous = await write_batch(self.redis, deltas, names=used, ttl=self.ttl, result=answer,
-                                         idempotency_key=idempotency_key)
+                                         idempotency_key=idempotency_key, durability=self.durability)
         if previous is None:
             self.metrics.golden.observe(deltas)
             self.metrics.late_lines.inc(deltas.late_lines)

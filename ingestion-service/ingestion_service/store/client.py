@@ -7,6 +7,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -34,10 +35,12 @@ def open_cluster(target: ClusterTarget, *, timeout_s: float, retries: int | None
 
 def open_store(*, redis_url: str, cluster_urls: str | None, timeout_s: float,
                writer: bool = False) -> Store:
+    """`writer=True`: a client that never re-sends a command (the batches' WAIT, store/waited.py)."""
     target = cluster_target(cluster_urls, redis_url)
     if target is None:
+        extra: dict[str, Any] = {"retry": AsyncRetry(NoBackoff(), 0)} if writer else {}
         return aioredis.Redis.from_url(redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-                                       health_check_interval=10)
+                                       health_check_interval=10, **extra)
     return open_cluster(target, timeout_s=timeout_s, retries=0 if writer else None)
 
 

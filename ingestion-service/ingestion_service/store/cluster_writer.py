@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import redis.exceptions as rex
@@ -23,26 +22,13 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from ingestion_service.signals.aggregate import BatchDeltas
 from ingestion_service.store import keys
+from ingestion_service.store.durability import ClusterUnavailable, Durability, ReplicasUnavailable
 from ingestion_service.store.scripts import WRITE_SCOPE
 from ingestion_service.store.writer import scope_call
 
 # What a cluster in motion answers (failover, resharding, a master gone): worth a retry by the client
 _IN_MOTION = (rex.ConnectionError, rex.TimeoutError, rex.ClusterError, rex.RedisClusterException,
               rex.AskError, rex.TryAgainError, rex.ReadOnlyError)
-
-
-class ClusterUnavailable(rex.ConnectionError):
-    """Part of the batch may be written; nothing is acknowledged: retry with the same key."""
-
-
-class ReplicasUnavailable(ClusterUnavailable):
-    """A master wrote its slots but fewer replicas than REDIS_WAIT_REPLICAS confirmed them in time."""
-
-
-@dataclass(frozen=True)
-class Durability:
-    replicas: int = 0  # REDIS_WAIT_REPLICAS
-    timeout_ms: int = 1000
 
 
 async def write_batch_cluster(
@@ -93,17 +79,13 @@ async def _write_slots(redis: RedisCluster, deltas: BatchDeltas, *, names: dict[
             pipe.execute_command("EXPIRE", key, ttl, target_nodes=node_of(key))
     waits = list(touched.values()) if durability.replicas > 0 else []
     for node in waits:
-        pipe.execute_command("WAIT", durability.replicas, durability.timeout_ms, target_nodes=node)
+        pipe.execute_command(*durability.wait_command(), target_nodes=node)
     results = await pipe.execute(raise_on_error=False, allow_redirections=False)
     for outcome in results:
         if isinstance(outcome, Exception):
             raise outcome
     acked = results[len(results) - len(waits):] if waits else []
-    short = [f"{node.name}: {int(n)}" for node, n in zip(waits, acked) if int(n) < durability.replicas]
-    if short:
-        raise ReplicasUnavailable(
-            f"fewer than {durability.replicas} replicas confirmed the write within "
-            f"{durability.timeout_ms} ms ({', '.join(short)})")
+    durability.check((node.name, int(n)) for node, n in zip(waits, acked))
 
 
 async def _refresh(redis: RedisCluster) -> None:

@@ -1,4 +1,6 @@
-"""One batch → one MULTI/EXEC round trip (one script call per scope-minute, all or nothing)."""
+"""One batch → one MULTI/EXEC round trip (one script call per scope-minute, all or nothing).
+With REDIS_WAIT_REPLICAS=n the batch and its `WAIT` go on one connection instead (store/waited.py).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import redis.asyncio as aioredis
 
 from ingestion_service.signals.aggregate import BatchDeltas, ScopeDelta
 from ingestion_service.sketch import ZERO_KEY
-from ingestion_service.store import keys
+from ingestion_service.store import keys, waited
+from ingestion_service.store.durability import Durability
 from ingestion_service.store.scripts import WRITE_SCOPE
 
 
@@ -38,14 +41,22 @@ def scope_call(kind: str, name: str, minute_epoch: int, delta: ScopeDelta, ttl: 
     return key_list, argv
 
 
-def _queue_batch(pipe: Any, deltas: BatchDeltas, names: dict[str, set[str]], ttl: int) -> None:
+def batch_commands(deltas: BatchDeltas, names: dict[str, set[str]], ttl: int) -> list[tuple[Any, ...]]:
+    """The batch's writes, in order: a WRITE_SCOPE call per scope-minute, then the name sets."""
+    out: list[tuple[Any, ...]] = []
     for (kind, name, minute), delta in deltas.scopes.items():
         key_list, argv = scope_call(kind, name, minute, delta, ttl)
-        pipe.eval(WRITE_SCOPE, len(key_list), *key_list, *argv)
+        out.append(("EVAL", WRITE_SCOPE, len(key_list), *key_list, *argv))
     for kind, members in names.items():
         if members:
-            pipe.sadd(keys.names_key(kind), *members)
-            pipe.expire(keys.names_key(kind), ttl)
+            out.append(("SADD", keys.names_key(kind), *members))
+            out.append(("EXPIRE", keys.names_key(kind), ttl))
+    return out
+
+
+def _queue_batch(pipe: Any, deltas: BatchDeltas, names: dict[str, set[str]], ttl: int) -> None:
+    for command in batch_commands(deltas, names, ttl):
+        pipe.execute_command(*command)
 
 
 async def write_batch(
@@ -56,10 +67,14 @@ async def write_batch(
     ttl: int,
     result: dict[str, Any],
     idempotency_key: str | None = None,
+    durability: Durability = Durability(),
 ) -> dict[str, Any] | None:
     """Write atomically. With an idempotency key the key is stored in the same transaction;
     returns the first answer when that key was already written (nothing counted twice), else None.
     """
+    if durability.replicas > 0:
+        return await waited.write_batch_waited(redis, batch_commands(deltas, names, ttl), ttl=ttl, result=result,
+                                               idempotency_key=idempotency_key, durability=durability)
     if idempotency_key is None:
         async with redis.pipeline(transaction=True) as pipe:
             _queue_batch(pipe, deltas, names, ttl)
