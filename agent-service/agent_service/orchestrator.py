@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from agent_service import progress as steps
 from agent_service.engine import AnalysisContext, Engine, SpecialistSpec, Synthesis, Usage
 from agent_service.grounding import ungrounded
 from agent_service.ingestion_client import IngestionClient
 from agent_service.metrics import AgentMetrics
-from agent_service import progress as steps
 from agent_service.models import (
     SEVERITY_RANK,
     AnalyzeRequest,
