@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from agent_service import progress as steps
 from agent_service.engine import AnalysisContext, Engine, SpecialistSpec, Synthesis, Usage
 from agent_service.grounding import ungrounded
 from agent_service.ingestion_client import IngestionClient
@@ -28,6 +29,7 @@ from agent_service.models import (
     Severity,
     SimilarIncident,
 )
+from agent_service.progress import Progress, ProgressEvent
 from agent_service.remediation.models import AnyProposal
 from agent_service.remediation.tool import ProposalCollector
 from agent_service.remediation.validate import known_names, validate_proposals
@@ -106,7 +108,7 @@ class Analysis(Protocol):
 
     limiter: Limiter
 
-    async def analyze(self, request: AnalyzeRequest) -> IncidentReport: ...
+    async def analyze(self, request: AnalyzeRequest, *, progress: Progress | None = None) -> IncidentReport: ...
 
 
 def worst_known(findings: Sequence[Finding]) -> Severity | None:
@@ -124,6 +126,16 @@ def proposals_of(synthesis: Synthesis, tools: Sequence[Tool], findings: Sequence
         if isinstance(tool, ProposalCollector):
             made += tool.collected
     return validate_proposals(made, known_names(findings), runtime=runtime) if made else []
+
+
+async def tell(progress: Progress | None, event: ProgressEvent) -> None:
+    """Report a step to whoever asked; their trouble never sinks the analysis."""
+    if progress is None:
+        return
+    try:
+        await progress(event)
+    except Exception as exc:  # noqa: BLE001 - progress is a courtesy, the report is the work
+        log.warning("progress hook failed on %s %s: %s", event.step, event.state, exc)
 
 
 class Analyzer:
@@ -154,12 +166,14 @@ class Analyzer:
         self.specs = specialist_specs(settings)
         self.limiter = Limiter(settings.max_analyses)
 
-    async def analyze(self, request: AnalyzeRequest) -> IncidentReport:
+    async def analyze(self, request: AnalyzeRequest, *, progress: Progress | None = None) -> IncidentReport:
+        """One analysis. `progress`, when given, hears each specialist start and finish (done with
+        its verdict, or failed), then the synthesis: the same for every engine."""
         started = time.perf_counter()
         if self.metrics:
             self.metrics.in_progress.inc()
         try:
-            report = await self._analyze(request, started)
+            report = await self._analyze(request, started, progress)
         except Exception:
             if self.metrics:
                 self.metrics.analyses.labels(self.engine.kind, "error", "unknown").inc()
@@ -179,7 +193,7 @@ class Analyzer:
             ).inc()
         return report
 
-    async def _analyze(self, request: AnalyzeRequest, started: float) -> IncidentReport:
+    async def _analyze(self, request: AnalyzeRequest, started: float, progress: Progress | None) -> IncidentReport:
         window = report_window(request.window, request.end)
         scope = Scope(backend=request.backend, frontend=request.frontend)
         context = AnalysisContext(window=window, scope=scope, question=request.question,
@@ -189,18 +203,20 @@ class Analyzer:
         tools = build_tools(self.ingestion, defaults, tracker, max_chars=self.settings.tool_result_max_chars)
 
         extra = bind_tools(self.extra_tools, window, scope)  # e.g. get_changes: this window's defaults
-        runs = [self._run_specialist(spec, tools, context, extra) for spec in self.specs.values()]
+        runs = [self._run_specialist(spec, tools, context, extra, progress) for spec in self.specs.values()]
         results = await asyncio.gather(*runs)
         findings = [finding for finding, _ in results]
         usage = Usage()
         for _, used in results:
             usage.add(used)
 
+        await tell(progress, steps.started("synthesis"))
         synthesis, used, source, error = await self._synthesize(findings, context, extra)
         usage.add(used)
         overall = worst_known(findings)
         if overall is None:  # nothing could be read: never claim "ok"
             overall = "warning"
+        await tell(progress, steps.synthesis_finished(overall, fallback_reason=error))
         thresholds = [v for spec in self.specs.values() for v in spec.thresholds.values()]
         claims = ungrounded(findings, synthesis.diagnosis, extra=[*thresholds, window.seconds / 60])
         if claims and self.metrics:
@@ -248,13 +264,15 @@ class Analyzer:
         return report
 
     async def _run_specialist(
-        self, spec: SpecialistSpec, tools: dict[str, Tool], context: AnalysisContext, extra: Sequence[Tool]
+        self, spec: SpecialistSpec, tools: dict[str, Tool], context: AnalysisContext, extra: Sequence[Tool],
+        progress: Progress | None = None,
     ) -> tuple[Finding, Usage]:
         metered = [
             MeteredTool(tool, specialist=spec.name, metrics=self.metrics if self.meter_tools else None)
             for tool in tools_for(spec, tools, extra)
         ]
         deadline = self.settings.specialist_deadline_s
+        await tell(progress, steps.started(spec.name))
         started = time.perf_counter()
         try:
             finding, usage = await asyncio.wait_for(self.engine.investigate(spec, metered, context), deadline)
@@ -279,6 +297,7 @@ class Analyzer:
             finding.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         if self.metrics:
             self.metrics.specialist_runs.labels(spec.name, finding.status).inc()
+        await tell(progress, steps.specialist_finished(spec.name, finding))
         return finding, usage
 
     async def _synthesize(

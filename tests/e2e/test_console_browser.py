@@ -5,6 +5,7 @@ real `oncall-admin` command; the incident from an Alertmanager-shaped POST /aler
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -193,6 +194,29 @@ def test_ask_the_copilot_shows_the_report_when_it_is_done(stack, browser) -> Non
     expect(progress).to_contain_text("Done in", timeout=60_000)  # polled in place while it runs
     expect(progress.locator("article.report")).to_have_count(1)
     expect(page.locator("main")).to_contain_text("is checkout <b>down</b>?")  # shown as text
+    # Each specialist's line, then the synthesis's (ingestion is unreachable in this stack: each
+    # specialist failed, saying why, and the synthesis still reported).
+    steps = progress.locator("ol.steps li")
+    expect(steps).to_have_count(5)
+    for name in ("latency", "errors", "saturation", "traffic"):
+        expect(progress.locator(f'li[data-step="{name}"]')).to_contain_text(re.compile(rf"^{name}: failed in .+ — .+"))
+    expect(progress.locator('li[data-step="synthesis"]')).to_contain_text(re.compile(r"^synthesis: done in .+ — warning"))
+    shown = steps.all_inner_texts()
+    page.reload()  # without htmx the page itself shows the same lines
+    expect(page.locator("#ask-progress ol.steps li")).to_have_text(shown)
+
+    no_js = browser.new_context(java_script_enabled=False).new_page()
+    sign_in(no_js, base, "alice")
+    no_js.goto(base + "/console/ask")
+    no_js.get_by_role("button", name="Ask").click()
+    no_js.wait_for_url("**/console/ask/*")
+    for _ in range(60):  # reloaded by hand, as a reader without JavaScript would
+        if no_js.locator("#ask-progress").get_attribute("hx-trigger") is None:
+            break
+        no_js.wait_for_timeout(500)
+        no_js.reload()
+    expect(no_js.locator("#ask-progress ol.steps li")).to_have_count(5)
+    expect(no_js.locator('#ask-progress li[data-step="traffic"]')).to_contain_text("traffic: failed")
 
 
 def test_a_responder_approves_a_proposal_and_sees_the_dry_run(stack, browser) -> None:  # type: ignore[no-untyped-def]

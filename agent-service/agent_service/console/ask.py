@@ -1,5 +1,6 @@
-""""Ask the copilot": an analysis run as a background task, its progress kept in Redis so the
-page can poll it (and any process can answer the poll). The report itself is the ReportStore's."""
+""""Ask the copilot": an analysis run as a background task, its state and each step's progress kept
+in Redis in the one job record, so the page can poll it (and any process can answer the poll).
+The report itself is the ReportStore's."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import time
 from typing import Literal
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from agent_service.console.ask_progress import MAX_PROGRESS_LINES, StepLine, advance, stopped
 from agent_service.console.keys import ask_key
 from agent_service.models import AnalyzeRequest
 from agent_service.orchestrator import Analysis, Slot
+from agent_service.progress import ProgressEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,34 @@ class AskJob(BaseModel):
     finished_at: float | None = None
     report_id: str | None = None
     error: str | None = None
+    progress: list[StepLine] = Field(default_factory=list, max_length=MAX_PROGRESS_LINES)
+
+
+class JobRecord:
+    """The running job as this process writes it: each progress event and the final state rewrite
+    the whole record in one SET (state and progress are never apart), one write at a time, so a
+    slower write never lands over a newer one."""
+
+    def __init__(self, redis: aioredis.Redis, job: AskJob) -> None:
+        self.redis = redis
+        self.job = job
+        self._lock = asyncio.Lock()
+
+    async def save(self) -> None:
+        await self.redis.set(ask_key(self.job.id), self.job.model_dump_json(), ex=JOB_TTL_S)
+
+    async def progress(self, event: ProgressEvent) -> None:
+        async with self._lock:  # folded under the lock: concurrent specialists never lose a line
+            self.job = self.job.model_copy(update={"progress": advance(self.job.progress, event)})
+            await self.save()
+
+    async def finish(self, **update: object) -> None:
+        async with self._lock:
+            at = time.time()
+            if update.get("status") == "failed":
+                update["progress"] = stopped(self.job.progress, "stopped with the analysis", at=at)
+            self.job = self.job.model_copy(update={"finished_at": at, **update})
+            await self.save()
 
 
 class AskJobs:
@@ -44,30 +75,26 @@ class AskJobs:
         raw = await redis.get(ask_key(job_id))
         return AskJob.model_validate_json(raw) if raw else None
 
-    @staticmethod
-    async def _save(redis: aioredis.Redis, job: AskJob) -> None:
-        await redis.set(ask_key(job.id), job.model_dump_json(), ex=JOB_TTL_S)
-
     async def start(self, redis: aioredis.Redis, analyzer: Analysis, slot: Slot, request: AnalyzeRequest,
                     *, by: str) -> AskJob:
         """Store the job as running and run it in the background under `slot` (already taken)."""
-        job = AskJob(id=secrets.token_urlsafe(12), by=by, request=request, started_at=time.time())
-        await self._save(redis, job)
-        task = asyncio.create_task(self._run(redis, analyzer, slot, job), name=f"console-ask-{job.id}")
+        record = JobRecord(redis, AskJob(id=secrets.token_urlsafe(12), by=by, request=request, started_at=time.time()))
+        await record.save()
+        job = record.job
+        task = asyncio.create_task(self._run(record, analyzer, slot), name=f"console-ask-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
 
-    async def _run(self, redis: aioredis.Redis, analyzer: Analysis, slot: Slot, job: AskJob) -> None:
+    async def _run(self, record: JobRecord, analyzer: Analysis, slot: Slot) -> None:
         try:
             async with slot:
-                report = await asyncio.wait_for(analyzer.analyze(job.request), self.timeout_s)
-            job = job.model_copy(update={"status": "done", "report_id": report.id, "finished_at": time.time()})
+                report = await asyncio.wait_for(analyzer.analyze(record.job.request, progress=record.progress),
+                                                self.timeout_s)
         except TimeoutError:
-            job = job.model_copy(update={"status": "failed", "finished_at": time.time(),
-                                         "error": f"the analysis took longer than {self.timeout_s:g}s"})
+            await record.finish(status="failed", error=f"the analysis took longer than {self.timeout_s:g}s")
         except Exception as exc:  # noqa: BLE001 - shown on the job's page
-            log.exception("console analysis %s failed", job.id)
-            job = job.model_copy(update={"status": "failed", "finished_at": time.time(),
-                                         "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
-        await self._save(redis, job)
+            log.exception("console analysis %s failed", record.job.id)
+            await record.finish(status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        else:
+            await record.finish(status="done", report_id=report.id)

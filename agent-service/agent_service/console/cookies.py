@@ -7,8 +7,6 @@ from starlette.responses import Response
 from agent_service.console import session as sessions
 from agent_service.console.config import ConsoleConfig
 
-LOGIN_NONCE_TTL_S = 3600
-
 
 def set_session(response: Response, value: str, config: ConsoleConfig) -> None:
     response.set_cookie(sessions.COOKIE, value, max_age=config.session_ttl_s, path="/console",
@@ -21,5 +19,5 @@ def clear_session(response: Response, config: ConsoleConfig) -> None:
 
 
 def set_login_nonce(response: Response, nonce: str, config: ConsoleConfig) -> None:
-    response.set_cookie(sessions.LOGIN_COOKIE, nonce, max_age=LOGIN_NONCE_TTL_S, path="/console/login",
+    response.set_cookie(sessions.LOGIN_COOKIE, nonce, max_age=sessions.LOGIN_NONCE_TTL_S, path="/console/login",
                         httponly=True, samesite="strict", secure=config.secure_cookie)

@@ -4,14 +4,20 @@ real app on a real redis-server; ingestion is the contract-shaped fake (MockTran
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from typing import Any
 
 import httpx
+import redis.asyncio as aioredis
 
 from agent_service.app import create_app
 from agent_service.console.roles import Role
+from agent_service.progress import verdict_of
 from tests.agent.console.support import add_user, console_settings, post_form, sign_in
 from tests.agent.fake_ingestion import FakeIngestion, backend, overview, response_times, saturation
+
+SPECIALISTS = ["latency", "errors", "saturation", "traffic"]
 
 
 def fake_ingestion() -> FakeIngestion:
@@ -72,6 +78,66 @@ async def test_ask_runs_in_the_background_and_its_page_shows_the_report(redis_ur
         shown = (await client.get(job_page)).text
         assert "why &lt;b&gt;5xx&lt;/b&gt;?" in shown and "Findings" in shown and "latency" in shown
         assert (await client.get("/console/ask/nope")).status_code == 404
+
+
+async def _job_record(redis_url: str, job_id: str) -> dict[str, Any]:
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        raw = await redis.get(f"console:ask:{job_id}")
+    finally:
+        await redis.aclose()
+    assert raw is not None
+    return json.loads(raw)
+
+
+async def test_the_job_record_carries_each_specialists_state_as_it_changes(redis_url: str) -> None:
+    await add_user(redis_url, "alice", Role.responder)
+    fake, gate = fake_ingestion(), asyncio.Event()
+
+    async def gated(request: httpx.Request) -> httpx.Response:  # ingestion answers once the test opens the gate
+        if request.url.path != "/health":
+            await gate.wait()
+        return fake.handler(request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(gated), base_url="http://ingestion.test")
+    app = create_app(console_settings(redis_url), http=http)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                               base_url="http://agent.test")
+    async with app.router.lifespan_context(app), client:
+        await sign_in(client, "alice")
+        started = await post_form(client, "/console/ask", {"window": "15m", "backend": "checkout"}, page="/console/ask")
+        job_id = started.headers["location"].rsplit("/", 1)[1]
+        for _ in range(200):  # the four specialists start at once and wait on ingestion
+            record = await _job_record(redis_url, job_id)
+            if len(record["progress"]) == 4:
+                break
+            await asyncio.sleep(0.02)
+        assert record["status"] == "running"
+        assert [(line["step"], line["state"]) for line in record["progress"]] == [
+            (name, "started") for name in SPECIALISTS]
+        page = (await client.get(f"/console/ask/{job_id}")).text
+        assert all(f"{name}: running" in page for name in SPECIALISTS) and "hx-trigger" in page
+
+        gate.set()
+        for _ in range(200):
+            record = await _job_record(redis_url, job_id)
+            if record["status"] != "running":
+                break
+            await asyncio.sleep(0.02)
+        assert record["status"] == "done"  # the state and every line in the same record
+        lines = {line["step"]: line for line in record["progress"]}
+        assert list(lines) == [*SPECIALISTS, "synthesis"]
+        report = (await client.get(f"/reports/{record['report_id']}")).json()
+        for finding in report["findings"]:
+            line = lines[finding["specialist"]]
+            if finding["status"] == "completed":
+                assert line["state"] == "done" and line["verdict"] == verdict_of(finding["severity"])
+            else:
+                assert line["state"] == "failed" and line["note"]
+        assert lines["synthesis"]["state"] == "done"
+        assert lines["synthesis"]["verdict"] == verdict_of(report["overall_severity"])
+        page = (await client.get(f"/console/ask/{job_id}")).text
+        assert "hx-trigger" not in page and "synthesis: done in" in page and "Done in" in page
 
 
 async def test_ask_is_429_when_every_analysis_slot_is_taken(redis_url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from agent_service.console import session as sessions
 from agent_service.console.errors import ConsoleRefusal
@@ -22,9 +23,10 @@ def test_a_session_round_trips_and_any_change_breaks_it() -> None:
     assert sessions.decode(cookie, SECRET, now=1059.0) == session
     assert sessions.decode(cookie, SECRET, now=1060.0) is None  # expired
     assert sessions.decode(cookie, b"another secret", now=1001.0) is None
-    body, mac = cookie.split(".")
-    forged_body = sessions._b64(sessions._unb64(body).replace(b'"e":3', b'"e":4'))
-    assert sessions.decode(f"{forged_body}.{mac}", SECRET, now=1001.0) is None
+    body, stamp, mac = cookie.split(".")  # itsdangerous: payload.timestamp.signature (not compressed)
+    forged_body = base64_encode(base64_decode(body).replace(b'"e":3', b'"e":4')).decode()
+    assert forged_body != body
+    assert sessions.decode(f"{forged_body}.{stamp}.{mac}", SECRET, now=1001.0) is None
 
 
 @given(st.text(max_size=200))
@@ -41,6 +43,18 @@ def test_csrf_tokens_are_per_session_and_purpose() -> None:
     assert not sessions.login_token_ok(one.sid, SECRET, token)  # a session's token is no sign-in token
     assert sessions.login_token_ok("n", SECRET, sessions.login_token("n", SECRET))
     assert not sessions.login_token_ok(None, SECRET, sessions.login_token("n", SECRET))
+
+
+def test_a_value_signed_for_one_purpose_is_refused_for_another() -> None:
+    session = sessions.new_session("alice", 1, now=0.0, ttl_s=60)
+    cookie, csrf = sessions.encode(session, SECRET), sessions.csrf_token(session, SECRET)
+    as_login = sessions.login_token(session.sid, SECRET)  # the same value, the sign-in form's purpose
+    assert sessions.login_token_ok(session.sid, SECRET, as_login)
+    assert not sessions.csrf_ok(session, SECRET, as_login)
+    assert not sessions.login_token_ok(session.sid, SECRET, csrf)
+    assert not sessions.csrf_ok(session, SECRET, cookie)
+    assert sessions.decode(csrf, SECRET, now=1.0) is None and sessions.decode(as_login, SECRET, now=1.0) is None
+    assert not sessions.csrf_ok(session, SECRET, sessions.csrf_token(session, b"another secret"))
 
 
 async def test_passwords_are_argon2id_with_bounds() -> None:
