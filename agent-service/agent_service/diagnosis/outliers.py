@@ -3,8 +3,9 @@ error modes share. A server is an outlier when its rate of bad requests (5xx, or
 connections) is clearly above the pooled rate of the servers not yet singled out — the Wilson
 bounds of `stats.proportion_above`, so neither a small server nor a small pool decides by
 chance — with a size floor (enough bad requests, a rate worth a warning on its own) and a
-margin (at least OUTLIER_FACTOR times its peers' rate). Several may stand out, at most
-MAX_OUTLIERS and never half the pool or more: when most servers fail, the backend fails."""
+margin (at least OUTLIER_FACTOR times its peers' rate). Several may stand out: at most
+MAX_OUTLIERS and at most half the pool, else nobody is named — when most servers fail, the
+backend fails."""
 
 from __future__ import annotations
 
@@ -62,16 +63,16 @@ def outliers(counts: Sequence[Count], *, min_bad: int, min_rate: float, min_shar
     rest = sorted(pool, key=lambda c: (-c.rate, -c.bad, c.name))
     picked: list[Outlier] = []
     for c in list(rest):
-        if len(picked) >= MAX_OUTLIERS or 2 * (len(picked) + 1) > len(pool):
-            break
         peers = [p for p in rest if p is not c]
         peers_bad, peers_n = sum(p.bad for p in peers), sum(p.requests for p in peers)
         if stands_out(c, peers_bad, peers_n, min_bad=min_bad, min_rate=min_rate):
             picked.append(Outlier(c, peers_bad, peers_n))
             rest = peers
     total = sum(c.bad for c in pool)
-    if not picked or sum(o.count.bad for o in picked) < min_share * total:
-        return []
+    if not picked or len(picked) > MAX_OUTLIERS or 2 * len(picked) > len(pool):
+        return []  # nobody, or too many of the pool to be the servers' own faults
+    if sum(o.count.bad for o in picked) < min_share * total:
+        return []  # the unnamed rest fails too: the pool's problem
     # the peers' rate each one is told against: the servers left unnamed
     peers_bad, peers_n = sum(p.bad for p in rest), sum(p.requests for p in rest)
     return [Outlier(o.count, peers_bad, peers_n) for o in picked]
