@@ -97,9 +97,9 @@ def _server_outliers(case: Case, b: ScopeData, e5: int, sev: Level, seen: str,
         verb = what.split(" (")[0]
         share = s.now.errors_5xx / e5 if e5 else 1.0
         req_share = s.now.requests / b.now.requests if b.now.requests else 0.0
-        timing = _timing_5xx(case, s)
-        if not timing.bad_minutes:
-            timing = backend_timing
+        # the backend's minutes tell the episodes (a server failing in bursts fills its own minutes);
+        # under the backend's threshold they show none: the server's own then
+        timing = backend_timing if backend_timing.bad_minutes else _timing_5xx(case, s)
         level = _downgrade(sev if sev != "ok" else "warning", timing)
         alike = f"; {_names([n for n in names if n != name])} also stand{'s' if len(names) == 2 else ''} out" if len(names) > 1 else ""
         who = ("One server" if len(names) == 1 else f"{len(names)} of {len(names) + others} servers")
