@@ -7,8 +7,10 @@ retries absorbed before they became errors, and 4xx: auth, rate limits, the prox
 from __future__ import annotations
 
 from agent_service.diagnosis.case import Case, minute_rate, rate_level
+from agent_service.diagnosis.changes import nearest_before
 from agent_service.diagnosis.data import NOSRV, ScopeData, real_servers, server_name
 from agent_service.diagnosis.hypothesis import Hypothesis, Level, Timing
+from agent_service.diagnosis.outliers import Count, outliers
 from agent_service.diagnosis.stats import proportion_above
 from agent_service.diagnosis.fmt import ms, num, pct
 
@@ -32,18 +34,25 @@ def _downgrade(sev: Level, timing: Timing) -> Level:
     return "warning" if sev == "critical" and timing.recovered else sev
 
 
-def refusing_candidate(case: Case, b: ScopeData) -> tuple[str, str, dict[str, float]] | None:
-    """(server, why) for the server that most likely refuses connections: the one with the most
-    `SC` terminations, else the one whose share of the backend's requests fell the most against
-    the baseline (HAProxy logs a redispatched request on the server that finally answered)."""
+def _refusal_counts(servers: list[ScopeData]) -> list[Count]:
+    return [Count(server_name(s), s.now.ended("S", "C"), s.now.requests) for s in servers]
+
+
+def refusing_candidates(case: Case, b: ScopeData) -> list[tuple[str, str, dict[str, float]]]:
+    """(server, why, numbers) for each server that refuses connections: its rate of `SC`
+    terminations stands out from its peers' pooled rate (outliers.py: a count test, a size
+    floor, a margin) — not merely the most `SC` of a pool refusing alike; else the one whose share
+    of the backend's requests fell the most against the baseline (HAProxy logs a redispatched
+    request on the server that finally answered)."""
+    th = case.limits.errors
     servers = real_servers(case.data.servers(b.name))
-    refused = [(s, s.now.ended("S", "C")) for s in servers]
-    refused = [r for r in refused if r[1] > 0]
-    if refused:
-        s, n = max(refused, key=lambda r: r[1])
-        return server_name(s), f"{num(n)} of its connections refused (SC--)", {}
+    found = outliers(_refusal_counts(servers), min_bad=th.min_errors, min_rate=0.0, min_share=th.dominant_server_share)
+    if found:
+        return [(o.count.name, (f"{num(o.count.bad)} of its {num(o.count.requests)} connections refused (SC--, "
+                                f"{pct(100 * o.count.rate)}) against {pct(100 * o.peers_rate)} on its peers"),
+                 {"server_refused_pct": 100 * o.count.rate, "peers_refused_pct": 100 * o.peers_rate}) for o in found]
     if not b.before.requests or not b.now.requests or len(servers) < 2:
-        return None
+        return []
     falls = []
     for s in servers:
         before = s.before.requests / b.before.requests
@@ -51,13 +60,71 @@ def refusing_candidate(case: Case, b: ScopeData) -> tuple[str, str, dict[str, fl
         if before >= 0.05:
             falls.append((now / before, s, before, now))
     if not falls:
-        return None
+        return []
     ratio, s, before, now = min(falls, key=lambda f: f[0])
     if ratio <= 0.5:
-        return server_name(s), (f"its share of the backend's requests fell from {pct(100 * before)} to "
-                                f"{pct(100 * now)}: connections to it fail and are redispatched to its peers"), {
-            "server_share_before_pct": 100 * before, "server_share_pct": 100 * now}
-    return None
+        return [(server_name(s), (f"its share of the backend's requests fell from {pct(100 * before)} to "
+                                  f"{pct(100 * now)}: connections to it fail and are redispatched to its peers"), {
+            "server_share_before_pct": 100 * before, "server_share_pct": 100 * now})]
+    return []
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _server_outliers(case: Case, b: ScopeData, e5: int, sev: Level, seen: str,
+                     numbers: dict[str, float]) -> list[Hypothesis]:
+    """The servers whose own 5xx rate stands out from their peers' (outliers.py), each named with
+    its numbers — also when the backend as a whole stays under the 5xx thresholds (a warning
+    then): one bad server of many dilutes into a small backend rate."""
+    th = case.limits.errors
+    pool = real_servers(case.data.servers(b.name))
+    found = outliers([Count(server_name(s), s.now.errors_5xx, s.now.requests) for s in pool], min_bad=th.min_errors,
+                     min_rate=th.error_5xx_warning_pct / 100, min_share=th.dominant_server_share)
+    if not found:
+        return []
+    by_name = {server_name(s): s for s in pool}
+    names = [o.count.name for o in found]
+    others = len([s for s in pool if s.now.requests]) - len(found)
+    backend_timing = _timing_5xx(case, b)
+    out = []
+    for o in found:
+        s, name = by_name[o.count.name], o.count.name
+        refused = s.now.ended("S", "C")
+        mode, what = (("server_refusing", "refuses connections (SC--)") if refused * 2 >= s.now.errors_5xx
+                      else ("server_errors", f"fails ({'; '.join(x for x in (_codes(s.now.codes(500, 600)), _states(s.now.states('SsD'))) if x)})"))
+        verb = what.split(" (")[0]
+        share = s.now.errors_5xx / e5 if e5 else 1.0
+        req_share = s.now.requests / b.now.requests if b.now.requests else 0.0
+        # the backend's minutes tell the episodes (a server failing in bursts fills its own minutes);
+        # under the backend's threshold they show none: the server's own then
+        timing = backend_timing if backend_timing.bad_minutes else _timing_5xx(case, s)
+        level = _downgrade(sev if sev != "ok" else "warning", timing)
+        alike = f"; {_names([n for n in names if n != name])} also stand{'s' if len(names) == 2 else ''} out" if len(names) > 1 else ""
+        who = ("One server" if len(names) == 1 else f"{len(names)} of {len(names) + others} servers")
+        healthy = 100 * o.peers_rate <= th.error_5xx_warning_pct
+        out.append(Hypothesis(
+            mode, "errors", level, b, server=name,
+            headline=(f"server {name} {verb}" if len(names) == 1
+                      else f"servers {_names(names)} {'refuse connections' if mode == 'server_refusing' else 'fail'}"),
+            sentence=(f"{who} {what if len(names) == 1 else 'stand out'}: {b.name}/{name} "
+                      f"{'' if len(names) == 1 else verb + ' and '}answers "
+                      f"{pct(100 * o.count.rate)} 5xx ({num(s.now.errors_5xx)} of {num(s.now.requests)} requests) "
+                      f"against {pct(100 * o.peers_rate)} on its {num(others)} unnamed peer{'' if others == 1 else 's'}"
+                      f"{alike}; it holds {pct(100 * share)} of the backend's 5xx with {pct(100 * req_share)} of its "
+                      f"requests; {seen}."),
+            recommendation=(f"Take {b.name}/{name} out of the pool (drain or maint on HAProxy's runtime API) and "
+                            f"look at that server: its unnamed peers answer {pct(100 * o.peers_rate)} 5xx"
+                            + (f" ({_names([n for n in names if n != name])} also stand{'s' if len(names) == 2 else ''} "
+                               f"out: look at each)" if len(names) > 1 else "") + "."),
+            support=(f"{name}: {pct(100 * o.count.rate)} 5xx against {pct(100 * o.peers_rate)} on its peers",),
+            against=((f"its peers answer {pct(100 * o.peers_rate)} 5xx: not the backend's code or a shared dependency",)
+                     if healthy else ()),
+            numbers={**numbers, "server_5xx_share_pct": 100 * share, "server_requests_share_pct": 100 * req_share,
+                     "server_error_rate_5xx_pct": 100 * o.count.rate, "peers_error_rate_5xx_pct": 100 * o.peers_rate},
+            timing=timing))
+    return out
 
 
 def proxy_made_5xx(case: Case, b: ScopeData) -> int:
@@ -75,17 +142,24 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
     e5 = now.errors_5xx - proxy_made_5xx(case, b)
     rate = now.share(e5)
     sev = rate_level(rate, th.error_5xx_warning_pct, th.error_5xx_critical_pct)
-    if e5 < th.min_errors or sev == "ok":
+    if e5 < th.min_errors:
         return []
     timing = _timing_5xx(case, b)
-    sev = _downgrade(sev, timing)
     codes = _codes(now.codes(500, 600))
     seen = f"{pct(rate)} of {num(now.requests)} requests answered 5xx ({codes})"
     numbers = {"error_rate_5xx_pct": rate, "errors_5xx": e5, "requests": now.requests}
     servers = case.data.servers(b.name)
     nosrv = next((s for s in servers if server_name(s) == NOSRV), None)
     # no server at all: HAProxy's 503 with SC on <NOSRV> (every server down, in maintenance or drained)
-    if nosrv is not None and nosrv.now.ended("S", "C") * 2 >= e5:
+    no_server = nosrv is not None and nosrv.now.ended("S", "C") * 2 >= e5
+    if not no_server:
+        named = _server_outliers(case, b, e5, sev, seen, numbers)
+        if named:
+            return named
+    if sev == "ok":
+        return []
+    sev = _downgrade(sev, timing)
+    if nosrv is not None and no_server:
         return [Hypothesis(
             "no_server", "errors", sev, b, headline="no server available",
             sentence=(f"No server of {b.name} was available: {num(nosrv.now.ended('S', 'C'))} requests were answered "
@@ -95,25 +169,6 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
                             f"and the last change made to them."),
             support=(f"{num(nosrv.now.ended('S', 'C'))} requests SC-- on <NOSRV>",), numbers=numbers, timing=timing)]
     pool = real_servers(servers)
-    for s in sorted(pool, key=lambda s: -s.now.errors_5xx):
-        share = s.now.errors_5xx / e5
-        if len(pool) < 2 or share < th.dominant_server_share or s.now.requests >= th.dominant_server_share * now.requests:
-            break
-        name = server_name(s)
-        refused = s.now.ended("S", "C")
-        mode, what = (("server_refusing", "refuses connections (SC--)") if refused * 2 >= s.now.errors_5xx
-                      else ("server_errors", f"fails ({_codes(s.now.codes(500, 600))}; {_states(s.now.states('SsD'))})"))
-        return [Hypothesis(
-            mode, "errors", sev, b, server=name, headline=f"server {name} {what.split(' (')[0]}",
-            sentence=(f"One server {what}: {b.name}/{name} answers {pct(100 * share)} of the backend's 5xx "
-                      f"({num(s.now.errors_5xx)} of {num(e5)}) with {pct(100 * s.now.requests / now.requests)} of "
-                      f"its requests; {seen}."),
-            recommendation=(f"Take {b.name}/{name} out of the pool (drain or maint on HAProxy's runtime API) and "
-                            f"look at that server: its peers answer normally."),
-            support=(f"{name} holds {pct(100 * share)} of the 5xx",),
-            against=("the peers are healthy: not the backend's code or a shared dependency",),
-            numbers={**numbers, "server_5xx_share_pct": 100 * share,
-                     "server_requests_share_pct": 100 * s.now.requests / now.requests}, timing=timing)]
     timeouts, queue_timeouts = now.ended("s", "H"), now.ended("s", "Q")
     refused_all = now.ended("Ss", "C")
     if timeouts * 2 >= e5:
@@ -154,7 +209,7 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
     if clean and proportion_above(e5, now.requests, before.errors_5xx, before.requests) and timing.onset:
         at = timing.at()
         return [Hypothesis(
-            "regression", "errors", sev, b, headline="errors since a change",
+            "regression", "errors", sev, b, headline=_regression_headline(case, b, timing),
             sentence=(f"{b.name} started failing{at}: {seen}, against {pct(before.rate_5xx)} in the baseline, "
                       f"spread over its servers."),
             recommendation=(f"{b.name} regressed{at}: check what changed on it just before (a deploy or release, "
@@ -169,6 +224,16 @@ def _five_xx(case: Case, b: ScopeData) -> list[Hypothesis]:
         support=(seen,), numbers=numbers, timing=timing)]
 
 
+def _regression_headline(case: Case, b: ScopeData, timing: Timing) -> str:
+    """"errors since a change" only when a change event is recorded before the onset on this
+    backend (changes.py ties it in the sentence); else the onset time, which is a fact."""
+    if case.changes and timing.onset and nearest_before(case.changes, b.name, timing.onset) is not None:
+        return "errors since a change"
+    if timing.onset is None:
+        return "errors in the window"
+    return f"errors since {'before ' if timing.from_start else ''}{timing.onset:%H:%M} UTC"
+
+
 def _retries(case: Case, b: ScopeData) -> list[Hypothesis]:
     th = case.limits.errors
     now, before = b.now, b.before
@@ -178,29 +243,39 @@ def _retries(case: Case, b: ScopeData) -> list[Hypothesis]:
         return []
     if before.requests and not proportion_above(retried, now.requests, max(before.retried, before.redispatches), before.requests):
         return []
-    who = refusing_candidate(case, b)
+    who = refusing_candidates(case, b)
+    # "few 5xx" only when they are: under the warning threshold (retries then hide the failures)
+    few = now.rate_5xx <= th.error_5xx_warning_pct
     seen = (f"{pct(share)} of {b.name}'s requests needed connection retries ({num(now.retries)} retries, "
-            f"{num(now.redispatches)} redispatched to another server) while only {pct(now.rate_5xx)} failed")
+            f"{num(now.redispatches)} redispatched to another server) "
+            + (f"while only {pct(now.rate_5xx)} failed" if few else f"and {pct(now.rate_5xx)} answered 5xx all the same"))
     numbers = {"retried_pct": share, "retries": now.retries, "redispatches": now.redispatches, "requests": now.requests}
     floor = th.retry_warning_pct / 100
     timing = case.timing(b, lambda i: max(minute_rate(b.now_minutes, "retries", i) or 0.0,
                                           minute_rate(b.now_minutes, "redispatches", i) or 0.0) > floor)
-    if who is not None:
-        name, why, extra = who
-        numbers = {**numbers, **extra}
-        return [Hypothesis(
-            "server_refusing", "errors", "warning", b, server=name, headline=f"server {name} refuses connections",
-            sentence=f"{seen}: {b.name}/{name} refuses connections — {why}.",
-            recommendation=(f"Take {b.name}/{name} out of the pool (drain or maint on HAProxy's runtime API) and find "
-                            f"why it refuses connections (process down, port closed, its own maxconn or backlog)."),
-            support=(seen, why), against=("few 5xx: HAProxy's retries hide the failures from users",),
-            numbers=numbers, timing=timing)]
+    hidden = ("few 5xx: HAProxy's retries hide the failures from users",) if few else ()
+    if who:
+        names = [name for name, _, _ in who]
+        out = []
+        for name, why, extra in who:
+            also = [n for n in names if n != name]
+            out.append(Hypothesis(
+                "server_refusing", "errors", "warning", b, server=name,
+                headline=(f"server {name} refuses connections" if not also
+                          else f"servers {_names(names)} refuse connections"),
+                sentence=(f"{seen}: {b.name}/{name} refuses connections — {why}"
+                          + (f"; {_names(also)} also stand{'s' if len(also) == 1 else ''} out" if also else "") + "."),
+                recommendation=(f"Take {b.name}/{name} out of the pool (drain or maint on HAProxy's runtime API) and "
+                                f"find why it refuses connections (process down, port closed, its own maxconn or "
+                                f"backlog)."),
+                support=(seen, why), against=hidden, numbers={**numbers, **extra}, timing=timing))
+        return out
     return [Hypothesis(
         "retry_storm", "errors", "warning", b, headline="connection retries",
-        sentence=f"{seen}: connections to its servers fail and HAProxy retries them.",
+        sentence=f"{seen}: connections to its servers fail and HAProxy retries them, alike on its servers.",
         recommendation=(f"Find why connections to {b.name}'s servers fail (a server restarting, its backlog or "
                         f"maxconn, the network): retries hide it for now but add the connect waits to every request."),
-        support=(seen,), numbers=numbers, timing=timing)]
+        support=(seen,), against=hidden, numbers=numbers, timing=timing)]
 
 
 def _frontend_of(case: Case, b: ScopeData) -> ScopeData | None:

@@ -1,5 +1,5 @@
 """The rules engine's proposals (pure): the ranked hypotheses of a Diagnosis in, typed proposals
-out. Only what the facts decide: the one bad server among healthy peers → drain it; a regression
+out. Only what the facts decide: a bad server (or a few) set apart from healthy peers → drain it; a regression
 right after a recorded change → roll it back to the version before; a backend queueing on every
 server → scale it out; nothing actionable on a critical report → escalate."""
 
@@ -27,7 +27,7 @@ def _singled_out(h: Hypothesis, pool: Sequence[ScopeData]) -> bool:
     """The server's own numbers set it apart: it holds the backend's 5xx, its share of the requests
     fell, it is slow alone, or it holds most of the backend's refused connections (SC). A few
     refusals spread over the pool (a flapping network in front of it) single out nobody."""
-    if h.mode != "server_refusing" or {"server_5xx_share_pct", "server_share_pct"} & set(h.numbers):
+    if h.mode != "server_refusing" or {"server_5xx_share_pct", "server_share_pct", "server_refused_pct"} & set(h.numbers):
         return True
     refused = {server_name(s): s.now.ended("S", "C") for s in pool}
     total = sum(refused.values())
@@ -42,15 +42,16 @@ def _drain(h: Hypothesis, d: Diagnosis) -> DrainServer | None:
     if any(p.mode == "no_server" for p in on_backend):
         return None  # the whole backend is down: draining one server helps nobody
     bad = {p.server for p in on_backend if p.server}
-    if len(bad) != 1:
-        return None  # not the one bad server: several (or the backend itself) are
     pool = [s for s in real_servers(d.case.data.servers(backend)) if s.now.requests]
     healthy = [s for s in pool if server_name(s) not in bad]
     if not healthy:
         return None  # the last server serving: never drain it
+    if len(bad) > 1 and not (len(healthy) >= len(bad) and all(
+            _singled_out(p, pool) for p in on_backend if p.server and p.mode in SERVER_MODES)):
+        return None  # several named: each set apart from its peers, and never the larger part of the pool
     if not _singled_out(h, pool):
         return None
-    level = "low" if len(healthy) >= 2 else "medium"
+    level = "low" if len(healthy) >= 2 and len(bad) == 1 else "medium"
     peers = ", ".join(server_name(s) for s in healthy[:5])
     return DrainServer(
         backend=backend, server=server, evidence=_facts(h),
