@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.process import BaseProcess
 
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_S = 10.0
+KILL_WAIT_S = 10.0  # a SIGKILLed worker is gone at once; a busy machine may take a while to show it
 
 
 def _warm() -> None:
@@ -44,13 +47,33 @@ class ParsePool:
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
         for process in processes:
-            if process.is_alive():
+            if alive(process):
                 log.warning("parse worker %s did not stop in %.0f s: terminated", process.pid, timeout_s)
                 process.terminate()
                 process.join(2.0)
-                if process.is_alive():
+                if alive(process):
                     process.kill()
-                    process.join(2.0)
+                    _reap(process, KILL_WAIT_S)
+
+
+def alive(process: BaseProcess) -> bool:
+    """Whether a worker still runs. `is_alive()` alone can say yes for a child already reaped by
+    another waiter (its waitpid then finds no child and learns no exit code): then no process of
+    that pid exists any more."""
+    if not process.is_alive():
+        return False
+    try:
+        os.kill(process.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _reap(process: BaseProcess, wait_s: float) -> None:
+    """Wait, bounded, until a killed worker is gone (one join can return before its exit is seen)."""
+    deadline = time.monotonic() + wait_s
+    while alive(process) and time.monotonic() < deadline:
+        process.join(0.1)
 
 
 async def start_pool(workers: int) -> ParsePool | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ingestion_service.parse_pool import ParsePool
+from ingestion_service.parse_pool import ParsePool, alive
 
 
 def test_shutdown_terminates_a_worker_stuck_in_its_task() -> None:
@@ -14,7 +14,7 @@ def test_shutdown_terminates_a_worker_stuck_in_its_task() -> None:
         time.sleep(0.05)
     [process] = pool.executor._processes.values()  # noqa: SLF001 - what shutdown must stop
     pool.shutdown(timeout_s=0.5)
-    assert not process.is_alive()
+    assert not alive(process)
 
 
 def test_shutdown_of_an_idle_pool_joins_its_workers() -> None:
@@ -22,4 +22,4 @@ def test_shutdown_of_an_idle_pool_joins_its_workers() -> None:
     assert pool.executor.submit(sum, [1, 2]).result(timeout=60) == 3
     processes = list(pool.executor._processes.values())  # noqa: SLF001
     pool.shutdown()
-    assert processes and not any(p.is_alive() for p in processes)
+    assert processes and not any(alive(p) for p in processes)
