@@ -246,6 +246,8 @@ def _backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
     if tr is not None:
         graded, failed = _answered_level(now, tr, case)
         if RANK[graded] < RANK[sev]:  # part of the grade is the failed requests' own time
+            if graded == "ok" and now.share(now.ended("s", "H")) >= 1.0:
+                graded = "warning"  # servers that reached `timeout server` are slow, not only failed
             if graded == "ok":
                 return [_failed_time(b, seen, numbers, failed, tr)]
             sev = graded  # type: ignore[assignment]
