@@ -12,7 +12,7 @@ from agent_service.diagnosis.changes import Change
 from agent_service.diagnosis.data import Breakdown, ScopeData, Series
 from agent_service.diagnosis.hypothesis import Level, Timing
 from agent_service.diagnosis.prometheus import PrometheusFacts
-from agent_service.diagnosis.stats import profile
+from agent_service.diagnosis.timeline import states_of, timeline
 from agent_service.specialists.specs import (
     ErrorsThresholds,
     LatencyThresholds,
@@ -71,10 +71,23 @@ class Case:
     def min_requests_of(self, s: ScopeData) -> float:
         return self.limits.min_requests
 
-    def timing(self, s: ScopeData, bad: Callable[[int], bool]) -> Timing:
-        """The temporal profile of a per-minute condition `bad(i)` over the window's minutes."""
+    def timing(self, s: ScopeData, bad: Callable[[int], bool], good: Callable[[int], bool] | None = None) -> Timing:
+        """The temporal profile of a per-minute condition `bad(i)` over the window's minutes.
+
+        `good(i)`, when given, says the minute is clearly back to normal (under the line with a
+        margin); a minute neither bad nor clearly good is noise around the line and never makes
+        the signal flap or recover (timeline.py). Without it every minute that is not bad is good.
+        A partial last minute counts only when it is bad (the predicate's own floor of requests
+        judges it): a few seconds of requests, whose slow ones may not have ended yet, are no
+        evidence of recovery."""
         series = s.now_minutes
-        return Timing.of(profile([bad(i) for i in range(len(series))]), series)
+        n = len(series)
+        flags = [bad(i) for i in range(n)]
+        fine = [not f if good is None else good(i) for i, f in enumerate(flags)]
+        states = states_of(flags, fine)
+        if n > 1 and self.last_minute_fraction < 1.0 and not flags[-1]:
+            states = states[:-1]
+        return Timing.of(timeline(states), series)
 
 
 def level(p95: float | None, p99: float | None, th: LatencyThresholds) -> Level:

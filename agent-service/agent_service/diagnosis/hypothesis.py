@@ -10,6 +10,7 @@ from typing import Literal
 
 from agent_service.diagnosis.data import ScopeData, Series
 from agent_service.diagnosis.stats import Profile
+from agent_service.diagnosis.timeline import Timeline
 from agent_service.models import SpecialistName
 
 Level = Literal["ok", "warning", "critical"]
@@ -36,17 +37,32 @@ class Timing:
     episodes: int = 0  # separate runs of bad minutes
     minutes: int = 0  # minutes judged
     first: datetime | None = None  # the first bad minute of the window
+    ended: datetime | None = None  # recovered: the end of the last bad minute (back to normal since)
 
     @classmethod
-    def of(cls, p: Profile, series: Series) -> Timing:
-        onset = first = None
+    def of(cls, p: Profile | Timeline, series: Series) -> Timing:
+        onset = first = ended = None
         if series.start is not None:
             if p.onset is not None:
                 onset = series.start + timedelta(minutes=p.onset)
             if p.first_bad is not None:
                 first = series.start + timedelta(minutes=p.first_bad)
+            last_bad = max((i for i, f in enumerate(p.bad) if f), default=None)
+            if p.recovered and last_bad is not None:
+                ended = series.start + timedelta(minutes=last_bad + 1)
         return cls(onset, p.ongoing, p.recovered, p.flapping, p.onset == 0, p.bad_minutes,
-                   p.episodes, len(p.bad), first)
+                   p.episodes, len(p.bad), first, ended)
+
+    @property
+    def lasted(self) -> int | None:
+        """Recovered: the minutes from the episode's onset to its end."""
+        if self.onset is None or self.ended is None:
+            return None
+        return max(1, round((self.ended - self.onset) / timedelta(minutes=1)))
+
+    def recovered_at(self) -> str:
+        """`recovered at 14:06 UTC` (empty when it has not recovered)."""
+        return f"recovered at {self.ended:%H:%M} UTC" if self.recovered and self.ended else ""
 
     def at(self) -> str:
         """" at 14:02 UTC", or " before 14:02 UTC" when the window began inside it."""
@@ -58,12 +74,23 @@ class Timing:
         at = f" at {self.onset:%H:%M} UTC" if self.onset else ""
         if self.from_start and self.onset and not self.flapping:
             since = f"It was already going on when the window began ({self.onset:%H:%M} UTC)"
-            return since + (" and has recovered since." if self.recovered else " and still is.")
+            return since + (f" and has recovered since: {self._over()}" if self.recovered else " and still is.")
         if self.recovered:
-            return f"It started{at} and has recovered: the latest minutes are back to normal."
+            return f"It started{at} and has recovered: {self._over()}"
         if self.flapping:
             return self._flapping()
         return f"It started{at} and is still going on." if at else ""
+
+    def _over(self) -> str:
+        """"it lasted 4 minutes and ended at 14:06 UTC; the minutes since are back to normal — over,
+        not going on."""
+        if self.ended is None:
+            return "the latest minutes are back to normal."
+        lasted = self.lasted or 1
+        span = f"at least {lasted}" if self.from_start else f"{lasted}"
+        unit = "minute" if lasted == 1 and not self.from_start else "minutes"
+        return (f"it lasted {span} {unit} and ended at {self.ended:%H:%M} UTC; the minutes since are back to "
+                f"normal — over, not going on.")
 
     def _flapping(self) -> str:
         """"It comes and goes: bad in 7 of 15 minutes, in 4 episodes since 14:02 UTC; the latest from

@@ -5,14 +5,17 @@ vanish keep `Ta` open until `timeout client`: never a server-latency verdict).""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agent_service.diagnosis.case import Case, level, mean_of
-from agent_service.diagnosis.data import ScopeData, Timer, real_servers, server_name
-from agent_service.diagnosis.hypothesis import Hypothesis, Level, Timing
+from agent_service.diagnosis.data import ScopeData, Series, Stats, Timer, real_servers, server_name
+from agent_service.diagnosis.hypothesis import RANK, Hypothesis, Timing
 from agent_service.diagnosis.stats import median
 from agent_service.diagnosis.fmt import ms, num, pct
 
 
 FEW_FOR_A_TAIL = 200  # below this many requests a p99 rests on one or two of them
+MINUTE_FLOOR = 5  # a minute with fewer requests is too thin to say it was slow or back to normal
 
 
 def _p(t: Timer | None) -> tuple[float | None, float | None]:
@@ -50,7 +53,97 @@ def _timing(case: Case, b: ScopeData, use_tr: bool) -> Timing:
     if before is None or not means:
         return Timing()
     limit = max(case.limits.latency.rise_factor * before, 20.0)
-    return case.timing(b, lambda i: (means[i] or 0.0) >= limit)
+    healthy = before + (limit - before) / 2  # clearly back to normal: under the midpoint to the line
+    counts = b.now_minutes.col("requests")
+
+    def judged(i: int) -> bool:
+        return i < len(counts) and counts[i] >= MINUTE_FLOOR and means[i] is not None
+
+    return case.timing(b, lambda i: judged(i) and means[i] >= limit,  # type: ignore[operator]
+                       lambda i: judged(i) and means[i] < healthy)  # type: ignore[operator]
+
+
+def _settled(h: Hypothesis) -> Hypothesis:
+    """A recovered incident is capped at warning and says so first: "recovered at 14:06 UTC"."""
+    at = h.timing.recovered_at()
+    if not at:
+        return h
+    severity = "warning" if h.severity == "critical" else h.severity
+    return replace(h, severity=severity, headline=f"{at}: {h.headline}",
+                   sentence=f"{at[0].upper()}{at[1:]}, over: {h.sentence}")
+
+
+def _failed(now: Stats) -> int:
+    """Requests that failed before any answer: connect failures after HAProxy's retries (SC/sC,
+    Ta ≈ retries × the retry turn-around) and servers that sent no headers (SH/sH, Ta up to
+    `timeout server`). Their Ta is the failure's time, which the errors finding owns."""
+    return now.ended("Ss", "CH")
+
+
+def _answered_level(now: Stats, tr: Timer | None, case: Case) -> tuple[str, float]:
+    """The grade of what the failed requests cannot explain: a p99 rests on the slowest 1 % and a
+    p95 on the slowest 5 %, so a failed share at least that large can make it alone; then the
+    answered requests' server time (Tr, which failed ones do not have) grades instead."""
+    th = case.limits.latency
+    failed = now.share(_failed(now))
+    p95 = now.ta.p95 if failed < 5.0 else None
+    p99 = now.ta.p99 if failed < 1.0 else None
+    own = level(p95, p99, th)
+    answered = level(*_p(tr), th) if tr is not None else own
+    return (own if RANK[own] >= RANK[answered] else answered), failed
+
+
+def _typical(series: Series, column: str) -> float | None:
+    """The median of a span's per-minute means (minutes with MINUTE_FLOOR requests at least): a
+    baseline whose last minutes already hold the onset keeps its usual level, where its p95 would
+    not. None with fewer than 3 such minutes."""
+    counts = series.col("requests")
+    values = [v for v, n in zip(series.means(column), counts) if v is not None and n >= MINUTE_FLOOR]
+    return median(values) if len(values) >= 3 else None
+
+
+def _baseline_rise(case: Case, b: ScopeData, tr: Timer | None, seen: str, numbers: dict[str, float]) -> Hypothesis | None:
+    """Under the absolute thresholds, a backend clearly slower than its own baseline: its typical
+    minute (and its server time, when kept) at least `baseline_p95_factor` × the baseline's, the
+    p95 at least `baseline_min_added_ms` above the p95 that factor implies for the usual level, and
+    each span over `baseline_min_requests` requests at least."""
+    th = case.limits.latency
+    now, before = b.now, b.before
+    enough = th.baseline_min_requests
+    if now.requests < enough or before.requests < enough or not now.ta.p95:
+        return None
+
+    def factor(column: str) -> float | None:
+        a, base = _typical(b.now_minutes, column), _typical(b.before_minutes, column)
+        return a / base if a and base else None
+
+    ta_factor = factor("ta_mean_ms")
+    use_tr = tr is not None and tr.p95 is not None
+    tr_factor = factor("tr_mean_ms") if use_tr else None
+    if ta_factor is None or ta_factor < th.baseline_p95_factor or (use_tr and (tr_factor or 0) < th.baseline_p95_factor):
+        return None
+    usual_p95 = now.ta.p95 / ta_factor
+    if now.ta.p95 - usual_p95 < th.baseline_min_added_ms:
+        return None
+    minutes = max(case.data.window.minutes, 1.0)
+    base_minutes = max(case.data.baseline.minutes, 1.0)
+    load = (now.requests / minutes) / (before.requests / base_minutes)
+    busier = (f" while it takes {num(round(load, 1))}× its usual traffic: its servers slow down under the extra load"
+              if load >= 1.5 else "")
+    x = num(round(ta_factor, 1))
+    why = f"server time Tr p95 {ms(tr.p95)}, {num(round(tr_factor or 0, 1))}× its usual" if use_tr else "no server time kept"  # type: ignore[union-attr]
+    return Hypothesis(
+        "baseline_rise", "latency", "warning", b, headline=f"{x}× slower than usual",
+        sentence=(f"{b.name} is {x}× slower than its own baseline ({seen}; its typical minute {x}× the baseline's, "
+                  f"whose level means a p95 near {ms(usual_p95)}){busier} — under the absolute thresholds, but a "
+                  f"clear rise for this backend ({why})."),
+        recommendation=(f"Find what slows {b.name}'s servers" + (
+            " under the extra traffic (a cold cache, a saturated dependency or pool): add capacity or shed the "
+            "extra load." if busier else ": what changed on it just before (a deploy, its config) or in the "
+            "dependency its servers call.")),
+        support=(f"typical minute {x}× its baseline's",), numbers={
+            **numbers, "baseline_factor": ta_factor, "usual_p95_ms": usual_p95, "traffic_factor": load},
+        timing=_timing(case, b, use_tr))
 
 
 def _proxy_time(b: ScopeData, seen: str, numbers: dict[str, float], held: float, servers: str) -> Hypothesis:
@@ -105,11 +198,22 @@ def _servers_in_time(case: Case, b: ScopeData, tr: Timer) -> bool:
     return tr.p95 < th.rise_factor * before.p95 and (tr.p99 or 0) < th.rise_factor * (before.p99 or before.p95)
 
 
-def _downgrade(sev: Level, timing: Timing) -> Level:
-    return "warning" if sev == "critical" and timing.recovered else sev
-
-
 def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
+    return [_settled(h) for h in _backend_latency(case, b)]
+
+
+def _failed_time(b: ScopeData, seen: str, numbers: dict[str, float], failed: float, tr: Timer) -> Hypothesis:
+    return Hypothesis(
+        "failed_time", "latency", "ok", b, headline="the time of failed requests, not slow answers",
+        sentence=(f"{b.name}'s Ta tail ({seen}) is the time of its failed requests: {pct(failed)} failed before "
+                  f"any answer (after HAProxy's connection retries or at `timeout server`; see the errors finding), "
+                  f"while the requests its servers answered are in time (Tr p95 {ms(tr.p95)}, p99 {ms(tr.p99)})."),
+        recommendation="", support=(f"failed before an answer {pct(failed)}", f"Tr p95 {ms(tr.p95)}"),
+        numbers={**numbers, "failed_pct": failed},
+        against=("latency on failed requests is the errors finding's, not a latency verdict",))
+
+
+def _backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
     th, sat = case.limits.latency, case.limits.saturation
     now = b.now
     sev = level(now.ta.p95, now.ta.p99, th)
@@ -121,7 +225,8 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
     if now.requests < FEW_FOR_A_TAIL:
         seen += " (few requests: the p99 is one or two of them)"
     if sev == "ok" and outlier is None:
-        return []
+        rise = _baseline_rise(case, b, tr, seen, numbers)
+        return [rise] if rise is not None else []
     if not_server_time := _not_server_time(case, b, seen, numbers):
         return not_server_time
     if outlier is not None and (tr is None or level(*_p(tr), th) != "ok" or sev == "ok"):
@@ -129,7 +234,7 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
         name = server_name(server)
         timing = _timing(case, server, tr is not None)
         return [Hypothesis(
-            "server_slow", "latency", _downgrade(sev if sev != "ok" else "warning", timing), b, server=name,
+            "server_slow", "latency", sev if sev != "ok" else "warning", b, server=name,
             headline=f"server {name} is slow",
             sentence=(f"One server is slow: {b.name}/{name} answers p95 {ms(p95)}, its peers at most {ms(peers)}; "
                       f"the backend sees {seen}."),
@@ -138,10 +243,19 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
             support=(f"{name} p95 {ms(p95)} against peers at most {ms(peers)}",),
             against=("the other servers are fast: not the backend's code or a shared dependency",),
             numbers={**numbers, "server_p95_ms": p95, "peers_max_p95_ms": peers}, timing=timing)]
+    if tr is not None:
+        graded, failed = _answered_level(now, tr, case)
+        if RANK[graded] < RANK[sev]:  # part of the grade is the failed requests' own time
+            if graded == "ok" and now.share(now.ended("s", "H")) >= 1.0:
+                graded = "warning"  # servers that reached `timeout server` are slow, not only failed
+            if graded == "ok":
+                return [_failed_time(b, seen, numbers, failed, tr)]
+            sev = graded  # type: ignore[assignment]
     client = now.share(now.client_ended)
     queued = now.share(now.server_queued)
     held = now.share(now.ended("P", "T"))
-    retried = now.share(max(now.retried, now.redispatches))
+    # retried AND answered: a request that failed after its retries is the errors finding's
+    retried = now.share(max(0, max(now.retried, now.redispatches) - now.ended("S", "C")))
     if tr is not None and _servers_in_time(case, b, tr):
         # The servers answer in time: the rest of Ta is waiting, connecting or the client.
         if queued >= sat.queue_warning_pct or (not held and (now.tw_mean or 0) >= th.p95_warning_ms / 4):
@@ -152,7 +266,8 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
                           + (f", {ms(now.tw_mean)} on average." if now.tw_mean is not None else ".")),
                 recommendation=f"Add capacity to {b.name} (servers or maxconn): requests queue in front of healthy servers.",
                 support=(f"queued {pct(queued)}", f"Tr p95 {ms(tr.p95)}"), numbers={**numbers, "queued_pct": queued},
-                against=("server time Tr is normal: not a slow server or a regression",))]
+                against=("server time Tr is normal: not a slow server or a regression",),
+                timing=_timing(case, b, False))]
         if retried >= 1.0 or (now.tc_mean or 0) >= 100:
             return [Hypothesis(
                 "retry_wait", "latency", sev, b, headline="slow from connection retries",
@@ -162,7 +277,8 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
                           + ": the time goes into HAProxy's retry waits, not into the servers."),
                 recommendation=f"Find the server of {b.name} that refuses or drops connections (see the errors finding).",
                 support=(f"retried {pct(retried)}", f"Tr p95 {ms(tr.p95)}"), numbers={**numbers, "retried_pct": retried},
-                against=("server time Tr is normal: not a regression of the servers' code",))]
+                against=("server time Tr is normal: not a regression of the servers' code",),
+                timing=_timing(case, b, False))]
         if held >= th.client_tail_pct:
             return [_proxy_time(b, seen, numbers, held, f"the servers answer in time (Tr p95 {ms(tr.p95)})")]
         if client >= th.client_tail_pct:
@@ -189,7 +305,6 @@ def backend_latency(case: Case, b: ScopeData) -> list[Hypothesis]:
     before = b.before.tr if use_tr and b.before.tr else b.before.ta
     base_ok = b.before.requests >= case.min_requests_of(b)
     timing = _timing(case, b, use_tr)
-    sev = _downgrade(sev, timing)
     why = f"server time Tr p95 {ms(basis.p95)}" if use_tr else f"p95 {ms(basis.p95)}"
     if base_ok and level(before.p95, before.p99, th) == "ok" and basis.p95 is not None and before.p95 \
             and basis.p95 >= th.rise_factor * before.p95:

@@ -50,6 +50,13 @@ class LatencyThresholds(_Thresholds):
     server_outlier_factor: float = Field(default=3.0, exclude=True)
     # requests the client ended (cD, CD, cR, ...) above this share: the slow tail may be client time
     client_tail_pct: float = Field(default=0.5, exclude=True)
+    # Against the backend's own baseline (a fast backend three times slower stays under the absolute
+    # p95_warning_ms): a warning when its p95 is at least this many times the baseline's p95 ...
+    baseline_p95_factor: float = Field(default=2.0, exclude=True)
+    # ... and at least this many ms above it (a 10 → 25 ms rise is no incident) ...
+    baseline_min_added_ms: float = Field(default=100.0, exclude=True)
+    # ... each p95 over at least this many requests (a p95 over fewer rests on a handful of them).
+    baseline_min_requests: int = Field(default=200, exclude=True)
 
 
 class ErrorsThresholds(_Thresholds):
